@@ -1,0 +1,138 @@
+//! The command line (SPEC §9).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use domain::{Period, UnitCode};
+
+/// baocao: the monthly digital-transformation report of a ward, from its systems' events.
+#[derive(Debug, Parser)]
+#[command(name = "baocao", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: one target, or all of them in one process.
+    Run {
+        /// Which part to run.
+        #[arg(long, value_enum, default_value_t = Target::All)]
+        target: Target,
+    },
+    /// Create the database if missing and apply the migrations.
+    Migrate,
+    /// Reports: show the indicators or the report of a period.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Publish simulated events, as the e-office system and the portal would.
+    Sim(SimArgs),
+    /// Messages that were rejected, with their reasons.
+    #[command(subcommand, name = "dead-letters")]
+    DeadLetters(DeadLetterCommand),
+}
+
+/// A part of the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// Everything in one process (one ward on one machine).
+    All,
+    /// The queue consumers.
+    Ingest,
+    /// Closing windows, rendering and emailing reports.
+    Reporter,
+    /// The HTTP API and dashboard.
+    Api,
+}
+
+/// `baocao report …`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Print the indicators or report of a unit and period.
+    Show {
+        /// The unit's code, e.g. tri-qua.
+        #[arg(long, value_parser = parse_unit)]
+        unit: UnitCode,
+        /// The period, YYYY-MM (the window from the 15th of the month before to the 15th).
+        #[arg(long, value_parser = parse_period)]
+        period: Period,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Output formats of `report show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Plain text for a terminal.
+    Text,
+    /// The indicators document of SPEC §5.
+    Json,
+    /// HTML, as in the email body.
+    Html,
+    /// An editable Word document.
+    Docx,
+    /// A PDF for printing and filing.
+    Pdf,
+}
+
+/// `baocao sim …`.
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    /// What to publish.
+    #[arg(long, value_enum)]
+    pub profile: Profile,
+    /// The unit (seed: required; load: default all configured units).
+    #[arg(long, value_parser = parse_unit)]
+    pub unit: Option<UnitCode>,
+    /// The period to fill (seed).
+    #[arg(long, value_parser = parse_period)]
+    pub period: Option<Period>,
+    /// How many events (load).
+    #[arg(long, default_value_t = 10_000)]
+    pub events: usize,
+    /// At most this many events a second (load); as fast as the broker takes them if absent.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// After publishing, wait up to this many seconds until every event is stored.
+    #[arg(long)]
+    pub wait: Option<u64>,
+}
+
+/// Simulation profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    /// The reference report's month.
+    Seed,
+    /// Synthetic load.
+    Load,
+}
+
+/// `baocao dead-letters …`.
+#[derive(Debug, Subcommand)]
+pub enum DeadLetterCommand {
+    /// Show dead letters without removing them.
+    List {
+        /// Show at most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Re-publish every dead letter to where it first came from.
+    Replay,
+}
+
+fn parse_unit(text: &str) -> Result<UnitCode, String> {
+    UnitCode::parse(text).map_err(|error| error.to_string())
+}
+
+fn parse_period(text: &str) -> Result<Period, String> {
+    text.parse()
+        .map_err(|error: domain::period::InvalidPeriod| error.to_string())
+}

@@ -1,0 +1,646 @@
+//! Configuration: `baocao.toml` (units, schedule, broker names, time zone) plus the `BAOCAO_*`
+//! environment variables (connection URLs and secrets), loaded once into [`Settings`].
+//!
+//! A bad file stops start-up with a message naming the file, the line and the field.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+use domain::{KnownUnits, UnitCode};
+use serde::Deserialize;
+
+/// Everything the binary is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the file was read from.
+    pub config_path: PathBuf,
+    /// The file's contents.
+    pub file: FileConfig,
+    /// The environment's.
+    pub env: EnvSettings,
+}
+
+/// Values from the environment.
+#[derive(Debug, Clone)]
+pub struct EnvSettings {
+    /// `BAOCAO_DATABASE_URL`: the PostgreSQL database, created if missing.
+    pub database_url: Secret,
+    /// `BAOCAO_AMQP_URL`: the RabbitMQ broker, any vhost.
+    pub amqp_url: Secret,
+    /// `BAOCAO_SMTP_URL`: the mail server; without it emails are written to `mail_dir`.
+    pub smtp_url: Option<Secret>,
+    /// `BAOCAO_MAIL_DIR`: where `.eml` files go without an SMTP server.
+    pub mail_dir: PathBuf,
+    /// `BAOCAO_HTTP_ADDR`: the API's listening address.
+    pub http_addr: String,
+    /// `BAOCAO_ADMIN_TOKEN`: the bearer token of the admin API.
+    pub admin_token: Option<Secret>,
+}
+
+/// The local defaults: PostgreSQL and RabbitMQ on this machine.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/baocao";
+/// The local RabbitMQ with its guest account.
+pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+impl EnvSettings {
+    /// Reads the `BAOCAO_*` variables, with local defaults.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        Self {
+            database_url: Secret(
+                var("BAOCAO_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            ),
+            amqp_url: Secret(var("BAOCAO_AMQP_URL").unwrap_or_else(|| DEFAULT_AMQP_URL.into())),
+            smtp_url: var("BAOCAO_SMTP_URL").map(Secret),
+            mail_dir: var("BAOCAO_MAIL_DIR")
+                .unwrap_or_else(|| "./outbox".into())
+                .into(),
+            http_addr: var("BAOCAO_HTTP_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            admin_token: var("BAOCAO_ADMIN_TOKEN").map(Secret),
+        }
+    }
+}
+
+/// A value that must never be printed: `Debug` and `Display` show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The contents of `baocao.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// The deployment's time zone, an IANA name (default `Asia/Ho_Chi_Minh`).
+    #[serde(default = "default_time_zone")]
+    pub time_zone: TimeZone,
+    /// When reports are sent.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Exchange and queue names.
+    #[serde(default)]
+    pub broker: BrokerConfig,
+    /// How the ingest worker batches.
+    #[serde(default)]
+    pub ingest: IngestTuning,
+    /// The reporting units (wards).
+    #[serde(rename = "unit")]
+    pub units: Vec<UnitConfig>,
+}
+
+fn default_time_zone() -> TimeZone {
+    TimeZone(chrono_tz::Asia::Ho_Chi_Minh)
+}
+
+/// An IANA time zone name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TimeZone(pub Tz);
+
+impl TryFrom<String> for TimeZone {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        name.parse::<Tz>()
+            .map(TimeZone)
+            .map_err(|_| format!("'{name}' is not an IANA time zone such as Asia/Ho_Chi_Minh"))
+    }
+}
+
+/// When reports are generated and sent (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// The day of month M on which the report for M is sent (1–28).
+    #[serde(default = "default_send_day")]
+    pub send_day: SendDay,
+    /// The local time at which it is sent, `HH:MM`.
+    #[serde(default = "default_send_time")]
+    pub send_time: SendTime,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            send_day: default_send_day(),
+            send_time: default_send_time(),
+        }
+    }
+}
+
+fn default_send_day() -> SendDay {
+    SendDay(18)
+}
+
+fn default_send_time() -> SendTime {
+    SendTime(NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default())
+}
+
+/// A day of the month that every month has, after the window's end on the 15th.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "u32")]
+pub struct SendDay(pub u32);
+
+impl TryFrom<u32> for SendDay {
+    type Error = String;
+    fn try_from(day: u32) -> Result<Self, Self::Error> {
+        if (15..=28).contains(&day) {
+            Ok(Self(day))
+        } else {
+            Err(format!(
+                "{day} is not a sending day: use 15 to 28 (the window closes on the 15th)"
+            ))
+        }
+    }
+}
+
+/// A local time of day written `HH:MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct SendTime(pub NaiveTime);
+
+impl TryFrom<String> for SendTime {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        NaiveTime::parse_from_str(&text, "%H:%M")
+            .map(Self)
+            .map_err(|_| format!("'{text}' is not a time of day written HH:MM, e.g. 08:00"))
+    }
+}
+
+/// Exchange and queue names (SPEC §3.1).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[allow(missing_docs)]
+pub struct BrokerConfig {
+    pub eoffice_exchange: String,
+    pub portal_exchange: String,
+    pub eoffice_queue: String,
+    pub portal_queue: String,
+    pub dead_exchange: String,
+    pub dead_queue: String,
+    /// `quorum` or `classic`.
+    pub queue_type: QueueTypeName,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        let t = ingest::Topology::default();
+        Self {
+            eoffice_exchange: t.eoffice_exchange,
+            portal_exchange: t.portal_exchange,
+            eoffice_queue: t.eoffice_queue,
+            portal_queue: t.portal_queue,
+            dead_exchange: t.dead_exchange,
+            dead_queue: t.dead_queue,
+            queue_type: QueueTypeName::Quorum,
+        }
+    }
+}
+
+/// The queue type as written in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum QueueTypeName {
+    #[default]
+    Quorum,
+    Classic,
+}
+
+impl BrokerConfig {
+    /// The names as the ingest crate takes them.
+    pub fn topology(&self) -> ingest::Topology {
+        ingest::Topology {
+            eoffice_exchange: self.eoffice_exchange.clone(),
+            portal_exchange: self.portal_exchange.clone(),
+            eoffice_queue: self.eoffice_queue.clone(),
+            portal_queue: self.portal_queue.clone(),
+            dead_exchange: self.dead_exchange.clone(),
+            dead_queue: self.dead_queue.clone(),
+            queue_type: match self.queue_type {
+                QueueTypeName::Quorum => ingest::QueueType::Quorum,
+                QueueTypeName::Classic => ingest::QueueType::Classic,
+            },
+        }
+    }
+}
+
+/// How the ingest worker batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestTuning {
+    /// Unacknowledged deliveries the broker may push to one consumer (1–65535).
+    pub prefetch: u16,
+    /// The most events written in one transaction.
+    pub batch_size: usize,
+    /// How long a batch waits to fill after its first event, in milliseconds.
+    pub batch_wait_ms: u64,
+}
+
+impl Default for IngestTuning {
+    fn default() -> Self {
+        Self {
+            prefetch: 2000,
+            batch_size: 1000,
+            batch_wait_ms: 20,
+        }
+    }
+}
+
+/// One reporting unit (a ward).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitConfig {
+    /// The code events carry in `unit`, e.g. `tri-qua`.
+    pub code: UnitCode,
+    /// The issuing body, one line each, printed top left in capitals.
+    pub issuing_body: Vec<String>,
+    /// How the unit names itself in running text and subjects, e.g. "UBND phường Trí Quả".
+    pub short_name: String,
+    /// The place name written before the date.
+    pub place: String,
+    /// How reports are numbered.
+    pub numbering: Numbering,
+    /// Who signs.
+    pub signer: Signer,
+    /// Narrative paragraphs.
+    pub narrative: Narrative,
+    /// The "Nơi nhận" list.
+    pub recipients: Vec<Recipient>,
+}
+
+/// How reports are numbered: "Số: 103/BC-UBND".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Numbering {
+    /// `sequence` or `blank`.
+    pub mode: NumberingMode,
+    /// The first number of each year's sequence.
+    #[serde(default = "one")]
+    pub start: u32,
+    /// The symbol after the number, e.g. `BC-UBND`.
+    pub symbol: String,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Whether numbers are assigned or left for the clerk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NumberingMode {
+    /// From a per-unit, per-year sequence.
+    Sequence,
+    /// Left blank: "Số:      /BC-UBND".
+    Blank,
+}
+
+/// The signer block.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signer {
+    /// e.g. "KT. CHỦ TỊCH".
+    pub authority: String,
+    /// e.g. "PHÓ CHỦ TỊCH".
+    pub title: String,
+    /// The signer's full name.
+    pub name: String,
+}
+
+/// Narrative paragraphs no system reports, editable per period before sending.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Narrative {
+    pub legal_basis: Vec<String>,
+    pub propaganda: Vec<String>,
+    pub internal_it_before: Vec<String>,
+    pub internal_it_after: Vec<String>,
+    #[serde(default)]
+    pub citizen_services_after: Vec<String>,
+    pub strengths: Vec<String>,
+    pub limitations_intro: String,
+    pub limitations: Vec<String>,
+    pub proposals: Vec<String>,
+}
+
+/// One line of "Nơi nhận" and where its email goes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipient {
+    /// The line as printed, e.g. "Sở Khoa học và Công nghệ (b/c)".
+    pub label: String,
+    /// Email addresses; none for a line that is only printed (e.g. "Lưu: VT").
+    #[serde(default)]
+    pub addresses: Vec<EmailAddress>,
+}
+
+/// An email address, checked for the obvious shape `local@domain`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct EmailAddress(pub String);
+
+impl TryFrom<String> for EmailAddress {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let valid = text.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !text.chars().any(char::is_whitespace)
+        });
+        if valid {
+            Ok(Self(text))
+        } else {
+            Err(format!("'{text}' is not an email address"))
+        }
+    }
+}
+
+impl FileConfig {
+    /// The configured units, for the parser.
+    pub fn known_units(&self) -> KnownUnits {
+        KnownUnits::new(self.units.iter().map(|unit| unit.code.clone()))
+    }
+
+    /// The unit with this code.
+    pub fn unit(&self, code: &str) -> Option<&UnitConfig> {
+        self.units.iter().find(|unit| unit.code.as_str() == code)
+    }
+
+    /// The time zone.
+    pub fn tz(&self) -> Tz {
+        self.time_zone.0
+    }
+
+    /// The ingest worker's batch wait.
+    pub fn batch_wait(&self) -> Duration {
+        Duration::from_millis(self.ingest.batch_wait_ms)
+    }
+}
+
+/// A configuration file that could not be used, with where the problem is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {source} (set BAOCAO_CONFIG to its path)")]
+    Unreadable {
+        /// The path tried.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{path}:{line}:{column}: field `{field}`: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The dotted name of the field.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The path of the configuration file: `BAOCAO_CONFIG`, or `./baocao.toml`.
+pub fn config_path() -> PathBuf {
+    std::env::var_os("BAOCAO_CONFIG")
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("baocao.toml"))
+}
+
+impl Settings {
+    /// Loads the file named by `BAOCAO_CONFIG` and the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let path = config_path();
+        let file = load_file(&path)?;
+        Ok(Self {
+            config_path: path,
+            file,
+            env: EnvSettings::from_env(),
+        })
+    }
+}
+
+/// Reads and checks one configuration file.
+pub fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_file(path, &text)
+}
+
+/// Parses and checks the text of a configuration file read from `path`.
+pub fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
+    let config: FileConfig = toml::from_str(text).map_err(|error| {
+        let offset = error.span().map(|span| span.start).unwrap_or(0);
+        invalid_at(path, text, offset, error.message())
+    })?;
+    check_units(path, text, &config)?;
+    Ok(config)
+}
+
+fn check_units(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
+    let offset_of = |needle: &str| text.find(needle).unwrap_or(0);
+    if config.units.is_empty() {
+        return Err(invalid_at(
+            path,
+            text,
+            text.len(),
+            "at least one [[unit]] is required",
+        ));
+    }
+    for (index, unit) in config.units.iter().enumerate() {
+        let code = unit.code.as_str();
+        if config.units[..index]
+            .iter()
+            .any(|other| other.code == unit.code)
+        {
+            let second = text
+                .match_indices(&format!("\"{code}\""))
+                .nth(1)
+                .map_or(0, |(at, _)| at);
+            return Err(invalid_at(
+                path,
+                text,
+                second,
+                &format!("unit '{code}' is configured twice"),
+            ));
+        }
+        if unit.numbering.symbol.trim().is_empty() {
+            return Err(invalid_at(
+                path,
+                text,
+                offset_of("symbol"),
+                "the number symbol must not be empty",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An [`ConfigError::Invalid`] at byte `offset` of `text`, naming the field written there.
+fn invalid_at(path: &Path, text: &str, offset: usize, message: &str) -> ConfigError {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    let column = before[line_start..].chars().count() + 1;
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        line,
+        column,
+        field: field_at(text, offset),
+        message: message.trim().to_owned(),
+    }
+}
+
+/// The dotted name of the key on the line at `offset` (or of the table it opens), within the
+/// nearest table header above it: `unit.signer.name`, `schedule.send_day`.
+fn field_at(text: &str, offset: usize) -> String {
+    let mut table = String::new();
+    let mut key = String::new();
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        if line_start > offset {
+            break;
+        }
+        let trimmed = line.trim();
+        if let Some(header) = trimmed.strip_prefix('[') {
+            table = header
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned();
+            key.clear();
+        } else if let Some((name, _)) = trimmed.split_once('=').filter(|(name, _)| is_key(name)) {
+            key = name.trim().to_owned();
+        }
+        line_start += line.len();
+    }
+    match (table.is_empty(), key.is_empty()) {
+        (true, _) => key,
+        (false, true) => table,
+        (false, false) => format!("{table}.{key}"),
+    }
+}
+
+fn is_key(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHIPPED: &str = include_str!("../../../baocao.toml");
+
+    fn error_of(text: &str) -> String {
+        parse_file(Path::new("baocao.toml"), text)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn the_shipped_file_configures_the_reference_ward() {
+        let config = parse_file(Path::new("baocao.toml"), SHIPPED).unwrap();
+        let unit = config.unit("tri-qua").unwrap();
+        assert_eq!(unit.signer.name, "Nguyễn Chính Bảo");
+        assert_eq!(unit.recipients.len(), 4);
+        assert_eq!(config.tz(), chrono_tz::Asia::Ho_Chi_Minh);
+        assert_eq!(config.schedule.send_day, SendDay(18));
+    }
+
+    #[test]
+    fn a_wrongly_typed_value_names_file_line_and_field() {
+        let text = SHIPPED.replace("send_day = 18", "send_day = \"18\"");
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("send_day"))
+            .unwrap()
+            + 1;
+        let message = error_of(&text);
+        assert!(
+            message.starts_with(&format!("baocao.toml:{line}:")),
+            "{message}"
+        );
+        assert!(message.contains("field `schedule.send_day`"), "{message}");
+    }
+
+    #[test]
+    fn a_value_out_of_range_names_its_field() {
+        let message = error_of(&SHIPPED.replace("send_day = 18", "send_day = 31"));
+        assert!(
+            message.contains("field `schedule.send_day`") && message.contains("15 to 28"),
+            "{message}"
+        );
+        let message = error_of(&SHIPPED.replace(
+            "time_zone = \"Asia/Ho_Chi_Minh\"",
+            "time_zone = \"Asia/Hanoi2\"",
+        ));
+        assert!(
+            message.contains("field `time_zone`") && message.contains("IANA"),
+            "{message}"
+        );
+        let message = error_of(&SHIPPED.replace("code = \"tri-qua\"", "code = \"Trí Quả\""));
+        assert!(message.contains("field `unit.code`"), "{message}");
+    }
+
+    #[test]
+    fn a_misspelt_or_missing_field_is_named() {
+        let message = error_of(
+            &SHIPPED.replace("name = \"Nguyễn Chính Bảo\"", "nmae = \"Nguyễn Chính Bảo\""),
+        );
+        assert!(
+            message.contains("unit.signer") && message.contains("nmae"),
+            "{message}"
+        );
+        let message = error_of(&SHIPPED.replace(
+            "addresses = [\"vanthu.sokhcn@example.gov.vn\"]",
+            "addresses = [\"vanthu\"]",
+        ));
+        assert!(
+            message.contains("field `unit.recipients.addresses`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_unit_configured_twice_is_refused() {
+        let second = SHIPPED.split("[[unit]]").nth(1).unwrap();
+        let message = error_of(&format!("{SHIPPED}\n[[unit]]{second}"));
+        assert!(message.contains("configured twice"), "{message}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let secret = Secret::new("amqp://guest:hunter2@host");
+        assert_eq!(format!("{secret:?}"), "***");
+    }
+}

@@ -1,0 +1,15 @@
+//! The `baocao` binary as a library, so that tests drive the same code the command line does.
+//!
+//! - [`cli`]: the command line of SPEC §9.
+//! - [`config`]: `baocao.toml` and the `BAOCAO_*` environment, loaded once into `Settings`.
+//! - [`telemetry`]: logs.
+//! - [`run`]: `baocao run --target …`: starts the targets and drains them on SIGTERM.
+//! - [`sim`]: simulated upstream systems (`baocao sim`).
+//! - [`commands`]: the other subcommands.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod run;
+pub mod sim;
+pub mod telemetry;

@@ -1,0 +1,147 @@
+//! The events that the e-office system and the public-service portal publish (SPEC §3.3), as
+//! parsed types. An [`Event`] is only ever built by [`crate::parse::parse_event`], so everything
+//! downstream can trust its fields.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use uuid::Uuid;
+
+use crate::unit::UnitCode;
+
+/// One event, parsed and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub(crate) id: Uuid,
+    pub(crate) unit: UnitCode,
+    pub(crate) occurred_at: DateTime<FixedOffset>,
+    pub(crate) kind: EventKind,
+}
+
+impl Event {
+    /// The event's unique id; an id seen before is a duplicate.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// The unit (ward) the event belongs to.
+    pub fn unit(&self) -> &UnitCode {
+        &self.unit
+    }
+
+    /// When it happened, with the offset it was written with.
+    pub fn occurred_at(&self) -> DateTime<FixedOffset> {
+        self.occurred_at
+    }
+
+    /// When it happened, in UTC.
+    pub fn occurred_at_utc(&self) -> DateTime<Utc> {
+        self.occurred_at.to_utc()
+    }
+
+    /// What happened.
+    pub fn kind(&self) -> &EventKind {
+        &self.kind
+    }
+}
+
+/// What an event says happened, with the fields of its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// A document was signed and issued (e-office).
+    DocumentSigned {
+        /// The e-office system's id of the document.
+        document_id: String,
+        /// Whether it was signed with a digital signature (ký số).
+        digital: bool,
+        /// Its number and symbol (số ký hiệu), e.g. "103/BC-UBND".
+        number: Option<String>,
+    },
+    /// A citizen's petition (phản ánh kiến nghị) was received.
+    PetitionReceived {
+        /// The portal's id of the petition.
+        petition_id: String,
+    },
+    /// A petition was resolved.
+    PetitionResolved {
+        /// The portal's id of the petition.
+        petition_id: String,
+    },
+    /// An administrative-procedure dossier (hồ sơ TTHC) was received.
+    ProcedureReceived {
+        /// The portal's id of the dossier.
+        dossier_id: String,
+        /// How it was submitted.
+        channel: Channel,
+        /// The legal deadline (ngày hẹn trả).
+        due_at: DateTime<FixedOffset>,
+        /// Whether the dossier was digitized (số hóa).
+        digitized: bool,
+    },
+    /// A dossier was resolved.
+    ProcedureResolved {
+        /// The portal's id of the dossier.
+        dossier_id: String,
+    },
+    /// An article was published on the ward's web portal.
+    ArticlePublished {
+        /// The portal's id of the article.
+        article_id: String,
+        /// Its title, if given.
+        title: Option<String>,
+    },
+}
+
+impl EventKind {
+    /// The event's `type` as written on the wire and used as the routing key.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::DocumentSigned { .. } => "document.signed",
+            Self::PetitionReceived { .. } => "petition.received",
+            Self::PetitionResolved { .. } => "petition.resolved",
+            Self::ProcedureReceived { .. } => "procedure.received",
+            Self::ProcedureResolved { .. } => "procedure.resolved",
+            Self::ArticlePublished { .. } => "article.published",
+        }
+    }
+}
+
+/// The six event types, in the order of SPEC §3.3.
+pub const EVENT_TYPES: [&str; 6] = [
+    "document.signed",
+    "petition.received",
+    "petition.resolved",
+    "procedure.received",
+    "procedure.resolved",
+    "article.published",
+];
+
+/// How a dossier was submitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// Online, through the public-service portal (trực tuyến).
+    Online,
+    /// In person at the one-stop desk (trực tiếp).
+    Direct,
+    /// By post (bưu chính).
+    Postal,
+}
+
+impl Channel {
+    /// The channel as written on the wire and stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Direct => "direct",
+            Self::Postal => "postal",
+        }
+    }
+
+    /// The channel written as `text`, if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "online" => Some(Self::Online),
+            "direct" => Some(Self::Direct),
+            "postal" => Some(Self::Postal),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The indicators document of one unit and period (SPEC §5): what `report show --format json`
+//! prints, what the API returns and what the report's figure paragraphs are rendered from.
+//!
+//! The store counts the stored state for a window ([`Counts`]); this module derives the rest
+//! (pending, on time) so that each derived figure has one definition.
+
+use chrono::SecondsFormat;
+use serde::{Deserialize, Serialize};
+
+use crate::period::{Period, Window};
+use crate::unit::UnitCode;
+
+/// The figures counted directly from stored state for one window. Every item counts once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Documents with a `document.signed` event in the window.
+    pub documents_issued: i64,
+    /// Of those, signed digitally.
+    pub documents_digitally_signed: i64,
+    /// Petitions received before the window and not resolved before it.
+    pub petitions_carried_over: i64,
+    /// Petitions received in the window.
+    pub petitions_received: i64,
+    /// Petitions resolved in the window among those received before its end.
+    pub petitions_resolved: i64,
+    /// Dossiers received before the window and not resolved before it.
+    pub procedures_carried_over: i64,
+    /// Dossiers received in the window.
+    pub procedures_received: i64,
+    /// Of those, submitted online.
+    pub procedures_online: i64,
+    /// Of those, submitted in person.
+    pub procedures_direct: i64,
+    /// Of those, submitted by post.
+    pub procedures_postal: i64,
+    /// Of those, digitized.
+    pub procedures_digitized: i64,
+    /// Dossiers resolved in the window among those received before its end.
+    pub procedures_resolved: i64,
+    /// Of those, resolved on a local calendar day before the day of `due_at`.
+    pub procedures_resolved_early: i64,
+    /// Of those, resolved after `due_at`.
+    pub procedures_resolved_late: i64,
+    /// Dossiers still pending at the window's end (or now, for the open window) whose
+    /// `due_at` lies before that instant.
+    pub procedures_pending_overdue: i64,
+    /// Articles with an `article.published` event in the window.
+    pub articles_published: i64,
+}
+
+/// The indicators document of SPEC §5.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Indicators {
+    /// The unit reported on.
+    pub unit: UnitCode,
+    /// The period reported on.
+    pub period: Period,
+    /// The period's window, written with the deployment's offset.
+    pub window: WindowBounds,
+    /// False while the window is still open: the figures are as of now.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// Văn bản đi.
+    pub documents: Documents,
+    /// Phản ánh kiến nghị.
+    pub petitions: Petitions,
+    /// Hồ sơ thủ tục hành chính.
+    pub procedures: Procedures,
+    /// Tin, bài on the ward's web portal.
+    pub articles: Articles,
+}
+
+/// A window as two RFC 3339 instants with the local offset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowBounds {
+    /// The first instant of the window.
+    pub start: String,
+    /// The first instant after it.
+    pub end: String,
+}
+
+/// Documents issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Documents {
+    pub issued: i64,
+    pub digitally_signed: i64,
+}
+
+/// Petitions (phản ánh kiến nghị).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Petitions {
+    pub carried_over: i64,
+    pub received: i64,
+    pub resolved: i64,
+    pub pending: i64,
+}
+
+/// Administrative-procedure dossiers, after the national form "Tình hình, kết quả giải quyết TTHC".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Procedures {
+    pub carried_over: i64,
+    pub received: i64,
+    pub online: i64,
+    pub direct: i64,
+    pub postal: i64,
+    pub digitized: i64,
+    pub resolved: i64,
+    pub resolved_early: i64,
+    pub resolved_on_time: i64,
+    pub resolved_late: i64,
+    pub pending: i64,
+    pub pending_on_time: i64,
+    pub pending_overdue: i64,
+}
+
+/// Articles published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Articles {
+    pub published: i64,
+}
+
+impl Indicators {
+    /// The document for `unit` and `period` from the counts of its `window`.
+    pub fn new(
+        unit: UnitCode,
+        period: Period,
+        window: Window,
+        is_final: bool,
+        counts: Counts,
+    ) -> Self {
+        let c = counts;
+        let petitions_pending =
+            c.petitions_carried_over + c.petitions_received - c.petitions_resolved;
+        let procedures_pending =
+            c.procedures_carried_over + c.procedures_received - c.procedures_resolved;
+        Self {
+            unit,
+            period,
+            window: WindowBounds {
+                start: window.start().to_rfc3339_opts(SecondsFormat::Secs, false),
+                end: window.end().to_rfc3339_opts(SecondsFormat::Secs, false),
+            },
+            is_final,
+            documents: Documents {
+                issued: c.documents_issued,
+                digitally_signed: c.documents_digitally_signed,
+            },
+            petitions: Petitions {
+                carried_over: c.petitions_carried_over,
+                received: c.petitions_received,
+                resolved: c.petitions_resolved,
+                pending: petitions_pending,
+            },
+            procedures: Procedures {
+                carried_over: c.procedures_carried_over,
+                received: c.procedures_received,
+                online: c.procedures_online,
+                direct: c.procedures_direct,
+                postal: c.procedures_postal,
+                digitized: c.procedures_digitized,
+                resolved: c.procedures_resolved,
+                resolved_early: c.procedures_resolved_early,
+                resolved_on_time: c.procedures_resolved
+                    - c.procedures_resolved_early
+                    - c.procedures_resolved_late,
+                resolved_late: c.procedures_resolved_late,
+                pending: procedures_pending,
+                pending_on_time: procedures_pending - c.procedures_pending_overdue,
+                pending_overdue: c.procedures_pending_overdue,
+            },
+            articles: Articles {
+                published: c.articles_published,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::Asia::Ho_Chi_Minh;
+
+    #[test]
+    fn the_document_has_the_shape_and_derived_figures_of_the_spec() {
+        let period: Period = "2026-05".parse().unwrap();
+        let counts = Counts {
+            documents_issued: 157,
+            documents_digitally_signed: 157,
+            petitions_carried_over: 1,
+            petitions_received: 5,
+            petitions_resolved: 4,
+            procedures_carried_over: 3,
+            procedures_received: 550,
+            procedures_online: 465,
+            procedures_direct: 85,
+            procedures_digitized: 550,
+            procedures_resolved: 513,
+            procedures_resolved_early: 500,
+            procedures_resolved_late: 3,
+            procedures_pending_overdue: 2,
+            articles_published: 78,
+            ..Counts::default()
+        };
+        let unit = crate::UnitCode::parse("tri-qua").unwrap();
+        let document = Indicators::new(unit, period, period.window(Ho_Chi_Minh), true, counts);
+        let json = serde_json::to_value(&document).unwrap();
+        assert_eq!(json["window"]["start"], "2026-04-15T00:00:00+07:00");
+        assert_eq!(json["final"], true);
+        assert_eq!(json["petitions"]["pending"], 2);
+        assert_eq!(json["procedures"]["resolved_on_time"], 10);
+        assert_eq!(json["procedures"]["pending"], 40);
+        assert_eq!(json["procedures"]["pending_on_time"], 38);
+        let round_trip: Indicators = serde_json::from_value(json).unwrap();
+        assert_eq!(round_trip, document);
+    }
+}

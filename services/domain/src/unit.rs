@@ -1,0 +1,112 @@
+//! Reporting units: a ward's code such as `tri-qua`, and the set of units a deployment serves.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The code of a reporting unit as configured, e.g. `tri-qua`: lowercase ASCII letters, digits
+/// and inner hyphens, at most 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UnitCode(String);
+
+/// Why a string is not a unit code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "'{0}' is not a unit code: use 1 to 64 lowercase letters a-z, digits and inner hyphens, e.g. 'tri-qua'"
+)]
+pub struct InvalidUnitCode(pub String);
+
+impl UnitCode {
+    /// Parses a unit code.
+    pub fn parse(code: &str) -> Result<Self, InvalidUnitCode> {
+        let well_formed = !code.is_empty()
+            && code.len() <= 64
+            && !code.starts_with('-')
+            && !code.ends_with('-')
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if well_formed {
+            Ok(Self(code.to_owned()))
+        } else {
+            Err(InvalidUnitCode(code.to_owned()))
+        }
+    }
+
+    /// The code as written in events and configuration.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for UnitCode {
+    type Error = InvalidUnitCode;
+    fn try_from(code: String) -> Result<Self, Self::Error> {
+        Self::parse(&code)
+    }
+}
+
+impl From<UnitCode> for String {
+    fn from(code: UnitCode) -> Self {
+        code.0
+    }
+}
+
+impl fmt::Display for UnitCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The units a deployment is configured for; an event for any other unit is rejected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KnownUnits(BTreeSet<UnitCode>);
+
+impl KnownUnits {
+    /// The set of the given units.
+    pub fn new(units: impl IntoIterator<Item = UnitCode>) -> Self {
+        Self(units.into_iter().collect())
+    }
+
+    /// The configured unit with this code, if any.
+    pub fn get(&self, code: &str) -> Option<&UnitCode> {
+        self.0.iter().find(|unit| unit.as_str() == code)
+    }
+
+    /// All configured units, in code order.
+    pub fn iter(&self) -> impl Iterator<Item = &UnitCode> {
+        self.0.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_codes_are_lowercase_words_joined_by_hyphens() {
+        for good in ["tri-qua", "p1", "dong-ha-2"] {
+            assert_eq!(UnitCode::parse(good).map(String::from), Ok(good.to_owned()));
+        }
+        for bad in [
+            "",
+            "Tri-Qua",
+            "-tri",
+            "tri-",
+            "trí-quả",
+            "tri qua",
+            &"a".repeat(65),
+        ] {
+            assert!(UnitCode::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn known_units_find_configured_codes_only() {
+        let units = KnownUnits::new([UnitCode::parse("tri-qua").unwrap()]);
+        assert!(units.get("tri-qua").is_some());
+        assert!(units.get("hai-ba-trung").is_none());
+    }
+}

@@ -1,0 +1,273 @@
+//! The per-queue consumer: deliveries are gathered into batches, each batch is written in one
+//! transaction, rejected messages are dead-lettered (and confirmed), and only then is the batch
+//! acknowledged, with one `basic.ack` of the last delivery tag and `multiple` set.
+//!
+//! Nothing is acknowledged that is not committed or dead-lettered: a crash anywhere leaves the
+//! batch unacknowledged, the broker redelivers it, and the store drops what it already has.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use domain::{ParsedEvent, Rejection, parse_event};
+use futures_lite::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+use lapin::{Channel, Connection, Consumer};
+use store::PgPool;
+use tokio::task::JoinSet;
+
+use crate::broker::{self, Backoff, Publisher};
+use crate::{IngestConfig, Shutdown, dead_letter};
+
+/// Running totals of what the worker did, for logs and metrics.
+#[derive(Debug, Default)]
+pub struct IngestStats {
+    /// Events stored for the first time.
+    pub stored: AtomicU64,
+    /// Deliveries whose event was already stored.
+    pub duplicates: AtomicU64,
+    /// Batches committed and acknowledged.
+    pub batches: AtomicU64,
+    rejected: Mutex<BTreeMap<String, u64>>,
+}
+
+impl IngestStats {
+    /// Dead-lettered deliveries by reason code.
+    pub fn rejected(&self) -> BTreeMap<String, u64> {
+        self.rejected
+            .lock()
+            .map(|map| map.clone())
+            .unwrap_or_default()
+    }
+
+    fn count_rejected(&self, reason: String) {
+        if let Ok(mut map) = self.rejected.lock() {
+            *map.entry(reason).or_default() += 1;
+        }
+    }
+}
+
+/// Connects, declares the topology and consumes both queues, one task each, until shutdown
+/// (`Ok`) or until the connection fails beyond what automatic recovery can mend (`Err`).
+pub async fn consume_until_failure(
+    config: &Arc<IngestConfig>,
+    pool: &PgPool,
+    stats: &Arc<IngestStats>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    let connection = broker::connect(&config.amqp_url, "baocao-ingest").await?;
+    let setup = connection
+        .create_channel()
+        .await
+        .context("Failed to open a channel")?;
+    broker::declare(&setup, &config.topology).await?;
+    let mut tasks = JoinSet::new();
+    for (queue, _) in config.topology.sources() {
+        let worker = Worker {
+            config: Arc::clone(config),
+            pool: pool.clone(),
+            stats: Arc::clone(stats),
+            shutdown: shutdown.clone(),
+            queue: queue.to_owned(),
+        };
+        let (channel, consumer) = worker.subscribe(&connection).await?;
+        let dead_letters = Publisher::open(&connection).await?;
+        tasks.spawn(worker.consume(channel, consumer, dead_letters));
+    }
+    tracing::info!(
+        prefetch = config.prefetch,
+        batch_size = config.batch_size,
+        "consuming"
+    );
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = joined
+            .map_err(anyhow::Error::from)
+            .and_then(|outcome| outcome);
+        if let Err(error) = outcome {
+            // The other queue's batch in flight is dropped unacknowledged and comes again.
+            tasks.abort_all();
+            result = result.and(Err(error));
+        }
+    }
+    // Closing hands the prefetched, unacknowledged deliveries back to the broker at once.
+    connection
+        .close(200, "baocao ingest stopping".into())
+        .await
+        .ok();
+    result
+}
+
+struct Worker {
+    config: Arc<IngestConfig>,
+    pool: PgPool,
+    stats: Arc<IngestStats>,
+    shutdown: Shutdown,
+    queue: String,
+}
+
+impl Worker {
+    async fn subscribe(&self, connection: &Connection) -> anyhow::Result<(Channel, Consumer)> {
+        let channel = connection
+            .create_channel()
+            .await
+            .context("Failed to open a channel")?;
+        channel
+            .basic_qos(self.config.prefetch, BasicQosOptions::default())
+            .await
+            .context("Failed to set the prefetch")?;
+        let consumer = channel
+            .basic_consume(
+                self.queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .with_context(|| format!("Failed to consume queue {}", self.queue))?;
+        Ok((channel, consumer))
+    }
+
+    async fn consume(
+        self,
+        channel: Channel,
+        mut consumer: Consumer,
+        dead_letters: Publisher,
+    ) -> anyhow::Result<()> {
+        while let Some(batch) = self.next_batch(&channel, &mut consumer).await? {
+            self.ingest_batch(&batch, &dead_letters).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for a delivery, then gathers more for up to `batch_wait` or `batch_size`.
+    /// `None` once shutdown is asked for. After a connection recovery the deliveries gathered
+    /// on the old channel are dropped: they cannot be acknowledged and will come again.
+    async fn next_batch(
+        &self,
+        channel: &Channel,
+        consumer: &mut Consumer,
+    ) -> anyhow::Result<Option<Vec<Delivery>>> {
+        let mut batch = Vec::with_capacity(self.config.batch_size);
+        let first = tokio::select! {
+            biased;
+            () = self.shutdown.wait() => return Ok(None),
+            next = consumer.next() => next,
+        };
+        let deadline = tokio::time::Instant::now() + self.config.batch_wait;
+        let mut next = first;
+        loop {
+            match next {
+                None => anyhow::bail!("the broker cancelled the consumer"),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "the broker connection failed; waiting for recovery");
+                    channel
+                        .wait_for_recovery(error)
+                        .await
+                        .context("Broker connection not recovered")?;
+                    tracing::info!("the broker connection recovered");
+                    return Ok(Some(Vec::new()));
+                }
+                Some(Ok(delivery)) => batch.push(delivery),
+            }
+            if batch.len() >= self.config.batch_size {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, consumer.next()).await {
+                Ok(more) => next = more,
+                Err(_elapsed) => break,
+            }
+        }
+        Ok(Some(batch))
+    }
+
+    /// Parses a batch, stores the valid events in one transaction, dead-letters the rest and
+    /// acknowledges everything with one `basic.ack`.
+    #[tracing::instrument(skip_all, fields(queue = %self.queue, deliveries = batch.len()))]
+    async fn ingest_batch(
+        &self,
+        batch: &[Delivery],
+        dead_letters: &Publisher,
+    ) -> anyhow::Result<()> {
+        let Some(last) = batch.last() else {
+            return Ok(());
+        };
+        let now = Utc::now();
+        let mut valid: Vec<ParsedEvent> = Vec::with_capacity(batch.len());
+        let mut rejected: Vec<(&Delivery, Rejection)> = Vec::new();
+        for delivery in batch {
+            match parse_event(&delivery.data, &self.config.units, now) {
+                Ok(parsed) => valid.push(parsed),
+                Err(rejection) => rejected.push((delivery, rejection)),
+            }
+        }
+        if !valid.is_empty() && !self.write_until_committed(&valid).await? {
+            return Ok(()); // Shutdown while the database was away: leave the batch unacknowledged.
+        }
+        if !rejected.is_empty() {
+            dead_letter::publish(
+                dead_letters,
+                &self.config.topology.dead_exchange,
+                &self.queue,
+                &rejected,
+            )
+            .await?;
+            for (_, rejection) in &rejected {
+                tracing::warn!(reason = %rejection.reason(), detail = %rejection, "dead-lettered a message");
+                self.stats.count_rejected(rejection.reason());
+            }
+        }
+        let acked = last
+            .acker
+            .ack(BasicAckOptions { multiple: true })
+            .await
+            .context("Failed to acknowledge the batch")?;
+        if !acked {
+            tracing::info!(
+                "the channel was recovered before the ack; the broker will redeliver this batch"
+            );
+        }
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Writes the batch, retrying with backoff while the database is unavailable. Returns
+    /// false if shutdown was asked for before it could be committed.
+    async fn write_until_committed(&self, events: &[ParsedEvent]) -> anyhow::Result<bool> {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+        let started = Instant::now();
+        loop {
+            match store::events::write_batch(&self.pool, events).await {
+                Ok(outcome) => {
+                    if backoff.failures() > 0 {
+                        tracing::info!(after = ?started.elapsed(), "the database is back; consuming again");
+                    }
+                    self.stats
+                        .stored
+                        .fetch_add(outcome.stored as u64, Ordering::Relaxed);
+                    self.stats
+                        .duplicates
+                        .fetch_add(outcome.duplicates as u64, Ordering::Relaxed);
+                    return Ok(true);
+                }
+                Err(error) => {
+                    if backoff.failures() == 0 {
+                        tracing::error!(
+                            error = format!("{error:#}"),
+                            "cannot store a batch; holding it unacknowledged and retrying"
+                        );
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff.next_delay()) => {}
+                        () = self.shutdown.wait() => return Ok(false),
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The ingest worker: consumes the e-office and portal queues, stores every event once and
+//! dead-letters what it cannot accept (SPEC §3).
+//!
+//! - [`broker`]: connecting to RabbitMQ, declaring the topology, publishing with confirms.
+//! - [`consumer`]: the per-queue loop: batch deliveries, write each batch in one transaction,
+//!   acknowledge only after the commit.
+//! - [`dead_letter`]: the dead-letter headers, and listing and replaying dead letters.
+//! - [`shutdown`]: the signal every long-running loop takes from outside.
+//!
+//! [`run`] ties them together and reconnects with backoff when the broker goes away.
+
+pub mod broker;
+pub mod consumer;
+pub mod dead_letter;
+pub mod shutdown;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use domain::KnownUnits;
+use store::PgPool;
+
+pub use broker::{QueueType, Topology};
+pub use consumer::IngestStats;
+pub use shutdown::Shutdown;
+
+/// How the worker consumes.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// The AMQP URL, with credentials; never logged.
+    pub amqp_url: String,
+    /// Exchange and queue names.
+    pub topology: Topology,
+    /// Unacknowledged deliveries the broker may push per queue.
+    pub prefetch: u16,
+    /// The most deliveries written in one transaction.
+    pub batch_size: usize,
+    /// How long a batch waits to fill after its first delivery.
+    pub batch_wait: Duration,
+    /// The units events may belong to.
+    pub units: KnownUnits,
+}
+
+/// Runs the worker until `shutdown` fires: consumes both queues, reconnecting with capped
+/// exponential backoff whenever the broker connection is lost beyond automatic recovery.
+pub async fn run(
+    config: IngestConfig,
+    pool: PgPool,
+    stats: Arc<IngestStats>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let mut backoff = broker::Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    while !shutdown.is_triggered() {
+        let started = Instant::now();
+        let Err(error) = consumer::consume_until_failure(&config, &pool, &stats, &shutdown).await
+        else {
+            break;
+        };
+        if started.elapsed() > Duration::from_secs(30) {
+            backoff.reset();
+        }
+        if backoff.failures() == 0 {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "lost the broker; reconnecting with backoff"
+            );
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff.next_delay()) => {}
+            () = shutdown.wait() => {}
+        }
+    }
+    tracing::info!("ingest stopped");
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! Connecting to PostgreSQL: the database is created when missing and migrated on start.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+
+/// The migrations of `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// Opens a pool on `url`, creating the database if it does not exist, and applies the
+/// migrations. Several processes may do this at once: creation races are tolerated and
+/// migrations take an advisory lock.
+#[tracing::instrument(skip_all)]
+pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(url).context("Failed to parse the database URL")?;
+    create_database_if_missing(&options).await?;
+    let pool = connect(options, max_connections).await?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .context("Failed to apply the database migrations")?;
+    Ok(pool)
+}
+
+/// Opens a pool on an existing, migrated database.
+pub async fn connect(options: PgConnectOptions, max_connections: u32) -> anyhow::Result<PgPool> {
+    let database = options.get_database().unwrap_or("(default)").to_owned();
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .with_context(|| format!("Failed to connect to database {database}"))
+}
+
+/// Creates the database named in `options` when it does not exist yet.
+async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
+    let Some(name) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    let mut admin = PgConnection::connect_with(&options.clone().database("postgres"))
+        .await
+        .context(
+            "Failed to connect to PostgreSQL (database postgres) to check the database exists",
+        )?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .context("Failed to look up the database")?;
+    if !exists {
+        // The name comes from the operator's own URL and is quoted as an identifier.
+        let statement = format!("create database \"{}\"", name.replace('"', "\"\""));
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut admin)
+            .await
+        {
+            Ok(_) => tracing::info!(database = %name, "created the database"),
+            // Another process created it in the meantime.
+            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42P04") => {}
+            Err(error) => {
+                return Err(error).with_context(|| format!("Failed to create database {name}"));
+            }
+        }
+    }
+    admin.close().await.ok();
+    Ok(())
+}

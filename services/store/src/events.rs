@@ -1,0 +1,310 @@
+//! Writing a batch of parsed events: the ingest worker's one transaction per batch.
+//!
+//! Raw events are deduplicated by id (the first body seen is kept; another body under a known
+//! id is recorded as a conflict). New events then update per-item state: each document,
+//! article, petition and dossier keeps its earliest event of each kind, and a second one is
+//! recorded as a conflict. Every table is written with one `UNNEST` statement per batch, with
+//! rows sorted by key so that concurrent workers take row locks in the same order.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use domain::{EventKind, ParsedEvent};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// What a batch did to the database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Events stored for the first time.
+    pub stored: usize,
+    /// Events whose id was already known (or repeated in the batch) and were not counted again.
+    pub duplicates: usize,
+}
+
+/// Stores `events` in one transaction and commits it.
+#[tracing::instrument(skip_all, fields(events = events.len()))]
+pub async fn write_batch(pool: &PgPool, events: &[ParsedEvent]) -> anyhow::Result<BatchOutcome> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("Failed to begin the batch transaction")?;
+    let outcome = write_batch_in(&mut tx, events).await?;
+    tx.commit().await.context("Failed to commit the batch")?;
+    Ok(outcome)
+}
+
+/// Stores `events` within `tx`.
+pub async fn write_batch_in(
+    tx: &mut Transaction<'_, Postgres>,
+    events: &[ParsedEvent],
+) -> anyhow::Result<BatchOutcome> {
+    let (mut unique, repeated) = first_of_each_id(events);
+    unique.sort_by_key(|parsed| parsed.event.id());
+    let new_ids = insert_raw_events(tx, &unique).await?;
+    let known: Vec<&ParsedEvent> = unique
+        .iter()
+        .copied()
+        .filter(|p| !new_ids.contains(&p.event.id()))
+        .collect();
+    record_body_conflicts(tx, known.iter().copied().chain(repeated.iter().copied())).await?;
+    let fresh: Vec<&ParsedEvent> = unique
+        .iter()
+        .copied()
+        .filter(|p| new_ids.contains(&p.event.id()))
+        .collect();
+    apply_to_state(tx, &fresh).await?;
+    Ok(BatchOutcome {
+        stored: fresh.len(),
+        duplicates: events.len() - fresh.len(),
+    })
+}
+
+/// Splits a batch into the first event of each id and the later ones that carry another body
+/// (identical repeats are dropped: they are plain duplicates).
+fn first_of_each_id(events: &[ParsedEvent]) -> (Vec<&ParsedEvent>, Vec<&ParsedEvent>) {
+    let mut first: HashMap<Uuid, &ParsedEvent> = HashMap::with_capacity(events.len());
+    let mut unique = Vec::with_capacity(events.len());
+    let mut clashing = Vec::new();
+    for parsed in events {
+        match first.get(&parsed.event.id()) {
+            None => {
+                first.insert(parsed.event.id(), parsed);
+                unique.push(parsed);
+            }
+            Some(earlier) if !same_body(&earlier.body, &parsed.body) => clashing.push(parsed),
+            Some(_) => {}
+        }
+    }
+    (unique, clashing)
+}
+
+/// Two bodies are the same when they are the same JSON value, whatever the key order or spacing.
+fn same_body(a: &str, b: &str) -> bool {
+    a == b
+        || serde_json::from_str::<serde_json::Value>(a).ok()
+            == serde_json::from_str::<serde_json::Value>(b).ok()
+}
+
+async fn insert_raw_events(
+    tx: &mut Transaction<'_, Postgres>,
+    events: &[&ParsedEvent],
+) -> anyhow::Result<HashSet<Uuid>> {
+    let ids: Vec<Uuid> = events.iter().map(|p| p.event.id()).collect();
+    let units: Vec<String> = events.iter().map(|p| p.event.unit().to_string()).collect();
+    let types: Vec<String> = events
+        .iter()
+        .map(|p| p.event.kind().type_name().to_owned())
+        .collect();
+    let times: Vec<DateTime<Utc>> = events.iter().map(|p| p.event.occurred_at_utc()).collect();
+    let bodies: Vec<String> = events.iter().map(|p| p.body.clone()).collect();
+    let inserted = sqlx::query_scalar!(
+        r#"
+        insert into event (event_id, unit, event_type, occurred_at, body)
+        select event_id, unit, event_type, occurred_at, body::jsonb
+        from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+            as input (event_id, unit, event_type, occurred_at, body)
+        on conflict (event_id) do nothing
+        returning event_id
+        "#,
+        &ids,
+        &units,
+        &types,
+        &times,
+        &bodies,
+    )
+    .fetch_all(&mut **tx)
+    .await
+    .context("Failed to insert the raw events")?;
+    Ok(inserted.into_iter().collect())
+}
+
+/// Records a conflict for each event whose id is stored with another body.
+async fn record_body_conflicts<'a>(
+    tx: &mut Transaction<'_, Postgres>,
+    events: impl Iterator<Item = &'a ParsedEvent>,
+) -> anyhow::Result<()> {
+    let events: Vec<&ParsedEvent> = events.collect();
+    if events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = events.iter().map(|p| p.event.id()).collect();
+    let units: Vec<String> = events.iter().map(|p| p.event.unit().to_string()).collect();
+    let bodies: Vec<String> = events.iter().map(|p| p.body.clone()).collect();
+    sqlx::query!(
+        r#"
+        insert into conflict (unit, kind, subject, event_id, body)
+        select input.unit, 'event_body', input.event_id::text, input.event_id, input.body::jsonb
+        from unnest($1::uuid[], $2::text[], $3::text[]) as input (event_id, unit, body)
+        join event on event.event_id = input.event_id
+        where event.body <> input.body::jsonb
+        "#,
+        &ids,
+        &units,
+        &bodies,
+    )
+    .execute(&mut **tx)
+    .await
+    .context("Failed to record conflicting event bodies")?;
+    Ok(())
+}
+
+/// An event about one item (document, article, petition, dossier), as a row to upsert.
+struct ItemRow<'a, Extra> {
+    unit: &'a str,
+    item: &'a str,
+    at: DateTime<Utc>,
+    event_id: Uuid,
+    extra: Extra,
+}
+
+/// The fields a `procedure.received` event adds to its dossier.
+struct Reception {
+    channel: &'static str,
+    due_at: DateTime<Utc>,
+    digitized: bool,
+}
+
+/// The per-table rows of a batch's new events.
+#[derive(Default)]
+struct StateRows<'a> {
+    documents: Vec<ItemRow<'a, (bool, Option<&'a str>)>>,
+    articles: Vec<ItemRow<'a, Option<&'a str>>>,
+    petitions_received: Vec<ItemRow<'a, ()>>,
+    petitions_resolved: Vec<ItemRow<'a, ()>>,
+    dossiers_received: Vec<ItemRow<'a, Reception>>,
+    dossiers_resolved: Vec<ItemRow<'a, ()>>,
+}
+
+fn state_rows<'a>(events: &[&'a ParsedEvent]) -> StateRows<'a> {
+    let mut rows = StateRows::default();
+    for parsed in events {
+        let event = &parsed.event;
+        let row = |item: &'a str| ItemRow {
+            unit: event.unit().as_str(),
+            item,
+            at: event.occurred_at_utc(),
+            event_id: event.id(),
+            extra: (),
+        };
+        match event.kind() {
+            EventKind::DocumentSigned {
+                document_id,
+                digital,
+                number,
+            } => rows
+                .documents
+                .push(with_extra(row(document_id), (*digital, number.as_deref()))),
+            EventKind::ArticlePublished { article_id, title } => rows
+                .articles
+                .push(with_extra(row(article_id), title.as_deref())),
+            EventKind::PetitionReceived { petition_id } => {
+                rows.petitions_received.push(row(petition_id))
+            }
+            EventKind::PetitionResolved { petition_id } => {
+                rows.petitions_resolved.push(row(petition_id))
+            }
+            EventKind::ProcedureReceived {
+                dossier_id,
+                channel,
+                due_at,
+                digitized,
+            } => {
+                let reception = Reception {
+                    channel: channel.as_str(),
+                    due_at: due_at.to_utc(),
+                    digitized: *digitized,
+                };
+                rows.dossiers_received
+                    .push(with_extra(row(dossier_id), reception))
+            }
+            EventKind::ProcedureResolved { dossier_id } => {
+                rows.dossiers_resolved.push(row(dossier_id))
+            }
+        }
+    }
+    rows
+}
+
+fn with_extra<'a, E>(row: ItemRow<'a, ()>, extra: E) -> ItemRow<'a, E> {
+    ItemRow {
+        unit: row.unit,
+        item: row.item,
+        at: row.at,
+        event_id: row.event_id,
+        extra,
+    }
+}
+
+/// Keeps the earliest row per item (ties broken by event id, so every worker picks the same),
+/// sorted by item; the others are returned as conflicts.
+fn earliest_per_item<E>(
+    mut rows: Vec<ItemRow<'_, E>>,
+) -> (Vec<ItemRow<'_, E>>, Vec<ItemRow<'_, E>>) {
+    rows.sort_by(|a, b| {
+        (a.unit, a.item, a.at, a.event_id).cmp(&(b.unit, b.item, b.at, b.event_id))
+    });
+    let mut winners: Vec<ItemRow<'_, E>> = Vec::with_capacity(rows.len());
+    let mut losers = Vec::new();
+    for row in rows {
+        match winners.last() {
+            Some(last) if (last.unit, last.item) == (row.unit, row.item) => losers.push(row),
+            _ => winners.push(row),
+        }
+    }
+    (winners, losers)
+}
+
+async fn apply_to_state(
+    tx: &mut Transaction<'_, Postgres>,
+    events: &[&ParsedEvent],
+) -> anyhow::Result<()> {
+    let rows = state_rows(events);
+    let mut losers = Vec::new();
+
+    let (documents, lost) = earliest_per_item(rows.documents);
+    losers.extend(lost.iter().map(|row| conflict_of("document", row)));
+    state::upsert_documents(tx, &documents).await?;
+
+    let (articles, lost) = earliest_per_item(rows.articles);
+    losers.extend(lost.iter().map(|row| conflict_of("article", row)));
+    state::upsert_articles(tx, &articles).await?;
+
+    let (received, lost) = earliest_per_item(rows.petitions_received);
+    losers.extend(lost.iter().map(|row| conflict_of("petition_received", row)));
+    state::upsert_petitions_received(tx, &received).await?;
+
+    let (resolved, lost) = earliest_per_item(rows.petitions_resolved);
+    losers.extend(lost.iter().map(|row| conflict_of("petition_resolved", row)));
+    state::upsert_petitions_resolved(tx, &resolved).await?;
+
+    let (received, lost) = earliest_per_item(rows.dossiers_received);
+    losers.extend(lost.iter().map(|row| conflict_of("dossier_received", row)));
+    state::upsert_dossiers_received(tx, &received).await?;
+
+    let (resolved, lost) = earliest_per_item(rows.dossiers_resolved);
+    losers.extend(lost.iter().map(|row| conflict_of("dossier_resolved", row)));
+    state::upsert_dossiers_resolved(tx, &resolved).await?;
+
+    state::record_item_conflicts(tx, &losers).await
+}
+
+/// A second event about an item within one batch.
+struct ItemConflict {
+    kind: &'static str,
+    unit: String,
+    item: String,
+    event_id: Uuid,
+}
+
+fn conflict_of<E>(kind: &'static str, row: &ItemRow<'_, E>) -> ItemConflict {
+    ItemConflict {
+        kind,
+        unit: row.unit.to_owned(),
+        item: row.item.to_owned(),
+        event_id: row.event_id,
+    }
+}
+
+mod state;

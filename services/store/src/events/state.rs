@@ -1,0 +1,276 @@
+//! The per-item state upserts of a batch. Each statement keeps the earliest event of its kind
+//! for every item and, in the same statement, records a conflict for every item that already
+//! had one.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use super::{ItemConflict, ItemRow, Reception};
+
+type Tx<'t> = Transaction<'t, Postgres>;
+
+/// The key and time columns every item row has.
+struct Columns {
+    units: Vec<String>,
+    items: Vec<String>,
+    times: Vec<DateTime<Utc>>,
+    event_ids: Vec<Uuid>,
+}
+
+fn columns<E>(rows: &[ItemRow<'_, E>]) -> Columns {
+    Columns {
+        units: rows.iter().map(|r| r.unit.to_owned()).collect(),
+        items: rows.iter().map(|r| r.item.to_owned()).collect(),
+        times: rows.iter().map(|r| r.at).collect(),
+        event_ids: rows.iter().map(|r| r.event_id).collect(),
+    }
+}
+
+pub(super) async fn upsert_documents(
+    tx: &mut Tx<'_>,
+    rows: &[ItemRow<'_, (bool, Option<&str>)>],
+) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let c = columns(rows);
+    let digital: Vec<bool> = rows.iter().map(|r| r.extra.0).collect();
+    let numbers: Vec<Option<String>> = rows.iter().map(|r| r.extra.1.map(str::to_owned)).collect();
+    sqlx::query!(
+        r#"
+        with input as (
+            select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::bool[], $6::text[])
+                as input (unit, document_id, signed_at, event_id, digital, number)
+        ), clash as (
+            insert into conflict (unit, kind, subject, event_id)
+            select input.unit, 'document', input.document_id, input.event_id
+            from input join document using (unit, document_id)
+        )
+        insert into document (unit, document_id, signed_at, event_id, digital, number)
+        select unit, document_id, signed_at, event_id, digital, number from input
+        on conflict (unit, document_id) do update
+            set signed_at = excluded.signed_at, event_id = excluded.event_id,
+                digital = excluded.digital, number = excluded.number
+            where excluded.signed_at < document.signed_at
+        "#,
+        &c.units, &c.items, &c.times, &c.event_ids, &digital, &numbers as &[Option<String>],
+    )
+    .execute(&mut **tx)
+    .await
+    .context("Failed to store documents")?;
+    Ok(())
+}
+
+pub(super) async fn upsert_articles(
+    tx: &mut Tx<'_>,
+    rows: &[ItemRow<'_, Option<&str>>],
+) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let c = columns(rows);
+    let titles: Vec<Option<String>> = rows.iter().map(|r| r.extra.map(str::to_owned)).collect();
+    sqlx::query!(
+        r#"
+        with input as (
+            select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::text[])
+                as input (unit, article_id, published_at, event_id, title)
+        ), clash as (
+            insert into conflict (unit, kind, subject, event_id)
+            select input.unit, 'article', input.article_id, input.event_id
+            from input join article using (unit, article_id)
+        )
+        insert into article (unit, article_id, published_at, event_id, title)
+        select unit, article_id, published_at, event_id, title from input
+        on conflict (unit, article_id) do update
+            set published_at = excluded.published_at, event_id = excluded.event_id,
+                title = excluded.title
+            where excluded.published_at < article.published_at
+        "#,
+        &c.units,
+        &c.items,
+        &c.times,
+        &c.event_ids,
+        &titles as &[Option<String>],
+    )
+    .execute(&mut **tx)
+    .await
+    .context("Failed to store articles")?;
+    Ok(())
+}
+
+pub(super) async fn upsert_petitions_received(
+    tx: &mut Tx<'_>,
+    rows: &[ItemRow<'_, ()>],
+) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let c = columns(rows);
+    sqlx::query!(
+        r#"
+        with input as (
+            select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[])
+                as input (unit, petition_id, received_at, received_event_id)
+        ), clash as (
+            insert into conflict (unit, kind, subject, event_id)
+            select input.unit, 'petition_received', input.petition_id, input.received_event_id
+            from input join petition using (unit, petition_id)
+            where petition.received_at is not null
+        )
+        insert into petition (unit, petition_id, received_at, received_event_id)
+        select unit, petition_id, received_at, received_event_id from input
+        on conflict (unit, petition_id) do update
+            set received_at = excluded.received_at, received_event_id = excluded.received_event_id
+            where petition.received_at is null or excluded.received_at < petition.received_at
+        "#,
+        &c.units,
+        &c.items,
+        &c.times,
+        &c.event_ids,
+    )
+    .execute(&mut **tx)
+    .await
+    .context("Failed to store received petitions")?;
+    Ok(())
+}
+
+pub(super) async fn upsert_petitions_resolved(
+    tx: &mut Tx<'_>,
+    rows: &[ItemRow<'_, ()>],
+) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let c = columns(rows);
+    sqlx::query!(
+        r#"
+        with input as (
+            select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[])
+                as input (unit, petition_id, resolved_at, resolved_event_id)
+        ), clash as (
+            insert into conflict (unit, kind, subject, event_id)
+            select input.unit, 'petition_resolved', input.petition_id, input.resolved_event_id
+            from input join petition using (unit, petition_id)
+            where petition.resolved_at is not null
+        )
+        insert into petition (unit, petition_id, resolved_at, resolved_event_id)
+        select unit, petition_id, resolved_at, resolved_event_id from input
+        on conflict (unit, petition_id) do update
+            set resolved_at = excluded.resolved_at, resolved_event_id = excluded.resolved_event_id
+            where petition.resolved_at is null or excluded.resolved_at < petition.resolved_at
+        "#,
+        &c.units,
+        &c.items,
+        &c.times,
+        &c.event_ids,
+    )
+    .execute(&mut **tx)
+    .await
+    .context("Failed to store resolved petitions")?;
+    Ok(())
+}
+
+pub(super) async fn upsert_dossiers_received(
+    tx: &mut Tx<'_>,
+    rows: &[ItemRow<'_, Reception>],
+) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let c = columns(rows);
+    let channels: Vec<String> = rows.iter().map(|r| r.extra.channel.to_owned()).collect();
+    let due: Vec<DateTime<Utc>> = rows.iter().map(|r| r.extra.due_at).collect();
+    let digitized: Vec<bool> = rows.iter().map(|r| r.extra.digitized).collect();
+    sqlx::query!(
+        r#"
+        with input as (
+            select * from unnest(
+                $1::text[], $2::text[], $3::timestamptz[], $4::uuid[],
+                $5::text[], $6::timestamptz[], $7::bool[]
+            ) as input (unit, dossier_id, received_at, received_event_id, channel, due_at, digitized)
+        ), clash as (
+            insert into conflict (unit, kind, subject, event_id)
+            select input.unit, 'dossier_received', input.dossier_id, input.received_event_id
+            from input join dossier using (unit, dossier_id)
+            where dossier.received_at is not null
+        )
+        insert into dossier (unit, dossier_id, received_at, received_event_id, channel, due_at, digitized)
+        select unit, dossier_id, received_at, received_event_id, channel, due_at, digitized from input
+        on conflict (unit, dossier_id) do update
+            set received_at = excluded.received_at, received_event_id = excluded.received_event_id,
+                channel = excluded.channel, due_at = excluded.due_at, digitized = excluded.digitized
+            where dossier.received_at is null or excluded.received_at < dossier.received_at
+        "#,
+        &c.units, &c.items, &c.times, &c.event_ids, &channels, &due, &digitized,
+    )
+    .execute(&mut **tx)
+    .await
+    .context("Failed to store received dossiers")?;
+    Ok(())
+}
+
+pub(super) async fn upsert_dossiers_resolved(
+    tx: &mut Tx<'_>,
+    rows: &[ItemRow<'_, ()>],
+) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let c = columns(rows);
+    sqlx::query!(
+        r#"
+        with input as (
+            select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[])
+                as input (unit, dossier_id, resolved_at, resolved_event_id)
+        ), clash as (
+            insert into conflict (unit, kind, subject, event_id)
+            select input.unit, 'dossier_resolved', input.dossier_id, input.resolved_event_id
+            from input join dossier using (unit, dossier_id)
+            where dossier.resolved_at is not null
+        )
+        insert into dossier (unit, dossier_id, resolved_at, resolved_event_id)
+        select unit, dossier_id, resolved_at, resolved_event_id from input
+        on conflict (unit, dossier_id) do update
+            set resolved_at = excluded.resolved_at, resolved_event_id = excluded.resolved_event_id
+            where dossier.resolved_at is null or excluded.resolved_at < dossier.resolved_at
+        "#,
+        &c.units,
+        &c.items,
+        &c.times,
+        &c.event_ids,
+    )
+    .execute(&mut **tx)
+    .await
+    .context("Failed to store resolved dossiers")?;
+    Ok(())
+}
+
+pub(super) async fn record_item_conflicts(
+    tx: &mut Tx<'_>,
+    conflicts: &[ItemConflict],
+) -> anyhow::Result<()> {
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    let kinds: Vec<String> = conflicts.iter().map(|c| c.kind.to_owned()).collect();
+    let units: Vec<String> = conflicts.iter().map(|c| c.unit.clone()).collect();
+    let items: Vec<String> = conflicts.iter().map(|c| c.item.clone()).collect();
+    let event_ids: Vec<Uuid> = conflicts.iter().map(|c| c.event_id).collect();
+    sqlx::query!(
+        r#"
+        insert into conflict (kind, unit, subject, event_id)
+        select * from unnest($1::text[], $2::text[], $3::text[], $4::uuid[])
+        "#,
+        &kinds,
+        &units,
+        &items,
+        &event_ids,
+    )
+    .execute(&mut **tx)
+    .await
+    .context("Failed to record conflicting item events")?;
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! PostgreSQL storage of baocao. This crate owns the SQL; nothing else writes queries.
+//!
+//! - [`db`]: connecting, creating the database if it is missing, applying `migrations/`.
+//! - [`events`]: writing a batch of parsed events in one transaction: raw events deduplicated by
+//!   id, per-item state (earliest event wins), conflicts recorded.
+//! - [`indicators`]: counting a unit's state over a window into [`domain::Counts`].
+//! - [`health`]: what the administrator needs to see about the stored data (orphans, conflicts).
+
+pub mod db;
+pub mod events;
+pub mod health;
+pub mod indicators;
+
+pub use sqlx::PgPool;
