@@ -1,1 +1,308 @@
-//! Test harness.
+//! The harness of baocao's end-to-end tests and benchmarks.
+//!
+//! Each [`TestEnv`] gets its own PostgreSQL database and its own RabbitMQ vhost, so tests run
+//! in parallel against the real services and leave nothing behind: both are removed when the
+//! environment is dropped, even after a failed assertion.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use baocao::config::{FileConfig, Settings};
+use chrono::{DateTime, Utc};
+use domain::{Indicators, Period, UnitCode};
+use ingest::broker::{self, OutgoingMessage, Publisher};
+use ingest::shutdown::ShutdownTrigger;
+use ingest::{IngestConfig, IngestStats, Shutdown};
+use serde_json::Value;
+use sqlx::{Connection, PgConnection, PgPool};
+use uuid::Uuid;
+
+/// The PostgreSQL server the tests use; each test creates its own database on it.
+pub const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
+}
+
+/// The shipped configuration, `baocao.toml`.
+pub fn shipped_config() -> FileConfig {
+    baocao::config::load_file(&repo_root().join("baocao.toml")).expect("the shipped baocao.toml loads")
+}
+
+/// The reference ward.
+pub fn tri_qua() -> UnitCode {
+    UnitCode::parse("tri-qua").expect("a valid code")
+}
+
+/// A period written `YYYY-MM`.
+pub fn period(text: &str) -> Period {
+    text.parse().expect("a valid period")
+}
+
+/// An instant written in RFC 3339.
+pub fn instant(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).expect("an RFC 3339 instant").to_utc()
+}
+
+/// One test's private database and vhost.
+pub struct TestEnv {
+    /// `bct_<random>`: the database's and the vhost's name.
+    pub name: String,
+    /// The URL of the private database.
+    pub database_url: String,
+    /// The URL of the private vhost.
+    pub amqp_url: String,
+    /// A pool on the private database, migrated.
+    pub pool: PgPool,
+    /// The configuration (the shipped file unless replaced).
+    pub config: FileConfig,
+}
+
+impl TestEnv {
+    /// Creates a database (migrated) and a vhost for one test, with the shipped configuration.
+    pub async fn new() -> Self {
+        Self::with_config(shipped_config()).await
+    }
+
+    /// As [`TestEnv::new`], with another configuration.
+    pub async fn with_config(config: FileConfig) -> Self {
+        init_logs();
+        let name = format!("bct_{}", &Uuid::new_v4().simple().to_string()[..16]);
+        rabbitmqctl(&["add_vhost", &name]);
+        rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
+        let database_url = format!("{POSTGRES}/{name}");
+        let pool = store::db::connect_and_migrate(&database_url, 10).await.expect("the test database");
+        let amqp_url = format!("amqp://guest:guest@127.0.0.1:5672/{name}");
+        Self { name, database_url, amqp_url, pool, config }
+    }
+
+    /// Settings for the binary and the library, pointing at this environment.
+    pub fn settings(&self) -> Settings {
+        let mut env = baocao::config::EnvSettings::from_env();
+        env.database_url = baocao::config::Secret::new(self.database_url.clone());
+        env.amqp_url = baocao::config::Secret::new(self.amqp_url.clone());
+        Settings { config_path: repo_root().join("baocao.toml"), file: self.config.clone(), env }
+    }
+
+    /// The ingest configuration for this environment.
+    pub fn ingest_config(&self) -> IngestConfig {
+        baocao::run::ingest_config(&self.settings())
+    }
+
+    /// Starts the ingest worker in this process.
+    pub fn start_ingest(&self) -> RunningIngest {
+        self.start_ingest_with(self.ingest_config())
+    }
+
+    /// Starts the ingest worker in this process with a given configuration.
+    pub fn start_ingest_with(&self, config: IngestConfig) -> RunningIngest {
+        let (trigger, shutdown) = Shutdown::new();
+        let stats = Arc::new(IngestStats::default());
+        let handle = tokio::spawn(ingest::run(config, self.pool.clone(), Arc::clone(&stats), shutdown));
+        RunningIngest { trigger, handle, stats }
+    }
+
+    /// Connects to this environment's vhost and declares the topology.
+    pub async fn broker(&self) -> TestBroker {
+        let connection = broker::connect(&self.amqp_url, "baocao-test").await.expect("the broker");
+        let channel = connection.create_channel().await.expect("a channel");
+        let topology = self.config.broker.topology();
+        broker::declare(&channel, &topology).await.expect("the topology");
+        let publisher = Publisher::open(&connection).await.expect("a publisher");
+        TestBroker { connection, publisher, topology }
+    }
+
+    /// The indicators of `period` as of `now`.
+    pub async fn indicators(&self, period: Period, now: DateTime<Utc>) -> Indicators {
+        store::indicators::for_period(&self.pool, &tri_qua(), period, self.config.tz(), now)
+            .await
+            .expect("the indicators")
+    }
+
+    /// How many events are stored.
+    pub async fn stored_events(&self) -> i64 {
+        sqlx::query_scalar("select count(*) from event").fetch_one(&self.pool).await.expect("a count")
+    }
+
+    /// Waits until at least `count` events are stored, or panics after `limit`.
+    pub async fn wait_for_stored(&self, count: i64, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let stored = self.stored_events().await;
+            if stored >= count {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "only {stored} of {count} events stored in {limit:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The messages in a queue now (ready, not counting unacknowledged ones).
+    pub async fn queue_depth(&self, queue: &str) -> u32 {
+        let connection = broker::connect(&self.amqp_url, "baocao-test-depth").await.expect("the broker");
+        let channel = connection.create_channel().await.expect("a channel");
+        let options = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
+        let depth = channel
+            .queue_declare(queue.into(), options, lapin::types::FieldTable::default())
+            .await
+            .expect("the queue exists")
+            .message_count();
+        connection.close(200, "done".into()).await.ok();
+        depth
+    }
+
+    /// The dead letters now in `baocao.dead`, left in place.
+    pub async fn dead_letters(&self) -> Vec<ingest::dead_letter::DeadLetter> {
+        let connection = broker::connect(&self.amqp_url, "baocao-test-dead").await.expect("the broker");
+        let letters = ingest::dead_letter::list(&connection, &self.config.broker.dead_queue, 10_000)
+            .await
+            .expect("the dead letters");
+        connection.close(200, "done".into()).await.ok();
+        letters
+    }
+
+    /// Waits until `count` dead letters are in `baocao.dead`.
+    pub async fn wait_for_dead_letters(&self, count: u32, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.queue_depth(&self.config.broker.dead_queue).await < count {
+            assert!(tokio::time::Instant::now() < deadline, "fewer than {count} dead letters after {limit:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime, which is blocked until this returns: clean up on a
+        // thread with a runtime of its own, and let `with (force)` end the pool's sessions.
+        std::thread::spawn(move || {
+            rabbitmqctl(&["delete_vhost", &name]);
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async {
+                    if let Ok(mut admin) = PgConnection::connect(&format!("{POSTGRES}/postgres")).await {
+                        let drop = format!("drop database if exists \"{name}\" with (force)");
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
+                    }
+                });
+            }
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// Logs to the test's output when `BAOCAO_LOG` is set (e.g. `BAOCAO_LOG=debug`).
+pub fn init_logs() {
+    if let Ok(filter) = std::env::var("BAOCAO_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let output = Command::new("rabbitmqctl").args(args).output().expect("rabbitmqctl runs");
+    assert!(output.status.success(), "rabbitmqctl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Closes every client connection to `vhost`, as a broker restart or network cut would.
+pub fn cut_broker_connections(vhost: &str) {
+    rabbitmqctl(&["close_all_connections", "--vhost", vhost, "test: simulated broker outage"]);
+}
+
+/// An ingest worker running in this process.
+pub struct RunningIngest {
+    trigger: ShutdownTrigger,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Its running totals.
+    pub stats: Arc<IngestStats>,
+}
+
+impl RunningIngest {
+    /// Asks it to finish its batch in flight and waits until it has.
+    pub async fn stop(self) {
+        self.trigger.trigger();
+        let outcome = tokio::time::timeout(Duration::from_secs(30), self.handle).await;
+        outcome.expect("ingest stops within 30 s").expect("ingest did not panic").expect("ingest ends cleanly");
+    }
+}
+
+/// A connection to a test's vhost with a confirming publisher.
+pub struct TestBroker {
+    /// The connection.
+    pub connection: lapin::Connection,
+    /// Publishes with confirms.
+    pub publisher: Publisher,
+    /// The names.
+    pub topology: ingest::Topology,
+}
+
+impl TestBroker {
+    /// Publishes a JSON event to the exchange its type belongs to.
+    pub async fn publish_event(&self, event: &Value) {
+        let type_name = event["type"].as_str().unwrap_or("unknown");
+        let body = serde_json::to_vec(event).expect("JSON");
+        self.publish_raw(self.topology.exchange_for(type_name), type_name, &body).await;
+    }
+
+    /// Publishes several JSON events.
+    pub async fn publish_events(&self, events: &[Value]) {
+        let bodies: Vec<(String, Vec<u8>)> = events
+            .iter()
+            .map(|event| {
+                let type_name = event["type"].as_str().unwrap_or("unknown").to_owned();
+                (type_name, serde_json::to_vec(event).expect("JSON"))
+            })
+            .collect();
+        let messages = bodies
+            .iter()
+            .map(|(type_name, body)| OutgoingMessage {
+                exchange: self.topology.exchange_for(type_name),
+                routing_key: type_name,
+                body,
+                headers: None,
+            })
+            .collect();
+        self.publisher.publish_confirmed(messages).await.expect("published");
+    }
+
+    /// Publishes any bytes.
+    pub async fn publish_raw(&self, exchange: &str, routing_key: &str, body: &[u8]) {
+        let message = OutgoingMessage { exchange, routing_key, body, headers: None };
+        self.publisher.publish_confirmed(vec![message]).await.expect("published");
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) {
+        self.connection.close(200, "done".into()).await.ok();
+    }
+}
+
+/// An event of `type_name` for the reference ward, with a fresh id.
+pub fn event(type_name: &str, occurred_at: &str, data: Value) -> Value {
+    serde_json::json!({
+        "id": Uuid::new_v4(), "type": type_name, "occurred_at": occurred_at,
+        "unit": "tri-qua", "data": data,
+    })
+}
+
+/// Builds the `baocao` binary once (a no-op when it is fresh) and returns its path.
+pub fn baocao_binary() -> anyhow::Result<PathBuf> {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "baocao", "--bin", "baocao"])
+        .current_dir(repo_root())
+        .status()
+        .context("Failed to run cargo build")?;
+    anyhow::ensure!(status.success(), "cargo build -p baocao failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    Ok(target.join("debug").join("baocao"))
+}
