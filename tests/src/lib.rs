@@ -9,7 +9,6 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use baocao::config::{FileConfig, Settings};
 use chrono::{DateTime, Utc};
 use domain::{Indicators, Period, UnitCode};
@@ -25,12 +24,16 @@ pub const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
 
 /// The repository's root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
 }
 
 /// The shipped configuration, `baocao.toml`.
 pub fn shipped_config() -> FileConfig {
-    baocao::config::load_file(&repo_root().join("baocao.toml")).expect("the shipped baocao.toml loads")
+    baocao::config::load_file(&repo_root().join("baocao.toml"))
+        .expect("the shipped baocao.toml loads")
 }
 
 /// The reference ward.
@@ -45,7 +48,9 @@ pub fn period(text: &str) -> Period {
 
 /// An instant written in RFC 3339.
 pub fn instant(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).expect("an RFC 3339 instant").to_utc()
+    DateTime::parse_from_rfc3339(text)
+        .expect("an RFC 3339 instant")
+        .to_utc()
 }
 
 /// One test's private database and vhost.
@@ -75,9 +80,17 @@ impl TestEnv {
         rabbitmqctl(&["add_vhost", &name]);
         rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
         let database_url = format!("{POSTGRES}/{name}");
-        let pool = store::db::connect_and_migrate(&database_url, 10).await.expect("the test database");
+        let pool = store::db::connect_and_migrate(&database_url, 10)
+            .await
+            .expect("the test database");
         let amqp_url = format!("amqp://guest:guest@127.0.0.1:5672/{name}");
-        Self { name, database_url, amqp_url, pool, config }
+        Self {
+            name,
+            database_url,
+            amqp_url,
+            pool,
+            config,
+        }
     }
 
     /// Settings for the binary and the library, pointing at this environment.
@@ -85,7 +98,11 @@ impl TestEnv {
         let mut env = baocao::config::EnvSettings::from_env();
         env.database_url = baocao::config::Secret::new(self.database_url.clone());
         env.amqp_url = baocao::config::Secret::new(self.amqp_url.clone());
-        Settings { config_path: repo_root().join("baocao.toml"), file: self.config.clone(), env }
+        Settings {
+            config_path: repo_root().join("baocao.toml"),
+            file: self.config.clone(),
+            env,
+        }
     }
 
     /// The ingest configuration for this environment.
@@ -102,18 +119,35 @@ impl TestEnv {
     pub fn start_ingest_with(&self, config: IngestConfig) -> RunningIngest {
         let (trigger, shutdown) = Shutdown::new();
         let stats = Arc::new(IngestStats::default());
-        let handle = tokio::spawn(ingest::run(config, self.pool.clone(), Arc::clone(&stats), shutdown));
-        RunningIngest { trigger, handle, stats }
+        let handle = tokio::spawn(ingest::run(
+            config,
+            self.pool.clone(),
+            Arc::clone(&stats),
+            shutdown,
+        ));
+        RunningIngest {
+            trigger,
+            handle,
+            stats,
+        }
     }
 
     /// Connects to this environment's vhost and declares the topology.
     pub async fn broker(&self) -> TestBroker {
-        let connection = broker::connect(&self.amqp_url, "baocao-test").await.expect("the broker");
+        let connection = broker::connect(&self.amqp_url, "baocao-test")
+            .await
+            .expect("the broker");
         let channel = connection.create_channel().await.expect("a channel");
         let topology = self.config.broker.topology();
-        broker::declare(&channel, &topology).await.expect("the topology");
+        broker::declare(&channel, &topology)
+            .await
+            .expect("the topology");
         let publisher = Publisher::open(&connection).await.expect("a publisher");
-        TestBroker { connection, publisher, topology }
+        TestBroker {
+            connection,
+            publisher,
+            topology,
+        }
     }
 
     /// The indicators of `period` as of `now`.
@@ -125,7 +159,10 @@ impl TestEnv {
 
     /// How many events are stored.
     pub async fn stored_events(&self) -> i64 {
-        sqlx::query_scalar("select count(*) from event").fetch_one(&self.pool).await.expect("a count")
+        sqlx::query_scalar("select count(*) from event")
+            .fetch_one(&self.pool)
+            .await
+            .expect("a count")
     }
 
     /// Waits until at least `count` events are stored, or panics after `limit`.
@@ -136,16 +173,24 @@ impl TestEnv {
             if stored >= count {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "only {stored} of {count} events stored in {limit:?}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {stored} of {count} events stored in {limit:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     /// The messages in a queue now (ready, not counting unacknowledged ones).
     pub async fn queue_depth(&self, queue: &str) -> u32 {
-        let connection = broker::connect(&self.amqp_url, "baocao-test-depth").await.expect("the broker");
+        let connection = broker::connect(&self.amqp_url, "baocao-test-depth")
+            .await
+            .expect("the broker");
         let channel = connection.create_channel().await.expect("a channel");
-        let options = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
+        let options = lapin::options::QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
         let depth = channel
             .queue_declare(queue.into(), options, lapin::types::FieldTable::default())
             .await
@@ -157,10 +202,13 @@ impl TestEnv {
 
     /// The dead letters now in `baocao.dead`, left in place.
     pub async fn dead_letters(&self) -> Vec<ingest::dead_letter::DeadLetter> {
-        let connection = broker::connect(&self.amqp_url, "baocao-test-dead").await.expect("the broker");
-        let letters = ingest::dead_letter::list(&connection, &self.config.broker.dead_queue, 10_000)
+        let connection = broker::connect(&self.amqp_url, "baocao-test-dead")
             .await
-            .expect("the dead letters");
+            .expect("the broker");
+        let letters =
+            ingest::dead_letter::list(&connection, &self.config.broker.dead_queue, 10_000)
+                .await
+                .expect("the dead letters");
         connection.close(200, "done".into()).await.ok();
         letters
     }
@@ -169,7 +217,10 @@ impl TestEnv {
     pub async fn wait_for_dead_letters(&self, count: u32, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
         while self.queue_depth(&self.config.broker.dead_queue).await < count {
-            assert!(tokio::time::Instant::now() < deadline, "fewer than {count} dead letters after {limit:?}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "fewer than {count} dead letters after {limit:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -182,12 +233,18 @@ impl Drop for TestEnv {
         // thread with a runtime of its own, and let `with (force)` end the pool's sessions.
         std::thread::spawn(move || {
             rabbitmqctl(&["delete_vhost", &name]);
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(runtime) = runtime {
                 runtime.block_on(async {
-                    if let Ok(mut admin) = PgConnection::connect(&format!("{POSTGRES}/postgres")).await {
+                    if let Ok(mut admin) =
+                        PgConnection::connect(&format!("{POSTGRES}/postgres")).await
+                    {
                         let drop = format!("drop database if exists \"{name}\" with (force)");
-                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                            .execute(&mut admin)
+                            .await;
                     }
                 });
             }
@@ -208,13 +265,25 @@ pub fn init_logs() {
 }
 
 fn rabbitmqctl(args: &[&str]) {
-    let output = Command::new("rabbitmqctl").args(args).output().expect("rabbitmqctl runs");
-    assert!(output.status.success(), "rabbitmqctl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl runs");
+    assert!(
+        output.status.success(),
+        "rabbitmqctl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Closes every client connection to `vhost`, as a broker restart or network cut would.
 pub fn cut_broker_connections(vhost: &str) {
-    rabbitmqctl(&["close_all_connections", "--vhost", vhost, "test: simulated broker outage"]);
+    rabbitmqctl(&[
+        "close_all_connections",
+        "--vhost",
+        vhost,
+        "test: simulated broker outage",
+    ]);
 }
 
 /// An ingest worker running in this process.
@@ -230,7 +299,10 @@ impl RunningIngest {
     pub async fn stop(self) {
         self.trigger.trigger();
         let outcome = tokio::time::timeout(Duration::from_secs(30), self.handle).await;
-        outcome.expect("ingest stops within 30 s").expect("ingest did not panic").expect("ingest ends cleanly");
+        outcome
+            .expect("ingest stops within 30 s")
+            .expect("ingest did not panic")
+            .expect("ingest ends cleanly");
     }
 }
 
@@ -249,7 +321,8 @@ impl TestBroker {
     pub async fn publish_event(&self, event: &Value) {
         let type_name = event["type"].as_str().unwrap_or("unknown");
         let body = serde_json::to_vec(event).expect("JSON");
-        self.publish_raw(self.topology.exchange_for(type_name), type_name, &body).await;
+        self.publish_raw(self.topology.exchange_for(type_name), type_name, &body)
+            .await;
     }
 
     /// Publishes several JSON events.
@@ -270,13 +343,24 @@ impl TestBroker {
                 headers: None,
             })
             .collect();
-        self.publisher.publish_confirmed(messages).await.expect("published");
+        self.publisher
+            .publish_confirmed(messages)
+            .await
+            .expect("published");
     }
 
     /// Publishes any bytes.
     pub async fn publish_raw(&self, exchange: &str, routing_key: &str, body: &[u8]) {
-        let message = OutgoingMessage { exchange, routing_key, body, headers: None };
-        self.publisher.publish_confirmed(vec![message]).await.expect("published");
+        let message = OutgoingMessage {
+            exchange,
+            routing_key,
+            body,
+            headers: None,
+        };
+        self.publisher
+            .publish_confirmed(vec![message])
+            .await
+            .expect("published");
     }
 
     /// Closes the connection.
@@ -291,18 +375,4 @@ pub fn event(type_name: &str, occurred_at: &str, data: Value) -> Value {
         "id": Uuid::new_v4(), "type": type_name, "occurred_at": occurred_at,
         "unit": "tri-qua", "data": data,
     })
-}
-
-/// Builds the `baocao` binary once (a no-op when it is fresh) and returns its path.
-pub fn baocao_binary() -> anyhow::Result<PathBuf> {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "baocao", "--bin", "baocao"])
-        .current_dir(repo_root())
-        .status()
-        .context("Failed to run cargo build")?;
-    anyhow::ensure!(status.success(), "cargo build -p baocao failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"));
-    Ok(target.join("debug").join("baocao"))
 }

@@ -25,7 +25,10 @@ fn schemas() -> BTreeMap<String, jsonschema::Validator> {
                 .should_validate_formats(true)
                 .build(&schema)
                 .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-            (path.file_name().unwrap().to_string_lossy().into_owned(), validator)
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                validator,
+            )
         })
         .collect()
 }
@@ -35,7 +38,12 @@ fn examples(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.file_name().is_some_and(|name| name != "expected.json"))
-        .map(|path| (path.file_name().unwrap().to_string_lossy().into_owned(), fs::read(&path).unwrap()))
+        .map(|path| {
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read(&path).unwrap(),
+            )
+        })
         .collect();
     files.sort();
     files
@@ -44,7 +52,10 @@ fn examples(dir: &Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn there_is_a_schema_for_each_of_the_six_event_types() {
     let names: Vec<String> = schemas().into_keys().collect();
-    let expected: Vec<String> = domain::event::EVENT_TYPES.iter().map(|t| format!("{t}.schema.json")).collect();
+    let expected: Vec<String> = domain::event::EVENT_TYPES
+        .iter()
+        .map(|t| format!("{t}.schema.json"))
+        .collect();
     let mut expected_sorted = expected.clone();
     expected_sorted.sort();
     assert_eq!(names, expected_sorted);
@@ -57,8 +68,9 @@ fn every_valid_example_passes_its_schema_and_the_parser() {
     assert!(valid.len() >= 6, "too few valid examples");
     let mut types_seen = std::collections::BTreeSet::new();
     for (name, bytes) in valid {
-        let parsed = parse_event(&bytes, &units(), instant("2026-06-01T00:00:00Z"))
-            .unwrap_or_else(|rejection| panic!("{name}: parser rejected it: {}", rejection.reason()));
+        let parsed = parse_event(&bytes, &units(), instant("2026-06-01T00:00:00Z")).unwrap_or_else(
+            |rejection| panic!("{name}: parser rejected it: {}", rejection.reason()),
+        );
         let type_name = parsed.event.kind().type_name();
         types_seen.insert(type_name);
         let json: Value = serde_json::from_slice(&bytes).unwrap();
@@ -76,23 +88,39 @@ fn every_invalid_example_gets_its_reason_from_the_parser_and_the_schema_agrees()
     let manifest: BTreeMap<String, Value> =
         serde_json::from_slice(&fs::read(dir.join("expected.json")).unwrap()).unwrap();
     let invalid = examples(&dir);
-    assert_eq!(invalid.len(), manifest.len(), "expected.json and the examples differ");
+    assert_eq!(
+        invalid.len(),
+        manifest.len(),
+        "expected.json and the examples differ"
+    );
     for (name, bytes) in invalid {
         let expected = &manifest[&name];
         let rejection = parse_event(&bytes, &units(), instant("2026-06-01T00:00:00Z"))
             .err()
             .unwrap_or_else(|| panic!("{name}: the parser accepted it"));
-        assert_eq!(rejection.reason(), expected["reason"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            rejection.reason(),
+            expected["reason"].as_str().unwrap(),
+            "{name}"
+        );
 
         let Ok(json) = serde_json::from_slice::<Value>(&bytes) else {
-            assert_eq!(expected["schema"], Value::Null, "{name}: not JSON, yet a schema is named");
+            assert_eq!(
+                expected["schema"],
+                Value::Null,
+                "{name}: not JSON, yet a schema is named"
+            );
             continue;
         };
         let schema_rejects = match expected["schema"].as_str() {
             Some(schema) => !schemas[schema].is_valid(&json),
             None => schemas.values().all(|schema| !schema.is_valid(&json)),
         };
-        assert_eq!(schema_rejects, expected["schema_rejects"].as_bool().unwrap(), "{name}: the schema disagrees");
+        assert_eq!(
+            schema_rejects,
+            expected["schema_rejects"].as_bool().unwrap(),
+            "{name}: the schema disagrees"
+        );
     }
 }
 
@@ -109,13 +137,30 @@ fn the_asyncapi_document_names_the_topology_and_every_schema() {
         &topology.portal_queue,
         &topology.dead_exchange,
     ] {
-        assert!(text.contains(&format!("\"{name}\"")), "asyncapi.json does not name {name}");
+        assert!(
+            text.contains(&format!("\"{name}\"")),
+            "asyncapi.json does not name {name}"
+        );
     }
     for type_name in domain::event::EVENT_TYPES {
         let reference = format!("schemas/{type_name}.schema.json");
-        assert!(text.contains(&reference), "asyncapi.json does not reference {reference}");
+        assert!(
+            text.contains(&reference),
+            "asyncapi.json does not reference {reference}"
+        );
     }
-    for reason in ["too_large", "malformed", "unknown_type", "unknown_unit", "invalid_field:", "invalid_timestamp", "future_timestamp"] {
-        assert!(text.contains(reason), "asyncapi.json does not document reason {reason}");
+    for reason in [
+        "too_large",
+        "malformed",
+        "unknown_type",
+        "unknown_unit",
+        "invalid_field:",
+        "invalid_timestamp",
+        "future_timestamp",
+    ] {
+        assert!(
+            text.contains(reason),
+            "asyncapi.json does not document reason {reason}"
+        );
     }
 }

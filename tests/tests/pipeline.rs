@@ -16,18 +16,28 @@ async fn ingest(env: &TestEnv, events: &[Value]) {
     let broker = env.broker().await;
     let worker = env.start_ingest();
     broker.publish_events(events).await;
-    let unique: std::collections::HashSet<&str> = events.iter().filter_map(|e| e["id"].as_str()).collect();
-    env.wait_for_stored(before + unique.len() as i64, WAIT).await;
+    let unique: std::collections::HashSet<&str> =
+        events.iter().filter_map(|e| e["id"].as_str()).collect();
+    env.wait_for_stored(before + unique.len() as i64, WAIT)
+        .await;
     worker.stop().await;
     broker.close().await;
 }
 
 fn document(occurred_at: &str, document_id: &str) -> Value {
-    event("document.signed", occurred_at, json!({"document_id": document_id, "digital": true}))
+    event(
+        "document.signed",
+        occurred_at,
+        json!({"document_id": document_id, "digital": true}),
+    )
 }
 
 fn received(dossier: &str, at: &str, channel: &str, due: &str, digitized: bool) -> Value {
-    event("procedure.received", at, json!({"dossier_id": dossier, "channel": channel, "due_at": due, "digitized": digitized}))
+    event(
+        "procedure.received",
+        at,
+        json!({"dossier_id": dossier, "channel": channel, "due_at": due, "digitized": digitized}),
+    )
 }
 
 fn resolved(dossier: &str, at: &str) -> Value {
@@ -40,8 +50,17 @@ async fn the_seed_profile_yields_exactly_the_reference_months_indicators() {
     let broker = env.broker().await;
     let worker = env.start_ingest();
     let now = instant("2026-11-27T00:00:00Z");
-    let events = sim::seed_events(&tri_qua(), period("2026-05"), env.config.tz(), now, sim::REFERENCE_MONTH).unwrap();
-    sim::publish(&broker.publisher, &broker.topology, &events, None).await.unwrap();
+    let events = sim::seed_events(
+        &tri_qua(),
+        period("2026-05"),
+        env.config.tz(),
+        now,
+        sim::REFERENCE_MONTH,
+    )
+    .unwrap();
+    sim::publish(&broker.publisher, &broker.topology, &events, None)
+        .await
+        .unwrap();
     env.wait_for_stored(events.len() as i64, WAIT).await;
     worker.stop().await;
 
@@ -61,7 +80,10 @@ async fn the_seed_profile_yields_exactly_the_reference_months_indicators() {
     // The neighbouring months saw nothing of it.
     let june = env.indicators(period("2026-06"), now).await;
     assert_eq!((june.documents.issued, june.procedures.received), (0, 0));
-    assert_eq!(june.procedures.carried_over, 37, "the pending dossiers carry over into June");
+    assert_eq!(
+        june.procedures.carried_over, 37,
+        "the pending dossiers carry over into June"
+    );
     broker.close().await;
 }
 
@@ -70,42 +92,78 @@ async fn the_same_message_published_three_times_counts_once() {
     let env = TestEnv::new().await;
     let doc = document("2026-05-02T08:00:00+07:00", "VB-1");
     ingest(&env, &[doc.clone(), doc.clone(), doc]).await;
-    let indicators = env.indicators(period("2026-05"), instant("2026-06-01T00:00:00Z")).await;
+    let indicators = env
+        .indicators(period("2026-05"), instant("2026-06-01T00:00:00Z"))
+        .await;
     assert_eq!(indicators.documents.issued, 1);
     assert_eq!(env.stored_events().await, 1);
-    let health = store::health::data_health(&env.pool, "tri-qua").await.unwrap();
-    assert_eq!(health.conflicts, 0, "identical copies are duplicates, not conflicts");
+    let health = store::health::data_health(&env.pool, "tri-qua")
+        .await
+        .unwrap();
+    assert_eq!(
+        health.conflicts, 0,
+        "identical copies are duplicates, not conflicts"
+    );
 }
 
 #[tokio::test]
 async fn a_batch_redelivered_after_it_was_committed_counts_once() {
     let env = TestEnv::new().await;
-    let events: Vec<Value> = (0..50).map(|i| document("2026-05-02T08:00:00+07:00", &format!("VB-{i}"))).collect();
+    let events: Vec<Value> = (0..50)
+        .map(|i| document("2026-05-02T08:00:00+07:00", &format!("VB-{i}")))
+        .collect();
     // A worker committed these and died before its ack: the broker delivers them again.
     let parsed: Vec<ParsedEvent> = events
         .iter()
-        .map(|e| domain::parse_event(&serde_json::to_vec(e).unwrap(), &env.config.known_units(), chrono::Utc::now()).unwrap())
+        .map(|e| {
+            domain::parse_event(
+                &serde_json::to_vec(e).unwrap(),
+                &env.config.known_units(),
+                chrono::Utc::now(),
+            )
+            .unwrap()
+        })
         .collect();
-    store::events::write_batch(&env.pool, &parsed).await.unwrap();
+    store::events::write_batch(&env.pool, &parsed)
+        .await
+        .unwrap();
 
     let broker = env.broker().await;
     let worker = env.start_ingest();
     broker.publish_events(&events).await;
     let deadline = tokio::time::Instant::now() + WAIT;
-    while worker.stats.duplicates.load(std::sync::atomic::Ordering::Relaxed) < 50 {
-        assert!(tokio::time::Instant::now() < deadline, "the redelivered batch was not consumed");
+    while worker
+        .stats
+        .duplicates
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < 50
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the redelivered batch was not consumed"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     worker.stop().await;
-    let indicators = env.indicators(period("2026-05"), instant("2026-06-01T00:00:00Z")).await;
+    let indicators = env
+        .indicators(period("2026-05"), instant("2026-06-01T00:00:00Z"))
+        .await;
     assert_eq!(indicators.documents.issued, 50);
-    assert_eq!(env.queue_depth("baocao.eoffice").await, 0, "the duplicates were acknowledged");
+    assert_eq!(
+        env.queue_depth("baocao.eoffice").await,
+        0,
+        "the duplicates were acknowledged"
+    );
 }
 
 #[tokio::test]
 async fn the_same_id_with_another_body_keeps_the_first_and_records_a_conflict() {
     let env = TestEnv::new().await;
-    let first = event("document.signed", "2026-05-02T08:00:00+07:00", json!({"document_id": "VB-1", "digital": true}));
+    let first = event(
+        "document.signed",
+        "2026-05-02T08:00:00+07:00",
+        json!({"document_id": "VB-1", "digital": true}),
+    );
     let mut second = first.clone();
     second["data"]["digital"] = json!(false);
     ingest(&env, &[first]).await;
@@ -113,14 +171,33 @@ async fn the_same_id_with_another_body_keeps_the_first_and_records_a_conflict() 
     let broker = env.broker().await;
     broker.publish_event(&second).await;
     let deadline = tokio::time::Instant::now() + WAIT;
-    while store::health::data_health(&env.pool, "tri-qua").await.unwrap().conflicts == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "no conflict was recorded");
+    while store::health::data_health(&env.pool, "tri-qua")
+        .await
+        .unwrap()
+        .conflicts
+        == 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no conflict was recorded"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     worker.stop().await;
-    let indicators = env.indicators(period("2026-05"), instant("2026-06-01T00:00:00Z")).await;
-    assert_eq!((indicators.documents.issued, indicators.documents.digitally_signed), (1, 1));
-    let kind: String = sqlx::query_scalar("select kind from conflict").fetch_one(&env.pool).await.unwrap();
+    let indicators = env
+        .indicators(period("2026-05"), instant("2026-06-01T00:00:00Z"))
+        .await;
+    assert_eq!(
+        (
+            indicators.documents.issued,
+            indicators.documents.digitally_signed
+        ),
+        (1, 1)
+    );
+    let kind: String = sqlx::query_scalar("select kind from conflict")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
     assert_eq!(kind, "event_body");
 }
 
@@ -130,40 +207,122 @@ async fn a_resolved_event_before_its_received_event_is_an_orphan_until_the_pair_
     let now = instant("2026-06-01T00:00:00Z");
     ingest(&env, &[resolved("HS-1", "2026-05-03T10:00:00+07:00")]).await;
     let indicators = env.indicators(period("2026-05"), now).await;
-    assert_eq!((indicators.procedures.received, indicators.procedures.resolved), (0, 0));
-    assert_eq!(store::health::data_health(&env.pool, "tri-qua").await.unwrap().orphans, 1);
+    assert_eq!(
+        (
+            indicators.procedures.received,
+            indicators.procedures.resolved
+        ),
+        (0, 0)
+    );
+    assert_eq!(
+        store::health::data_health(&env.pool, "tri-qua")
+            .await
+            .unwrap()
+            .orphans,
+        1
+    );
 
-    ingest(&env, &[received("HS-1", "2026-05-01T09:00:00+07:00", "online", "2026-05-08T17:00:00+07:00", true)]).await;
+    ingest(
+        &env,
+        &[received(
+            "HS-1",
+            "2026-05-01T09:00:00+07:00",
+            "online",
+            "2026-05-08T17:00:00+07:00",
+            true,
+        )],
+    )
+    .await;
     let indicators = env.indicators(period("2026-05"), now).await;
-    assert_eq!((indicators.procedures.received, indicators.procedures.resolved), (1, 1));
+    assert_eq!(
+        (
+            indicators.procedures.received,
+            indicators.procedures.resolved
+        ),
+        (1, 1)
+    );
     assert_eq!(indicators.procedures.resolved_early, 1);
     assert_eq!(indicators.procedures.pending, 0);
-    assert_eq!(store::health::data_health(&env.pool, "tri-qua").await.unwrap().orphans, 0);
+    assert_eq!(
+        store::health::data_health(&env.pool, "tri-qua")
+            .await
+            .unwrap()
+            .orphans,
+        0
+    );
 }
 
 #[tokio::test]
 async fn a_second_received_event_for_a_dossier_keeps_the_earliest_and_is_a_conflict() {
     let env = TestEnv::new().await;
-    ingest(&env, &[received("HS-1", "2026-05-10T09:00:00+07:00", "direct", "2026-05-20T17:00:00+07:00", false)]).await;
+    ingest(
+        &env,
+        &[received(
+            "HS-1",
+            "2026-05-10T09:00:00+07:00",
+            "direct",
+            "2026-05-20T17:00:00+07:00",
+            false,
+        )],
+    )
+    .await;
     // The earlier one arrives later, and says the dossier came in online in April's window.
-    ingest(&env, &[received("HS-1", "2026-04-10T09:00:00+07:00", "online", "2026-04-20T17:00:00+07:00", true)]).await;
+    ingest(
+        &env,
+        &[received(
+            "HS-1",
+            "2026-04-10T09:00:00+07:00",
+            "online",
+            "2026-04-20T17:00:00+07:00",
+            true,
+        )],
+    )
+    .await;
     let now = instant("2026-06-01T00:00:00Z");
     let april = env.indicators(period("2026-04"), now).await;
     let may = env.indicators(period("2026-05"), now).await;
     assert_eq!((april.procedures.received, april.procedures.online), (1, 1));
-    assert_eq!((may.procedures.received, may.procedures.carried_over), (0, 1));
-    assert_eq!(may.procedures.pending_overdue, 1, "due on 20 April, still pending at the end of May's window");
-    let kinds: Vec<String> = sqlx::query_scalar("select kind from conflict").fetch_all(&env.pool).await.unwrap();
+    assert_eq!(
+        (may.procedures.received, may.procedures.carried_over),
+        (0, 1)
+    );
+    assert_eq!(
+        may.procedures.pending_overdue, 1,
+        "due on 20 April, still pending at the end of May's window"
+    );
+    let kinds: Vec<String> = sqlx::query_scalar("select kind from conflict")
+        .fetch_all(&env.pool)
+        .await
+        .unwrap();
     assert_eq!(kinds, ["dossier_received"]);
 }
 
 #[tokio::test]
 async fn events_either_side_of_midnight_on_the_15th_land_in_different_periods() {
     let env = TestEnv::new().await;
-    ingest(&env, &[document("2026-05-14T16:59:59Z", "VB-last"), document("2026-05-14T17:00:00Z", "VB-first")]).await;
+    ingest(
+        &env,
+        &[
+            document("2026-05-14T16:59:59Z", "VB-last"),
+            document("2026-05-14T17:00:00Z", "VB-first"),
+        ],
+    )
+    .await;
     let now = instant("2026-11-01T00:00:00Z");
-    assert_eq!(env.indicators(period("2026-05"), now).await.documents.issued, 1);
-    assert_eq!(env.indicators(period("2026-06"), now).await.documents.issued, 1);
+    assert_eq!(
+        env.indicators(period("2026-05"), now)
+            .await
+            .documents
+            .issued,
+        1
+    );
+    assert_eq!(
+        env.indicators(period("2026-06"), now)
+            .await
+            .documents
+            .issued,
+        1
+    );
 }
 
 /// Dossiers and petitions with every fate SPEC §5 distinguishes, around May 2026's window
@@ -172,12 +331,30 @@ fn every_kind_of_dossier() -> Vec<Value> {
     let due = "2026-04-25T17:00:00+07:00";
     vec![
         // A: carried over, resolved late in the window.
-        received("A", "2026-04-10T09:00:00+07:00", "online", "2026-04-18T17:00:00+07:00", true),
+        received(
+            "A",
+            "2026-04-10T09:00:00+07:00",
+            "online",
+            "2026-04-18T17:00:00+07:00",
+            true,
+        ),
         resolved("A", "2026-04-20T09:00:00+07:00"),
         // B: carried over, still pending, due after the window.
-        received("B", "2026-04-12T09:00:00+07:00", "online", "2026-05-20T17:00:00+07:00", true),
+        received(
+            "B",
+            "2026-04-12T09:00:00+07:00",
+            "online",
+            "2026-05-20T17:00:00+07:00",
+            true,
+        ),
         // C: received and resolved before the window: not in May at all.
-        received("C", "2026-04-01T09:00:00+07:00", "direct", "2026-04-08T17:00:00+07:00", false),
+        received(
+            "C",
+            "2026-04-01T09:00:00+07:00",
+            "direct",
+            "2026-04-08T17:00:00+07:00",
+            false,
+        ),
         resolved("C", "2026-04-05T09:00:00+07:00"),
         // D: resolved on its due day before the deadline: on time.
         received("D", "2026-04-20T09:00:00+07:00", "online", due, true),
@@ -189,15 +366,43 @@ fn every_kind_of_dossier() -> Vec<Value> {
         received("F", "2026-04-20T09:00:00+07:00", "direct", due, false),
         resolved("F", "2026-04-25T18:00:00+07:00"),
         // G: pending, due inside the window: overdue.
-        received("G", "2026-05-01T09:00:00+07:00", "direct", "2026-05-10T17:00:00+07:00", false),
+        received(
+            "G",
+            "2026-05-01T09:00:00+07:00",
+            "direct",
+            "2026-05-10T17:00:00+07:00",
+            false,
+        ),
         // H: by post, resolved after the window (in June's, before its due day).
-        received("H", "2026-05-10T09:00:00+07:00", "postal", "2026-05-20T17:00:00+07:00", true),
+        received(
+            "H",
+            "2026-05-10T09:00:00+07:00",
+            "postal",
+            "2026-05-20T17:00:00+07:00",
+            true,
+        ),
         resolved("H", "2026-05-16T09:00:00+07:00"),
         // Petitions: P1 carried over and pending, P2 received and resolved, P3 only resolved.
-        event("petition.received", "2026-04-01T08:00:00+07:00", json!({"petition_id": "P1"})),
-        event("petition.received", "2026-04-20T08:00:00+07:00", json!({"petition_id": "P2"})),
-        event("petition.resolved", "2026-04-22T08:00:00+07:00", json!({"petition_id": "P2"})),
-        event("petition.resolved", "2026-04-22T08:00:00+07:00", json!({"petition_id": "P3"})),
+        event(
+            "petition.received",
+            "2026-04-01T08:00:00+07:00",
+            json!({"petition_id": "P1"}),
+        ),
+        event(
+            "petition.received",
+            "2026-04-20T08:00:00+07:00",
+            json!({"petition_id": "P2"}),
+        ),
+        event(
+            "petition.resolved",
+            "2026-04-22T08:00:00+07:00",
+            json!({"petition_id": "P2"}),
+        ),
+        event(
+            "petition.resolved",
+            "2026-04-22T08:00:00+07:00",
+            json!({"petition_id": "P3"}),
+        ),
     ]
 }
 
@@ -205,29 +410,56 @@ fn every_kind_of_dossier() -> Vec<Value> {
 async fn carried_over_early_on_time_late_and_overdue_dossiers_follow_the_definitions() {
     let env = TestEnv::new().await;
     ingest(&env, &every_kind_of_dossier()).await;
-    let may = env.indicators(period("2026-05"), instant("2026-11-01T00:00:00Z")).await;
+    let may = env
+        .indicators(period("2026-05"), instant("2026-11-01T00:00:00Z"))
+        .await;
     let expected_procedures = json!({
         "carried_over": 2, "received": 5, "online": 2, "direct": 2, "postal": 1, "digitized": 3,
         "resolved": 4, "resolved_early": 1, "resolved_on_time": 1, "resolved_late": 2,
         "pending": 3, "pending_on_time": 2, "pending_overdue": 1
     });
-    assert_eq!(serde_json::to_value(may.procedures).unwrap(), expected_procedures);
+    assert_eq!(
+        serde_json::to_value(may.procedures).unwrap(),
+        expected_procedures
+    );
     let expected_petitions = json!({"carried_over": 1, "received": 1, "resolved": 1, "pending": 1});
-    assert_eq!(serde_json::to_value(may.petitions).unwrap(), expected_petitions);
+    assert_eq!(
+        serde_json::to_value(may.petitions).unwrap(),
+        expected_petitions
+    );
 
-    let june = env.indicators(period("2026-06"), instant("2026-11-01T00:00:00Z")).await;
+    let june = env
+        .indicators(period("2026-06"), instant("2026-11-01T00:00:00Z"))
+        .await;
     assert_eq!(june.procedures.carried_over, 3, "B, G and H carry over");
-    assert_eq!((june.procedures.resolved, june.procedures.resolved_early), (1, 1));
-    assert_eq!((june.procedures.pending, june.procedures.pending_overdue, june.procedures.pending_on_time), (2, 2, 0));
+    assert_eq!(
+        (june.procedures.resolved, june.procedures.resolved_early),
+        (1, 1)
+    );
+    assert_eq!(
+        (
+            june.procedures.pending,
+            june.procedures.pending_overdue,
+            june.procedures.pending_on_time
+        ),
+        (2, 2, 0)
+    );
 }
 
 #[tokio::test]
 async fn the_open_window_is_not_final_and_counts_overdue_as_of_now() {
     let env = TestEnv::new().await;
     ingest(&env, &every_kind_of_dossier()).await;
-    let early_may = env.indicators(period("2026-05"), instant("2026-05-08T00:00:00Z")).await;
+    let early_may = env
+        .indicators(period("2026-05"), instant("2026-05-08T00:00:00Z"))
+        .await;
     assert!(!early_may.is_final);
-    assert_eq!(early_may.procedures.pending_overdue, 0, "G is due on 10 May, after now");
-    let late_may = env.indicators(period("2026-05"), instant("2026-05-12T00:00:00Z")).await;
+    assert_eq!(
+        early_may.procedures.pending_overdue, 0,
+        "G is due on 10 May, after now"
+    );
+    let late_may = env
+        .indicators(period("2026-05"), instant("2026-05-12T00:00:00Z"))
+        .await;
     assert_eq!(late_may.procedures.pending_overdue, 1);
 }

@@ -17,9 +17,19 @@ fn bad_messages() -> Vec<(String, Vec<u8>)> {
         serde_json::from_slice(&fs::read(dir.join("expected.json")).unwrap()).unwrap();
     let mut messages: Vec<(String, Vec<u8>)> = manifest
         .iter()
-        .map(|(file, expected)| (expected["reason"].as_str().unwrap().to_owned(), fs::read(dir.join(file)).unwrap()))
+        .map(|(file, expected)| {
+            (
+                expected["reason"].as_str().unwrap().to_owned(),
+                fs::read(dir.join(file)).unwrap(),
+            )
+        })
         .collect();
-    let mut huge = serde_json::to_vec(&event("article.published", "2026-05-02T08:00:00Z", json!({"article_id": "x"}))).unwrap();
+    let mut huge = serde_json::to_vec(&event(
+        "article.published",
+        "2026-05-02T08:00:00Z",
+        json!({"article_id": "x"}),
+    ))
+    .unwrap();
     huge.truncate(huge.len() - 1);
     huge.extend(std::iter::repeat_n(b' ', 1024 * 1024));
     huge.push(b'}');
@@ -28,34 +38,60 @@ fn bad_messages() -> Vec<(String, Vec<u8>)> {
 }
 
 #[tokio::test]
-async fn every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_valid_events_around_it_count() {
+async fn every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_valid_events_around_it_count()
+{
     let env = TestEnv::new().await;
     let broker = env.broker().await;
     let worker = env.start_ingest();
     let bad = bad_messages();
     for (i, (_, body)) in bad.iter().enumerate() {
-        let valid = event("document.signed", "2026-05-02T08:00:00+07:00", json!({"document_id": format!("VB-{i}"), "digital": true}));
+        let valid = event(
+            "document.signed",
+            "2026-05-02T08:00:00+07:00",
+            json!({"document_id": format!("VB-{i}"), "digital": true}),
+        );
         broker.publish_event(&valid).await;
-        broker.publish_raw("portal.events", "procedure.received", body).await;
+        broker
+            .publish_raw("portal.events", "procedure.received", body)
+            .await;
     }
     env.wait_for_stored(bad.len() as i64, WAIT).await;
     env.wait_for_dead_letters(bad.len() as u32, WAIT).await;
     worker.stop().await;
 
     let letters = env.dead_letters().await;
-    let mut got: Vec<&str> = letters.iter().map(|letter| letter.reason.as_str()).collect();
+    let mut got: Vec<&str> = letters
+        .iter()
+        .map(|letter| letter.reason.as_str())
+        .collect();
     let mut expected: Vec<&str> = bad.iter().map(|(reason, _)| reason.as_str()).collect();
     got.sort_unstable();
     expected.sort_unstable();
     assert_eq!(got, expected);
     for letter in &letters {
-        assert!(bad.iter().any(|(_, body)| *body == letter.body), "a dead letter's body was changed");
-        assert_eq!((letter.exchange.as_str(), letter.routing_key.as_str()), ("portal.events", "procedure.received"));
-        assert!(!letter.detail.is_empty(), "no explanation for {}", letter.reason);
+        assert!(
+            bad.iter().any(|(_, body)| *body == letter.body),
+            "a dead letter's body was changed"
+        );
+        assert_eq!(
+            (letter.exchange.as_str(), letter.routing_key.as_str()),
+            ("portal.events", "procedure.received")
+        );
+        assert!(
+            !letter.detail.is_empty(),
+            "no explanation for {}",
+            letter.reason
+        );
     }
-    let indicators = env.indicators(period("2026-05"), instant("2026-06-01T00:00:00Z")).await;
+    let indicators = env
+        .indicators(period("2026-05"), instant("2026-06-01T00:00:00Z"))
+        .await;
     assert_eq!(indicators.documents.issued, bad.len() as i64);
-    assert_eq!(env.queue_depth("baocao.portal").await, 0, "rejected messages were acknowledged");
+    assert_eq!(
+        env.queue_depth("baocao.portal").await,
+        0,
+        "rejected messages were acknowledged"
+    );
     broker.close().await;
 }
 
@@ -64,7 +100,11 @@ async fn dead_letters_replayed_after_the_unit_is_configured_are_counted() {
     let env = TestEnv::new().await;
     let broker = env.broker().await;
     let worker = env.start_ingest();
-    let mut stranger = event("article.published", "2026-05-03T08:00:00+07:00", json!({"article_id": "TB-1"}));
+    let mut stranger = event(
+        "article.published",
+        "2026-05-03T08:00:00+07:00",
+        json!({"article_id": "TB-1"}),
+    );
     stranger["unit"] = json!("hai-ba-trung");
     broker.publish_event(&stranger).await;
     env.wait_for_dead_letters(1, WAIT).await;
@@ -79,12 +119,17 @@ async fn dead_letters_replayed_after_the_unit_is_configured_are_counted() {
     let mut ingest_config = env.ingest_config();
     ingest_config.units = config.known_units();
     let worker = env.start_ingest_with(ingest_config);
-    let (replayed, left) = ingest::dead_letter::replay(&broker.connection, "baocao.dead").await.unwrap();
+    let (replayed, left) = ingest::dead_letter::replay(&broker.connection, "baocao.dead")
+        .await
+        .unwrap();
     assert_eq!((replayed, left), (1, 0));
     env.wait_for_stored(1, WAIT).await;
     worker.stop().await;
     assert_eq!(env.queue_depth("baocao.dead").await, 0);
-    let unit: String = sqlx::query_scalar("select unit from article").fetch_one(&env.pool).await.unwrap();
+    let unit: String = sqlx::query_scalar("select unit from article")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
     assert_eq!(unit, "hai-ba-trung");
     broker.close().await;
 }
@@ -94,10 +139,16 @@ async fn listing_dead_letters_leaves_them_in_place() {
     let env = TestEnv::new().await;
     let broker = env.broker().await;
     let worker = env.start_ingest();
-    broker.publish_raw("eoffice.events", "document.signed", b"not json").await;
+    broker
+        .publish_raw("eoffice.events", "document.signed", b"not json")
+        .await;
     env.wait_for_dead_letters(1, WAIT).await;
     worker.stop().await;
     assert_eq!(env.dead_letters().await.len(), 1);
-    assert_eq!(env.dead_letters().await.len(), 1, "listing consumed the dead letter");
+    assert_eq!(
+        env.dead_letters().await.len(),
+        1,
+        "listing consumed the dead letter"
+    );
     broker.close().await;
 }

@@ -6,10 +6,12 @@
 //! - [`run`]: `baocao run --target …`: starts the targets and drains them on SIGTERM.
 //! - [`sim`]: simulated upstream systems (`baocao sim`).
 //! - [`commands`]: the other subcommands.
+//! - [`entry`]: `main`, shared with the test harness.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod entry;
 pub mod run;
 pub mod sim;
 pub mod telemetry;

@@ -1,0 +1,47 @@
+//! The entry point shared by the `baocao` binary and the test harness's copy of it.
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, DeadLetterCommand, ReportCommand};
+use crate::config::Settings;
+use crate::{commands, run, telemetry};
+
+/// Parses the command line, runs the command and returns the exit status: 0 on success, 1
+/// with a one-line error on standard error otherwise.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    telemetry::init();
+    let outcome = Settings::load()
+        .map_err(anyhow::Error::from)
+        .and_then(|settings| {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(execute(settings, cli.command))
+        });
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(settings: Settings, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run { target } => run::run(settings, target).await,
+        Command::Migrate => commands::migrate(&settings).await,
+        Command::Report(ReportCommand::Show {
+            unit,
+            period,
+            format,
+            output,
+        }) => commands::report_show(&settings, &unit, period, format, output.as_deref()).await,
+        Command::Sim(args) => commands::simulate(&settings, &args).await,
+        Command::DeadLetters(DeadLetterCommand::List { limit }) => {
+            commands::dead_letters_list(&settings, limit).await
+        }
+        Command::DeadLetters(DeadLetterCommand::Replay) => {
+            commands::dead_letters_replay(&settings).await
+        }
+    }
+}

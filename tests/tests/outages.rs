@@ -1,0 +1,237 @@
+//! Failures around the worker lose nothing and count nothing twice: the database going away,
+//! the broker cutting connections, the worker killed with SIGKILL, and SIGTERM.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use baocao::sim;
+use baocao_tests::{TestEnv, cut_broker_connections, event, instant, period, repo_root, tri_qua};
+use chrono::Utc;
+use domain::ParsedEvent;
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn documents(prefix: &str, count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|i| {
+            event(
+                "document.signed",
+                "2026-05-02T08:00:00+07:00",
+                json!({"document_id": format!("{prefix}-{i}"), "digital": true}),
+            )
+        })
+        .collect()
+}
+
+async fn set_database_available(env: &TestEnv, available: bool) {
+    let mut admin = PgConnection::connect(&format!("{}/postgres", baocao_tests::POSTGRES))
+        .await
+        .unwrap();
+    let alter = format!(
+        "alter database \"{}\" with allow_connections {available}",
+        env.name
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(alter))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    if !available {
+        sqlx::query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1")
+            .bind(&env.name)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn while_the_database_is_down_nothing_is_acknowledged_and_consumption_resumes_by_itself() {
+    let env = TestEnv::new().await;
+    let broker = env.broker().await;
+    let worker = env.start_ingest();
+    broker.publish_events(&documents("before", 100)).await;
+    env.wait_for_stored(100, WAIT).await;
+
+    set_database_available(&env, false).await;
+    broker.publish_events(&documents("outage-1", 100)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    set_database_available(&env, true).await;
+    env.wait_for_stored(200, WAIT).await;
+
+    // Down again, and the worker is stopped meanwhile: the held batch goes back to the queue.
+    set_database_available(&env, false).await;
+    broker.publish_events(&documents("outage-2", 100)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    worker.stop().await;
+    assert_eq!(
+        env.queue_depth("baocao.eoffice").await,
+        100,
+        "events were acknowledged without being stored"
+    );
+    assert_eq!(
+        env.queue_depth("baocao.dead").await,
+        0,
+        "an outage is not bad input"
+    );
+
+    set_database_available(&env, true).await;
+    let worker = env.start_ingest();
+    env.wait_for_stored(300, WAIT).await;
+    worker.stop().await;
+    let indicators = env
+        .indicators(period("2026-05"), instant("2026-06-01T00:00:00Z"))
+        .await;
+    assert_eq!(indicators.documents.issued, 300);
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn after_the_broker_cuts_every_connection_the_worker_reconnects_and_counts_each_event_once() {
+    let env = TestEnv::new().await;
+    let broker = env.broker().await;
+    let events = documents("cut", 20_000);
+    broker.publish_events(&events).await;
+    broker.close().await;
+    let worker = env.start_ingest();
+    env.wait_for_stored(2_000, WAIT).await;
+    cut_broker_connections(&env.name);
+    let more = documents("after", 1_000);
+    let broker = env.broker().await;
+    broker.publish_events(&more).await;
+    env.wait_for_stored(21_000, WAIT).await;
+    worker.stop().await;
+    assert_eq!(env.stored_events().await, 21_000);
+    let indicators = env
+        .indicators(period("2026-05"), instant("2026-06-01T00:00:00Z"))
+        .await;
+    assert_eq!(indicators.documents.issued, 21_000);
+    assert_eq!(env.queue_depth("baocao.eoffice").await, 0);
+    broker.close().await;
+}
+
+/// `baocao run --target ingest` as a separate process on this environment. The binary is
+/// `tests/src/bin/baocao-under-test.rs`, the same `main`, which cargo builds with the tests.
+fn spawn_worker(env: &TestEnv) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_baocao-under-test"))
+        .args(["run", "--target", "ingest"])
+        .env("BAOCAO_CONFIG", repo_root().join("baocao.toml"))
+        .env("BAOCAO_DATABASE_URL", &env.database_url)
+        .env("BAOCAO_AMQP_URL", &env.amqp_url)
+        .env("BAOCAO_LOG", "warn")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for a child to exit, up to `limit`.
+async fn wait_for_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker did not exit within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The load profile's events, published before the worker starts.
+async fn publish_load(env: &TestEnv, count: usize) -> Vec<sim::SimEvent> {
+    let events = sim::load_events(&[tri_qua()], count, Utc::now(), env.config.tz(), 7);
+    let broker = env.broker().await;
+    sim::publish(&broker.publisher, &broker.topology, &events, None)
+        .await
+        .unwrap();
+    broker.close().await;
+    events
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_stream_and_restarted_counts_every_event_exactly_once() {
+    let env = TestEnv::new().await;
+    let events = publish_load(&env, 30_000).await;
+    let mut first = spawn_worker(&env);
+    env.wait_for_stored(5_000, WAIT).await;
+    first.kill().unwrap(); // SIGKILL
+    wait_for_exit(&mut first, Duration::from_secs(10)).await;
+    assert!(
+        env.stored_events().await < 30_000,
+        "the worker finished before it was killed"
+    );
+
+    let mut second = spawn_worker(&env);
+    env.wait_for_stored(30_000, WAIT).await;
+    terminate(&second);
+    assert!(
+        wait_for_exit(&mut second, Duration::from_secs(30))
+            .await
+            .success()
+    );
+    assert_eq!(env.stored_events().await, 30_000);
+
+    // The same events written once, straight into a second database, give the same figures.
+    let control = TestEnv::new().await;
+    let parsed: Vec<ParsedEvent> = events
+        .iter()
+        .map(|e| domain::parse_event(&e.body, &control.config.known_units(), Utc::now()).unwrap())
+        .collect();
+    store::events::write_batch(&control.pool, &parsed)
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let open = domain::Period::containing(now, env.config.tz());
+    assert_eq!(
+        env.indicators(open, now).await,
+        control.indicators(open, now).await
+    );
+    let health = store::health::data_health(&env.pool, "tri-qua")
+        .await
+        .unwrap();
+    assert_eq!(
+        health,
+        store::health::data_health(&control.pool, "tri-qua")
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn sigterm_finishes_the_batch_in_flight_and_exits_zero_losing_nothing() {
+    let env = TestEnv::new().await;
+    publish_load(&env, 30_000).await;
+    let mut worker = spawn_worker(&env);
+    env.wait_for_stored(3_000, WAIT).await;
+    terminate(&worker);
+    let status = wait_for_exit(&mut worker, Duration::from_secs(30)).await;
+    assert!(status.success(), "exit status {status}");
+    let stored = env.stored_events().await;
+    let waiting = env.queue_depth("baocao.eoffice").await + env.queue_depth("baocao.portal").await;
+    assert_eq!(
+        stored + i64::from(waiting),
+        30_000,
+        "an event was lost or acknowledged twice"
+    );
+
+    let mut again = spawn_worker(&env);
+    env.wait_for_stored(30_000, WAIT).await;
+    terminate(&again);
+    assert!(
+        wait_for_exit(&mut again, Duration::from_secs(30))
+            .await
+            .success()
+    );
+    assert_eq!(env.stored_events().await, 30_000);
+}
