@@ -9,7 +9,6 @@ create table event (
     body        jsonb not null,
     stored_at   timestamptz not null default now()
 );
-create index event_unit_occurred_at on event (unit, occurred_at);
 
 -- Things that did not add up, kept for the administrator: the same event id with another body,
 -- or a second received/resolved/signed/published event for the same item.

@@ -1,1 +1,183 @@
-fn main() {}
+//! Ingest throughput against the broker's own ceiling.
+//!
+//! Run with `cargo bench -p baocao-tests --bench ingest` (EVENTS=200000 by default). In one run,
+//! on a fresh database and vhost, with the same 200,000 messages and the same prefetch:
+//! 1. the ceiling: a consumer that only acknowledges (one `basic.ack` with `multiple` per
+//!    half-prefetch, the cheapest way to acknowledge) drains the pre-filled queues;
+//! 2. the worker: `baocao run --target ingest` (release build, separate process) drains the
+//!    same messages, parsing, committing and acknowledging every batch.
+//!
+//! Both are timed from the consumer's start until the last message is acknowledged (for the
+//! worker: every event committed and the broker holding no message). It prints events/s of
+//! each, their ratio (target ≥ 0.6) and the worker's peak resident memory (target ≤ 100 MiB).
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use baocao::sim;
+use baocao_tests::{TestEnv, repo_root, tri_qua};
+use chrono::Utc;
+use futures_lite::StreamExt;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(benchmark())
+}
+
+async fn benchmark() -> anyhow::Result<()> {
+    let count: usize = std::env::var("EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200_000);
+    let env = TestEnv::new().await;
+    let prefetch = env.config.ingest.prefetch;
+    let events = sim::load_events(&[tri_qua()], count, Utc::now(), env.config.tz(), 42);
+
+    publish(&env, &events).await?;
+    let ceiling = ack_only_consumer(&env, count, prefetch).await?;
+
+    publish(&env, &events).await?;
+    let (worker, peak_rss_kib) = worker_process(&env, count).await?;
+
+    let rate = |elapsed: Duration| count as f64 / elapsed.as_secs_f64();
+    let ratio = rate(worker) / rate(ceiling);
+    let peak_mib = peak_rss_kib as f64 / 1024.0;
+    println!(
+        "ingest benchmark: {count} events, prefetch {prefetch}, batch {}, {:?} queues",
+        env.config.ingest.batch_size, env.config.broker.queue_type
+    );
+    println!(
+        "broker ceiling (ack-only consumer): {:>8.0} events/s ({:.2} s)",
+        rate(ceiling),
+        ceiling.as_secs_f64()
+    );
+    println!(
+        "baocao ingest, end to end:          {:>8.0} events/s ({:.2} s)",
+        rate(worker),
+        worker.as_secs_f64()
+    );
+    println!(
+        "ratio to the ceiling:               {ratio:>8.2} (target >= 0.6) {}",
+        verdict(ratio >= 0.6)
+    );
+    println!(
+        "worker peak RSS:                    {peak_mib:>8.1} MiB (target <= 100) {}",
+        verdict(peak_mib <= 100.0)
+    );
+    Ok(())
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "NOT MET" }
+}
+
+async fn publish(env: &TestEnv, events: &[sim::SimEvent]) -> anyhow::Result<()> {
+    let broker = env.broker().await;
+    let started = Instant::now();
+    sim::publish(&broker.publisher, &broker.topology, events, None).await?;
+    eprintln!(
+        "published {} events in {:.1} s",
+        events.len(),
+        started.elapsed().as_secs_f64()
+    );
+    broker.close().await;
+    Ok(())
+}
+
+/// Drains both queues acknowledging every message, and returns the time it took.
+async fn ack_only_consumer(env: &TestEnv, count: usize, prefetch: u16) -> anyhow::Result<Duration> {
+    let broker = env.broker().await;
+    let mut depths = Vec::new();
+    for (queue, _) in broker.topology.sources() {
+        depths.push(env.queue_depth(queue).await as usize);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for ((queue, _), depth) in broker.topology.sources().into_iter().zip(depths) {
+        let channel = broker.connection.create_channel().await?;
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await?;
+        let mut consumer = channel
+            .basic_consume(
+                queue.into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        let every = usize::from(prefetch / 2).max(1);
+        tasks.push(tokio::spawn(async move {
+            let mut seen = 0;
+            while seen < depth {
+                let delivery = consumer.next().await.expect("consumer open")?;
+                seen += 1;
+                if seen % every == 0 || seen == depth {
+                    delivery
+                        .acker
+                        .ack(BasicAckOptions { multiple: true })
+                        .await?;
+                }
+            }
+            Ok::<usize, lapin::Error>(seen)
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await??;
+    }
+    let elapsed = started.elapsed();
+    anyhow::ensure!(
+        total == count,
+        "the ack-only consumer saw {total} of {count}"
+    );
+    broker.close().await;
+    Ok(elapsed)
+}
+
+/// Runs the worker as a process until every event is committed and acknowledged; returns the
+/// time and its peak resident set size in KiB.
+async fn worker_process(env: &TestEnv, count: usize) -> anyhow::Result<(Duration, u64)> {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baocao-under-test"))
+        .args(["run", "--target", "ingest"])
+        .env("BAOCAO_CONFIG", repo_root().join("baocao.toml"))
+        .env("BAOCAO_DATABASE_URL", &env.database_url)
+        .env("BAOCAO_AMQP_URL", &env.amqp_url)
+        .env("BAOCAO_LOG", "warn")
+        .stdin(Stdio::null())
+        .spawn()?;
+    while env.stored_events().await < count as i64 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    while messages_in_vhost(&env.name)? > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let elapsed = started.elapsed();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))?;
+    let peak = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()?;
+    child.wait()?;
+    Ok((elapsed, peak))
+}
+
+/// Ready plus unacknowledged messages in the vhost's consumed queues.
+fn messages_in_vhost(vhost: &str) -> anyhow::Result<u64> {
+    let output = Command::new("rabbitmqctl")
+        .args(["list_queues", "-q", "-p", vhost, "name", "messages"])
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(text
+        .lines()
+        .filter(|line| !line.starts_with("baocao.dead") && !line.starts_with("name"))
+        .filter_map(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum())
+}

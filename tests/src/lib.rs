@@ -19,8 +19,15 @@ use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
-/// The PostgreSQL server the tests use; each test creates its own database on it.
-pub const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+/// The PostgreSQL server the tests use; each test creates its own database on it. Its Unix
+/// socket when there is one (see `baocao::config::DEFAULT_DATABASE_SOCKET_URL` for why).
+pub fn postgres_url(database: &str) -> String {
+    if Path::new("/var/run/postgresql/.s.PGSQL.5432").exists() {
+        format!("postgres://postgres@localhost/{database}?host=/var/run/postgresql")
+    } else {
+        format!("postgres://postgres@127.0.0.1:5432/{database}")
+    }
+}
 
 /// The repository's root.
 pub fn repo_root() -> PathBuf {
@@ -79,7 +86,7 @@ impl TestEnv {
         let name = format!("bct_{}", &Uuid::new_v4().simple().to_string()[..16]);
         rabbitmqctl(&["add_vhost", &name]);
         rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
-        let database_url = format!("{POSTGRES}/{name}");
+        let database_url = postgres_url(&name);
         let pool = store::db::connect_and_migrate(&database_url, 10)
             .await
             .expect("the test database");
@@ -238,9 +245,7 @@ impl Drop for TestEnv {
                 .build();
             if let Ok(runtime) = runtime {
                 runtime.block_on(async {
-                    if let Ok(mut admin) =
-                        PgConnection::connect(&format!("{POSTGRES}/postgres")).await
-                    {
+                    if let Ok(mut admin) = PgConnection::connect(&postgres_url("postgres")).await {
                         let drop = format!("drop database if exists \"{name}\" with (force)");
                         let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
                             .execute(&mut admin)

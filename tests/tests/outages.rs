@@ -26,7 +26,7 @@ fn documents(prefix: &str, count: usize) -> Vec<Value> {
 }
 
 async fn set_database_available(env: &TestEnv, available: bool) {
-    let mut admin = PgConnection::connect(&format!("{}/postgres", baocao_tests::POSTGRES))
+    let mut admin = PgConnection::connect(&baocao_tests::postgres_url("postgres"))
         .await
         .unwrap();
     let alter = format!(

@@ -40,8 +40,13 @@ pub struct EnvSettings {
     pub admin_token: Option<Secret>,
 }
 
-/// The local defaults: PostgreSQL and RabbitMQ on this machine.
+/// The local default database over TCP.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/baocao";
+/// The local default database over PostgreSQL's Unix socket, used when the socket exists:
+/// sqlx 0.9.0 leaves Nagle's algorithm on for TCP, which stalls large batches for 40 ms each
+/// (transact-rs/sqlx#4335, fixed upstream after 0.9.0).
+pub const DEFAULT_DATABASE_SOCKET_URL: &str =
+    "postgres://postgres@localhost/baocao?host=/var/run/postgresql";
 /// The local RabbitMQ with its guest account.
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
@@ -50,9 +55,7 @@ impl EnvSettings {
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         Self {
-            database_url: Secret(
-                var("BAOCAO_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
-            ),
+            database_url: Secret(var("BAOCAO_DATABASE_URL").unwrap_or_else(default_database_url)),
             amqp_url: Secret(var("BAOCAO_AMQP_URL").unwrap_or_else(|| DEFAULT_AMQP_URL.into())),
             smtp_url: var("BAOCAO_SMTP_URL").map(Secret),
             mail_dir: var("BAOCAO_MAIL_DIR")
@@ -62,6 +65,16 @@ impl EnvSettings {
             admin_token: var("BAOCAO_ADMIN_TOKEN").map(Secret),
         }
     }
+}
+
+fn default_database_url() -> String {
+    let socket = Path::new("/var/run/postgresql/.s.PGSQL.5432");
+    if socket.exists() {
+        DEFAULT_DATABASE_SOCKET_URL
+    } else {
+        DEFAULT_DATABASE_URL
+    }
+    .to_owned()
 }
 
 /// A value that must never be printed: `Debug` and `Display` show `***`.
@@ -250,6 +263,8 @@ impl BrokerConfig {
 pub struct IngestTuning {
     /// Unacknowledged deliveries the broker may push to one consumer (1–65535).
     pub prefetch: u16,
+    /// Consumers per queue in one process; each commits its own batches.
+    pub consumers_per_queue: usize,
     /// The most events written in one transaction.
     pub batch_size: usize,
     /// How long a batch waits to fill after its first event, in milliseconds.
@@ -260,6 +275,7 @@ impl Default for IngestTuning {
     fn default() -> Self {
         Self {
             prefetch: 2000,
+            consumers_per_queue: 2,
             batch_size: 1000,
             batch_wait_ms: 20,
         }

@@ -16,6 +16,7 @@ pub fn ingest_config(settings: &Settings) -> IngestConfig {
         amqp_url: settings.env.amqp_url.expose().to_owned(),
         topology: file.broker.topology(),
         prefetch: file.ingest.prefetch,
+        consumers_per_queue: file.ingest.consumers_per_queue.max(1),
         batch_size: file.ingest.batch_size.max(1),
         batch_wait: file.batch_wait(),
         units: file.known_units(),

@@ -67,7 +67,11 @@ pub async fn consume_until_failure(
         .context("Failed to open a channel")?;
     broker::declare(&setup, &config.topology).await?;
     let mut tasks = JoinSet::new();
-    for (queue, _) in config.topology.sources() {
+    let queues = config.topology.sources().map(|(queue, _)| queue);
+    for queue in queues
+        .iter()
+        .flat_map(|queue| std::iter::repeat_n(*queue, config.consumers_per_queue.max(1)))
+    {
         let worker = Worker {
             config: Arc::clone(config),
             pool: pool.clone(),

@@ -31,8 +31,11 @@ pub struct IngestConfig {
     pub amqp_url: String,
     /// Exchange and queue names.
     pub topology: Topology,
-    /// Unacknowledged deliveries the broker may push per queue.
+    /// Unacknowledged deliveries the broker may push to each consumer.
     pub prefetch: u16,
+    /// Consumers per queue in this process, each writing its own batches: the database works
+    /// on one batch while the next is gathered.
+    pub consumers_per_queue: usize,
     /// The most deliveries written in one transaction.
     pub batch_size: usize,
     /// How long a batch waits to fill after its first delivery.

@@ -273,21 +273,59 @@ async fn apply_to_state(
 
     let (received, lost) = earliest_per_item(rows.petitions_received);
     losers.extend(lost.iter().map(|row| conflict_of("petition_received", row)));
-    state::upsert_petitions_received(tx, &received).await?;
-
     let (resolved, lost) = earliest_per_item(rows.petitions_resolved);
     losers.extend(lost.iter().map(|row| conflict_of("petition_resolved", row)));
-    state::upsert_petitions_resolved(tx, &resolved).await?;
+    state::upsert_petitions(tx, &lifecycles(received, resolved)).await?;
 
     let (received, lost) = earliest_per_item(rows.dossiers_received);
     losers.extend(lost.iter().map(|row| conflict_of("dossier_received", row)));
-    state::upsert_dossiers_received(tx, &received).await?;
-
     let (resolved, lost) = earliest_per_item(rows.dossiers_resolved);
     losers.extend(lost.iter().map(|row| conflict_of("dossier_resolved", row)));
-    state::upsert_dossiers_resolved(tx, &resolved).await?;
+    state::upsert_dossiers(tx, &lifecycles(received, resolved)).await?;
 
     state::record_item_conflicts(tx, &losers).await
+}
+
+/// What a batch says about one petition or dossier: its earliest received event (with the
+/// fields it brings) and its earliest resolved event, either possibly absent.
+struct Lifecycle<'a, R> {
+    unit: &'a str,
+    item: &'a str,
+    received: Option<(DateTime<Utc>, Uuid, R)>,
+    resolved: Option<(DateTime<Utc>, Uuid)>,
+}
+
+/// Merges the received and resolved rows of a batch (each sorted by item, one per item) into
+/// one row per item, sorted by item: one upsert per table keeps row locks in one global order,
+/// so concurrent workers cannot deadlock.
+fn lifecycles<'a, R>(
+    received: Vec<ItemRow<'a, R>>,
+    resolved: Vec<ItemRow<'a, ()>>,
+) -> Vec<Lifecycle<'a, R>> {
+    let mut merged: Vec<Lifecycle<'a, R>> = received
+        .into_iter()
+        .map(|row| Lifecycle {
+            unit: row.unit,
+            item: row.item,
+            received: Some((row.at, row.event_id, row.extra)),
+            resolved: None,
+        })
+        .collect();
+    for row in resolved {
+        match merged.binary_search_by(|l| (l.unit, l.item).cmp(&(row.unit, row.item))) {
+            Ok(at) => merged[at].resolved = Some((row.at, row.event_id)),
+            Err(at) => merged.insert(
+                at,
+                Lifecycle {
+                    unit: row.unit,
+                    item: row.item,
+                    received: None,
+                    resolved: Some((row.at, row.event_id)),
+                },
+            ),
+        }
+    }
+    merged
 }
 
 /// A second event about an item within one batch.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use super::{ItemConflict, ItemRow, Reception};
+use super::{ItemConflict, ItemRow, Lifecycle, Reception};
 
 type Tx<'t> = Transaction<'t, Postgres>;
 
@@ -101,150 +101,149 @@ pub(super) async fn upsert_articles(
     Ok(())
 }
 
-pub(super) async fn upsert_petitions_received(
-    tx: &mut Tx<'_>,
-    rows: &[ItemRow<'_, ()>],
-) -> anyhow::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let c = columns(rows);
-    sqlx::query!(
-        r#"
-        with input as (
-            select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[])
-                as input (unit, petition_id, received_at, received_event_id)
-        ), clash as (
-            insert into conflict (unit, kind, subject, event_id)
-            select input.unit, 'petition_received', input.petition_id, input.received_event_id
-            from input join petition using (unit, petition_id)
-            where petition.received_at is not null
-        )
-        insert into petition (unit, petition_id, received_at, received_event_id)
-        select unit, petition_id, received_at, received_event_id from input
-        on conflict (unit, petition_id) do update
-            set received_at = excluded.received_at, received_event_id = excluded.received_event_id
-            where petition.received_at is null or excluded.received_at < petition.received_at
-        "#,
-        &c.units,
-        &c.items,
-        &c.times,
-        &c.event_ids,
-    )
-    .execute(&mut **tx)
-    .await
-    .context("Failed to store received petitions")?;
-    Ok(())
+/// The received and resolved columns of petition and dossier rows.
+struct LifecycleColumns {
+    units: Vec<String>,
+    items: Vec<String>,
+    received_at: Vec<Option<DateTime<Utc>>>,
+    received_event_ids: Vec<Option<Uuid>>,
+    resolved_at: Vec<Option<DateTime<Utc>>>,
+    resolved_event_ids: Vec<Option<Uuid>>,
 }
 
-pub(super) async fn upsert_petitions_resolved(
-    tx: &mut Tx<'_>,
-    rows: &[ItemRow<'_, ()>],
-) -> anyhow::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
+fn lifecycle_columns<R>(rows: &[Lifecycle<'_, R>]) -> LifecycleColumns {
+    LifecycleColumns {
+        units: rows.iter().map(|r| r.unit.to_owned()).collect(),
+        items: rows.iter().map(|r| r.item.to_owned()).collect(),
+        received_at: rows
+            .iter()
+            .map(|r| r.received.as_ref().map(|x| x.0))
+            .collect(),
+        received_event_ids: rows
+            .iter()
+            .map(|r| r.received.as_ref().map(|x| x.1))
+            .collect(),
+        resolved_at: rows.iter().map(|r| r.resolved.map(|x| x.0)).collect(),
+        resolved_event_ids: rows.iter().map(|r| r.resolved.map(|x| x.1)).collect(),
     }
-    let c = columns(rows);
-    sqlx::query!(
-        r#"
-        with input as (
-            select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[])
-                as input (unit, petition_id, resolved_at, resolved_event_id)
-        ), clash as (
-            insert into conflict (unit, kind, subject, event_id)
-            select input.unit, 'petition_resolved', input.petition_id, input.resolved_event_id
-            from input join petition using (unit, petition_id)
-            where petition.resolved_at is not null
-        )
-        insert into petition (unit, petition_id, resolved_at, resolved_event_id)
-        select unit, petition_id, resolved_at, resolved_event_id from input
-        on conflict (unit, petition_id) do update
-            set resolved_at = excluded.resolved_at, resolved_event_id = excluded.resolved_event_id
-            where petition.resolved_at is null or excluded.resolved_at < petition.resolved_at
-        "#,
-        &c.units,
-        &c.items,
-        &c.times,
-        &c.event_ids,
-    )
-    .execute(&mut **tx)
-    .await
-    .context("Failed to store resolved petitions")?;
-    Ok(())
 }
 
-pub(super) async fn upsert_dossiers_received(
+/// Keeps each petition's earliest received and earliest resolved event.
+pub(super) async fn upsert_petitions(
     tx: &mut Tx<'_>,
-    rows: &[ItemRow<'_, Reception>],
+    rows: &[Lifecycle<'_, ()>],
 ) -> anyhow::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let c = columns(rows);
-    let channels: Vec<String> = rows.iter().map(|r| r.extra.channel.to_owned()).collect();
-    let due: Vec<DateTime<Utc>> = rows.iter().map(|r| r.extra.due_at).collect();
-    let digitized: Vec<bool> = rows.iter().map(|r| r.extra.digitized).collect();
+    let c = lifecycle_columns(rows);
     sqlx::query!(
         r#"
         with input as (
             select * from unnest(
-                $1::text[], $2::text[], $3::timestamptz[], $4::uuid[],
-                $5::text[], $6::timestamptz[], $7::bool[]
-            ) as input (unit, dossier_id, received_at, received_event_id, channel, due_at, digitized)
+                $1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::timestamptz[], $6::uuid[]
+            ) as input (unit, petition_id, received_at, received_event_id, resolved_at, resolved_event_id)
         ), clash as (
             insert into conflict (unit, kind, subject, event_id)
-            select input.unit, 'dossier_received', input.dossier_id, input.received_event_id
-            from input join dossier using (unit, dossier_id)
-            where dossier.received_at is not null
+            select input.unit, 'petition_received', input.petition_id, input.received_event_id
+            from input join petition using (unit, petition_id)
+            where input.received_at is not null and petition.received_at is not null
+            union all
+            select input.unit, 'petition_resolved', input.petition_id, input.resolved_event_id
+            from input join petition using (unit, petition_id)
+            where input.resolved_at is not null and petition.resolved_at is not null
         )
-        insert into dossier (unit, dossier_id, received_at, received_event_id, channel, due_at, digitized)
-        select unit, dossier_id, received_at, received_event_id, channel, due_at, digitized from input
-        on conflict (unit, dossier_id) do update
-            set received_at = excluded.received_at, received_event_id = excluded.received_event_id,
-                channel = excluded.channel, due_at = excluded.due_at, digitized = excluded.digitized
-            where dossier.received_at is null or excluded.received_at < dossier.received_at
+        insert into petition as p
+            (unit, petition_id, received_at, received_event_id, resolved_at, resolved_event_id)
+        select unit, petition_id, received_at, received_event_id, resolved_at, resolved_event_id
+        from input
+        on conflict (unit, petition_id) do update set
+            received_at = least(p.received_at, excluded.received_at),
+            received_event_id = case when p.received_at is null or excluded.received_at < p.received_at
+                then coalesce(excluded.received_event_id, p.received_event_id) else p.received_event_id end,
+            resolved_at = least(p.resolved_at, excluded.resolved_at),
+            resolved_event_id = case when p.resolved_at is null or excluded.resolved_at < p.resolved_at
+                then coalesce(excluded.resolved_event_id, p.resolved_event_id) else p.resolved_event_id end
         "#,
-        &c.units, &c.items, &c.times, &c.event_ids, &channels, &due, &digitized,
+        &c.units, &c.items, &c.received_at as &[Option<DateTime<Utc>>], &c.received_event_ids as &[Option<Uuid>],
+        &c.resolved_at as &[Option<DateTime<Utc>>], &c.resolved_event_ids as &[Option<Uuid>],
     )
     .execute(&mut **tx)
     .await
-    .context("Failed to store received dossiers")?;
+    .context("Failed to store petitions")?;
     Ok(())
 }
 
-pub(super) async fn upsert_dossiers_resolved(
+/// Keeps each dossier's earliest received event (with its channel, deadline and digitization)
+/// and earliest resolved event.
+pub(super) async fn upsert_dossiers(
     tx: &mut Tx<'_>,
-    rows: &[ItemRow<'_, ()>],
+    rows: &[Lifecycle<'_, Reception>],
 ) -> anyhow::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let c = columns(rows);
+    let c = lifecycle_columns(rows);
+    fn reception<'r>(row: &'r Lifecycle<'_, Reception>) -> Option<&'r Reception> {
+        row.received.as_ref().map(|received| &received.2)
+    }
+    let channels: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| reception(r).map(|x| x.channel.to_owned()))
+        .collect();
+    let due: Vec<Option<DateTime<Utc>>> = rows
+        .iter()
+        .map(|r| reception(r).map(|x| x.due_at))
+        .collect();
+    let digitized: Vec<Option<bool>> = rows
+        .iter()
+        .map(|r| reception(r).map(|x| x.digitized))
+        .collect();
     sqlx::query!(
         r#"
         with input as (
-            select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[])
-                as input (unit, dossier_id, resolved_at, resolved_event_id)
+            select * from unnest(
+                $1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::timestamptz[], $6::uuid[],
+                $7::text[], $8::timestamptz[], $9::bool[]
+            ) as input (unit, dossier_id, received_at, received_event_id, resolved_at, resolved_event_id,
+                        channel, due_at, digitized)
         ), clash as (
             insert into conflict (unit, kind, subject, event_id)
+            select input.unit, 'dossier_received', input.dossier_id, input.received_event_id
+            from input join dossier using (unit, dossier_id)
+            where input.received_at is not null and dossier.received_at is not null
+            union all
             select input.unit, 'dossier_resolved', input.dossier_id, input.resolved_event_id
             from input join dossier using (unit, dossier_id)
-            where dossier.resolved_at is not null
+            where input.resolved_at is not null and dossier.resolved_at is not null
         )
-        insert into dossier (unit, dossier_id, resolved_at, resolved_event_id)
-        select unit, dossier_id, resolved_at, resolved_event_id from input
-        on conflict (unit, dossier_id) do update
-            set resolved_at = excluded.resolved_at, resolved_event_id = excluded.resolved_event_id
-            where dossier.resolved_at is null or excluded.resolved_at < dossier.resolved_at
+        insert into dossier as d
+            (unit, dossier_id, received_at, received_event_id, resolved_at, resolved_event_id,
+             channel, due_at, digitized)
+        select unit, dossier_id, received_at, received_event_id, resolved_at, resolved_event_id,
+               channel, due_at, digitized
+        from input
+        on conflict (unit, dossier_id) do update set
+            received_at = least(d.received_at, excluded.received_at),
+            received_event_id = case when d.received_at is null or excluded.received_at < d.received_at
+                then coalesce(excluded.received_event_id, d.received_event_id) else d.received_event_id end,
+            channel = case when d.received_at is null or excluded.received_at < d.received_at
+                then coalesce(excluded.channel, d.channel) else d.channel end,
+            due_at = case when d.received_at is null or excluded.received_at < d.received_at
+                then coalesce(excluded.due_at, d.due_at) else d.due_at end,
+            digitized = case when d.received_at is null or excluded.received_at < d.received_at
+                then coalesce(excluded.digitized, d.digitized) else d.digitized end,
+            resolved_at = least(d.resolved_at, excluded.resolved_at),
+            resolved_event_id = case when d.resolved_at is null or excluded.resolved_at < d.resolved_at
+                then coalesce(excluded.resolved_event_id, d.resolved_event_id) else d.resolved_event_id end
         "#,
-        &c.units,
-        &c.items,
-        &c.times,
-        &c.event_ids,
+        &c.units, &c.items, &c.received_at as &[Option<DateTime<Utc>>], &c.received_event_ids as &[Option<Uuid>],
+        &c.resolved_at as &[Option<DateTime<Utc>>], &c.resolved_event_ids as &[Option<Uuid>],
+        &channels as &[Option<String>], &due as &[Option<DateTime<Utc>>], &digitized as &[Option<bool>],
     )
     .execute(&mut **tx)
     .await
-    .context("Failed to store resolved dossiers")?;
+    .context("Failed to store dossiers")?;
     Ok(())
 }
 
