@@ -207,6 +207,20 @@ impl TestEnv {
         depth
     }
 
+    /// Starts `binary run --target ingest` as a separate process on this environment. Tests and
+    /// benchmarks pass `env!("CARGO_BIN_EXE_baocao-under-test")`: the same `main` as `baocao`,
+    /// which cargo builds with them (`tests/src/bin/baocao-under-test.rs`).
+    pub fn spawn_worker(&self, binary: &Path) -> std::io::Result<std::process::Child> {
+        Command::new(binary)
+            .args(["run", "--target", "ingest"])
+            .env("BAOCAO_CONFIG", repo_root().join("baocao.toml"))
+            .env("BAOCAO_DATABASE_URL", &self.database_url)
+            .env("BAOCAO_AMQP_URL", &self.amqp_url)
+            .env("BAOCAO_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .spawn()
+    }
+
     /// The dead letters now in `baocao.dead`, left in place.
     pub async fn dead_letters(&self) -> Vec<ingest::dead_letter::DeadLetter> {
         let connection = broker::connect(&self.amqp_url, "baocao-test-dead")

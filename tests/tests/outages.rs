@@ -1,11 +1,12 @@
 //! Failures around the worker lose nothing and count nothing twice: the database going away,
 //! the broker cutting connections, the worker killed with SIGKILL, and SIGTERM.
 
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use baocao::sim;
-use baocao_tests::{TestEnv, cut_broker_connections, event, instant, period, repo_root, tri_qua};
+use baocao_tests::{TestEnv, cut_broker_connections, event, instant, period, tri_qua};
 use chrono::Utc;
 use domain::ParsedEvent;
 use serde_json::{Value, json};
@@ -111,17 +112,8 @@ async fn after_the_broker_cuts_every_connection_the_worker_reconnects_and_counts
     broker.close().await;
 }
 
-/// `baocao run --target ingest` as a separate process on this environment. The binary is
-/// `tests/src/bin/baocao-under-test.rs`, the same `main`, which cargo builds with the tests.
 fn spawn_worker(env: &TestEnv) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_baocao-under-test"))
-        .args(["run", "--target", "ingest"])
-        .env("BAOCAO_CONFIG", repo_root().join("baocao.toml"))
-        .env("BAOCAO_DATABASE_URL", &env.database_url)
-        .env("BAOCAO_AMQP_URL", &env.amqp_url)
-        .env("BAOCAO_LOG", "warn")
-        .stdin(Stdio::null())
-        .spawn()
+    env.spawn_worker(Path::new(env!("CARGO_BIN_EXE_baocao-under-test")))
         .unwrap()
 }
 

@@ -416,7 +416,7 @@ impl FileConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read configuration file {path}: {source} (set BAOCAO_CONFIG to its path)")]
+    #[error("cannot read configuration file {path} (set BAOCAO_CONFIG to its path)")]
     Unreadable {
         /// The path tried.
         path: PathBuf,

@@ -2,7 +2,7 @@
 //!
 //! - [`cli`]: the command line of SPEC §9.
 //! - [`config`]: `baocao.toml` and the `BAOCAO_*` environment, loaded once into `Settings`.
-//! - [`telemetry`]: logs.
+//! - [`telemetry`]: logging setup.
 //! - [`run`]: `baocao run --target …`: starts the targets and drains them on SIGTERM.
 //! - [`sim`]: simulated upstream systems (`baocao sim`).
 //! - [`commands`]: the other subcommands.

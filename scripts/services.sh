@@ -1,0 +1,25 @@
+# Sourced by scripts/test and scripts/demo: starts PostgreSQL and RabbitMQ on this machine if
+# they are not running (the commands of this machine kind), and waits until they answer.
+
+ensure_postgres() {
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    echo "starting PostgreSQL" >&2
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+    for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL does not answer on 127.0.0.1:5432" >&2; return 1; }
+}
+
+ensure_rabbitmq() {
+  if ! rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
+    echo "starting RabbitMQ" >&2
+    rabbitmq-server -detached
+    for _ in $(seq 1 90); do rabbitmq-diagnostics -q ping >/dev/null 2>&1 && break; sleep 1; done
+  fi
+  rabbitmq-diagnostics -q ping >/dev/null 2>&1 || { echo "RabbitMQ does not answer" >&2; return 1; }
+}
+
+ensure_services() {
+  ensure_postgres
+  ensure_rabbitmq
+}
