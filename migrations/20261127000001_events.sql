@@ -6,7 +6,8 @@ create table event (
     unit        text not null,
     event_type  text not null,
     occurred_at timestamptz not null,
-    body        jsonb not null,
+    -- As received (json keeps the text; jsonb would cost a conversion per event).
+    body        json not null,
     stored_at   timestamptz not null default now()
 );
 
@@ -23,7 +24,7 @@ create table conflict (
     -- The event that arrived second.
     event_id    uuid not null,
     -- Its body, for 'event_body' conflicts.
-    body        jsonb,
+    body        json,
     detected_at timestamptz not null default now()
 );
 create index conflict_unit_detected_at on conflict (unit, detected_at);
@@ -61,9 +62,8 @@ create table petition (
     received_event_id uuid,
     resolved_event_id uuid,
     primary key (unit, petition_id)
-);
+) with (fillfactor = 80);
 create index petition_unit_received_at on petition (unit, received_at);
-create index petition_unit_resolved_at on petition (unit, resolved_at);
 
 -- One row per administrative-procedure dossier, as petition; the received columns come from
 -- its earliest procedure.received event.
@@ -78,6 +78,5 @@ create table dossier (
     received_event_id uuid,
     resolved_event_id uuid,
     primary key (unit, dossier_id)
-);
+) with (fillfactor = 80); -- room for the resolved update on the same page (HOT, no index writes)
 create index dossier_unit_received_at on dossier (unit, received_at);
-create index dossier_unit_resolved_at on dossier (unit, resolved_at);

@@ -102,7 +102,7 @@ async fn insert_raw_events(
     let inserted = sqlx::query_scalar!(
         r#"
         insert into event (event_id, unit, event_type, occurred_at, body)
-        select event_id, unit, event_type, occurred_at, body::jsonb
+        select event_id, unit, event_type, occurred_at, body::json
         from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
             as input (event_id, unit, event_type, occurred_at, body)
         on conflict (event_id) do nothing
@@ -135,10 +135,10 @@ async fn record_body_conflicts<'a>(
     sqlx::query!(
         r#"
         insert into conflict (unit, kind, subject, event_id, body)
-        select input.unit, 'event_body', input.event_id::text, input.event_id, input.body::jsonb
+        select input.unit, 'event_body', input.event_id::text, input.event_id, input.body::json
         from unnest($1::uuid[], $2::text[], $3::text[]) as input (event_id, unit, body)
         join event on event.event_id = input.event_id
-        where event.body <> input.body::jsonb
+        where event.body::jsonb <> input.body::jsonb
         "#,
         &ids,
         &units,
