@@ -463,3 +463,78 @@ async fn the_open_window_is_not_final_and_counts_overdue_as_of_now() {
         .await;
     assert_eq!(late_may.procedures.pending_overdue, 1);
 }
+
+#[tokio::test]
+async fn a_resolution_stamped_before_its_reception_counts_as_received_and_resolved_once() {
+    let env = TestEnv::new().await;
+    ingest(
+        &env,
+        &[
+            received(
+                "SKEW",
+                "2026-04-20T09:00:00+07:00",
+                "online",
+                "2026-04-27T17:00:00+07:00",
+                true,
+            ),
+            resolved("SKEW", "2026-04-10T09:00:00+07:00"),
+        ],
+    )
+    .await;
+    let may = env
+        .indicators(period("2026-05"), instant("2026-06-01T00:00:00Z"))
+        .await;
+    assert_eq!(
+        (
+            may.procedures.received,
+            may.procedures.resolved,
+            may.procedures.pending
+        ),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        may.procedures.resolved_early, 1,
+        "resolved on reception, a week before its due day"
+    );
+    let april = env
+        .indicators(period("2026-04"), instant("2026-06-01T00:00:00Z"))
+        .await;
+    assert_eq!(
+        (april.procedures.received, april.procedures.resolved),
+        (0, 0)
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_event_with_a_number_postgres_jsonb_cannot_hold_counts_once() {
+    let env = TestEnv::new().await;
+    let mut odd = document("2026-05-02T08:00:00+07:00", "VB-odd");
+    odd["precision"] = json!(0.0);
+    let body = serde_json::to_string(&odd)
+        .unwrap()
+        .replace("\"precision\":0.0", "\"precision\":1e-20000");
+    let broker = env.broker().await;
+    let worker = env.start_ingest();
+    for _ in 0..2 {
+        broker
+            .publish_raw("eoffice.events", "document.signed", body.as_bytes())
+            .await;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while worker
+        .stats
+        .duplicates
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < 1
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second copy was not consumed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.stop().await;
+    assert_eq!(env.stored_events().await, 1);
+    assert_eq!(env.queue_depth("baocao.eoffice").await, 0);
+    broker.close().await;
+}

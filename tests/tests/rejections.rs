@@ -152,3 +152,56 @@ async fn listing_dead_letters_leaves_them_in_place() {
     );
     broker.close().await;
 }
+
+#[tokio::test]
+async fn a_rejected_message_is_not_acknowledged_while_no_dead_letter_queue_can_take_it() {
+    let env = TestEnv::new().await;
+    let broker = env.broker().await;
+    let worker = env.start_ingest();
+    // Someone deletes the dead-letter queue while the worker runs.
+    let channel = broker.connection.create_channel().await.unwrap();
+    channel
+        .queue_delete(
+            "baocao.dead".into(),
+            lapin::options::QueueDeleteOptions::default(),
+        )
+        .await
+        .unwrap();
+    broker
+        .publish_raw("portal.events", "petition.received", b"[1, 2, 3]")
+        .await;
+    // The broker returns the dead letter; the worker reconnects, declares the queue again and
+    // dead-letters the message then.
+    env.wait_for_dead_letters(1, WAIT).await;
+    worker.stop().await;
+    assert_eq!(env.dead_letters().await[0].reason, "malformed");
+    assert_eq!(env.queue_depth("baocao.portal").await, 0);
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn replay_skips_a_letter_without_an_origin_and_replays_the_ones_behind_it() {
+    let env = TestEnv::new().await;
+    let broker = env.broker().await;
+    // A letter published straight into the dead-letter exchange, with no x-baocao headers.
+    broker
+        .publish_raw("baocao.dead", "", b"{\"note\": \"no origin\"}")
+        .await;
+    let worker = env.start_ingest();
+    let mut stranger = event(
+        "article.published",
+        "2026-05-03T08:00:00+07:00",
+        json!({"article_id": "TB-9"}),
+    );
+    stranger["unit"] = json!("hai-ba-trung");
+    broker.publish_event(&stranger).await;
+    env.wait_for_dead_letters(2, WAIT).await;
+    worker.stop().await;
+    let (replayed, left) = ingest::dead_letter::replay(&broker.connection, "baocao.dead")
+        .await
+        .unwrap();
+    assert_eq!((replayed, left), (1, 1));
+    // The replayed one was rejected again (the unit is still unknown) and queued behind.
+    env.wait_for_dead_letters(1, WAIT).await;
+    broker.close().await;
+}

@@ -99,7 +99,7 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 10_000)]
     pub events: usize,
     /// At most this many events a second (load); as fast as the broker takes them if absent.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_rate)]
     pub rate: Option<f64>,
     /// After publishing, wait up to this many seconds until every event is stored.
     #[arg(long)]
@@ -128,6 +128,15 @@ pub enum DeadLetterCommand {
     Replay,
 }
 
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "'{text}' is not a rate: give events per second above 0, e.g. 500"
+        )),
+    }
+}
+
 fn parse_unit(text: &str) -> Result<UnitCode, String> {
     UnitCode::parse(text).map_err(|error| error.to_string())
 }
@@ -135,4 +144,17 @@ fn parse_unit(text: &str) -> Result<UnitCode, String> {
 fn parse_period(text: &str) -> Result<Period, String> {
     text.parse()
         .map_err(|error: domain::period::InvalidPeriod| error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_must_be_a_positive_number() {
+        assert_eq!(parse_rate("500"), Ok(500.0));
+        for bad in ["0", "-5", "NaN", "inf", "fast"] {
+            assert!(parse_rate(bad).is_err(), "{bad} was accepted");
+        }
+    }
 }

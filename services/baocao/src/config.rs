@@ -506,6 +506,14 @@ fn check_units(path: &Path, text: &str, config: &FileConfig) -> Result<(), Confi
                 &format!("unit '{code}' is configured twice"),
             ));
         }
+        if config.ingest.prefetch == 0 {
+            return Err(invalid_at(
+                path,
+                text,
+                offset_of("prefetch"),
+                "prefetch must be at least 1 (0 would mean unlimited)",
+            ));
+        }
         if unit.numbering.symbol.trim().is_empty() {
             return Err(invalid_at(
                 path,

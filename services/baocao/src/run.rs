@@ -33,9 +33,16 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 8).await?;
     let (trigger, shutdown) = Shutdown::new();
     let stats = Arc::new(IngestStats::default());
-    let worker = tokio::spawn(ingest::run(ingest_config(&settings), pool, stats, shutdown));
+    let mut worker = tokio::spawn(ingest::run(ingest_config(&settings), pool, stats, shutdown));
     tracing::info!(?target, config = %settings.config_path.display(), "baocao started");
-    wait_for_stop_signal().await?;
+    tokio::select! {
+        signal = wait_for_stop_signal() => signal?,
+        // The worker only returns on shutdown; earlier means it failed, and so does the process.
+        ended = &mut worker => {
+            ended.context("The ingest worker panicked")??;
+            anyhow::bail!("the ingest worker stopped unexpectedly");
+        }
+    }
     tracing::info!("stopping: finishing the work in flight");
     trigger.trigger();
     worker.await.context("The ingest worker panicked")??;

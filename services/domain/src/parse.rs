@@ -110,12 +110,12 @@ pub fn parse_event(
     let id = parse_id(envelope)?;
     let type_name = string_field(envelope, "type", "type")?;
     if !crate::event::EVENT_TYPES.contains(&type_name) {
-        return Err(Rejection::UnknownType(type_name.to_owned()));
+        return Err(Rejection::UnknownType(excerpt(type_name)));
     }
     let unit_code = string_field(envelope, "unit", "unit")?;
     let unit = units
         .get(unit_code)
-        .ok_or_else(|| Rejection::UnknownUnit(unit_code.to_owned()))?
+        .ok_or_else(|| Rejection::UnknownUnit(excerpt(unit_code)))?
         .clone();
     let occurred_at = timestamp_field(envelope, "occurred_at", "occurred_at")?;
     if occurred_at.to_utc() > now + MAX_CLOCK_SKEW {
@@ -169,7 +169,7 @@ fn parse_kind(type_name: &str, data: &Map<String, Value>) -> Result<EventKind, R
             article_id: id_field(data, "article_id", "data.article_id")?,
             title: optional_text(data, "title", "data.title", MAX_TITLE_CHARS)?,
         },
-        other => return Err(Rejection::UnknownType(other.to_owned())),
+        other => return Err(Rejection::UnknownType(excerpt(other))),
     })
 }
 
@@ -270,6 +270,16 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<FixedOffset>> {
         return None;
     }
     DateTime::parse_from_rfc3339(text).ok()
+}
+
+/// The start of a value received, to quote in a rejection: its explanation travels in a
+/// dead-letter header, which must stay far below the broker's frame size.
+fn excerpt(text: &str) -> String {
+    const MAX_CHARS: usize = 100;
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
 }
 
 fn contains_nul(value: &Value) -> bool {
@@ -466,6 +476,19 @@ mod tests {
             let rejection = parse_event(body, &units(), now()).unwrap_err();
             assert_eq!(rejection.reason(), "malformed", "for {body:?}");
         }
+    }
+
+    #[test]
+    fn rejections_quote_at_most_a_hundred_characters_of_what_was_received() {
+        let long_unit = "x".repeat(200_000);
+        let rejection = parse_event(
+            &serde_json::to_vec(&with(received(), "/unit", Some(json!(long_unit)))).unwrap(),
+            &units(),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(rejection.reason(), "unknown_unit");
+        assert!(rejection.to_string().chars().count() < 150, "{rejection}");
     }
 
     #[test]

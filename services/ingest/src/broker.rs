@@ -82,17 +82,29 @@ impl Topology {
     }
 }
 
-/// Connects to the broker with lapin's automatic recovery: after a network failure the
-/// connection, channels, QoS and consumers are re-established, and channel users wait for
-/// that with [`Channel::wait_for_recovery`].
+/// Connects to the broker once, failing fast: callers that must keep going (the ingest worker)
+/// run their own reconnect loop with backoff and a shutdown signal. lapin's automatic recovery
+/// is deliberately off: a recovering connection re-subscribes its consumers in the background,
+/// so one abandoned by a failed worker would keep holding prefetched messages unread.
 pub async fn connect(url: &str, name: &str) -> anyhow::Result<Connection> {
-    let properties = ConnectionProperties::default()
-        .with_connection_name(name.into())
-        .enable_auto_recover();
-    Connection::connect(url, properties)
+    // The parse error of amq-protocol-uri quotes the whole URL, password included.
+    let uri = url.parse::<lapin::uri::AMQPUri>().map_err(|_| {
+        anyhow::anyhow!(
+            "BAOCAO_AMQP_URL is not a valid AMQP URL (amqp://user:password@host:port/vhost)"
+        )
+    })?;
+    let properties = ConnectionProperties::default().with_connection_name(name.into());
+    tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect_uri(uri, properties))
         .await
+        .map_err(|_| anyhow::anyhow!("RabbitMQ did not answer within {CONNECT_TIMEOUT:?}"))?
         .context("Failed to connect to RabbitMQ (check BAOCAO_AMQP_URL)")
 }
+
+/// How long one connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the broker may take to confirm a publish before the connection is given up.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Declares both exchanges, the consumed queues bound with `#`, and the dead-letter exchange
 /// and queue. Idempotent: declaring what exists with the same settings changes nothing.
@@ -185,7 +197,8 @@ pub fn header_text(headers: &Option<FieldTable>, key: &str) -> Option<String> {
     }
 }
 
-/// A channel in confirm mode: every publish is persistent and awaited until the broker has it.
+/// A channel in confirm mode: every publish is persistent, mandatory, and awaited until the
+/// broker has routed it to a queue.
 #[derive(Debug, Clone)]
 pub struct Publisher {
     channel: Channel,
@@ -229,7 +242,11 @@ impl Publisher {
                 .basic_publish(
                     message.exchange.into(),
                     message.routing_key.into(),
-                    BasicPublishOptions::default(),
+                    // Mandatory: a message no queue takes comes back instead of vanishing.
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..Default::default()
+                    },
                     message.body,
                     properties,
                 )
@@ -239,8 +256,19 @@ impl Publisher {
         }
         let count = confirms.len();
         for confirm in confirms {
-            let confirmation = confirm.await.context("Failed to get a publisher confirm")?;
+            let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
+                .await
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "the broker did not confirm a publish within {CONFIRM_TIMEOUT:?}"
+                    )
+                })?
+                .context("Failed to get a publisher confirm")?;
             anyhow::ensure!(confirmation.is_ack(), "the broker refused a message (nack)");
+            anyhow::ensure!(
+                confirmation.take_message().is_none(),
+                "no queue is bound to take the message (returned unroutable)"
+            );
         }
         Ok(count)
     }
@@ -301,4 +329,19 @@ impl Backoff {
 fn jitter() -> f64 {
     use std::hash::{BuildHasher, RandomState};
     (RandomState::new().hash_one(std::time::Instant::now()) % 1000) as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_malformed_url_is_refused_without_quoting_its_password() {
+        let error = connect("amqp:guest:s3cret@rabbit/%2f", "test")
+            .await
+            .unwrap_err();
+        let message = format!("{error:#}");
+        assert!(!message.contains("s3cret"), "{message}");
+        assert!(message.contains("BAOCAO_AMQP_URL"), "{message}");
+    }
 }

@@ -61,6 +61,39 @@ pub async fn consume_until_failure(
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let connection = broker::connect(&config.amqp_url, "baocao-ingest").await?;
+    // Dead letters go out on a connection of their own: a broker that blocks publishers under a
+    // resource alarm must not stall the consumers' acknowledgements.
+    let publishing = match broker::connect(&config.amqp_url, "baocao-ingest-dead-letters").await {
+        Ok(publishing) => publishing,
+        Err(error) => {
+            connection
+                .close(200, "baocao ingest stopping".into())
+                .await
+                .ok();
+            return Err(error);
+        }
+    };
+    let result = consume_on(&connection, &publishing, config, pool, stats, shutdown).await;
+    // Closing hands the prefetched, unacknowledged deliveries back to the broker at once.
+    connection
+        .close(200, "baocao ingest stopping".into())
+        .await
+        .ok();
+    publishing
+        .close(200, "baocao ingest stopping".into())
+        .await
+        .ok();
+    result
+}
+
+async fn consume_on(
+    connection: &Connection,
+    publishing: &Connection,
+    config: &Arc<IngestConfig>,
+    pool: &PgPool,
+    stats: &Arc<IngestStats>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
     let setup = connection
         .create_channel()
         .await
@@ -79,8 +112,8 @@ pub async fn consume_until_failure(
             shutdown: shutdown.clone(),
             queue: queue.to_owned(),
         };
-        let (channel, consumer) = worker.subscribe(&connection).await?;
-        let dead_letters = Publisher::open(&connection).await?;
+        let (channel, consumer) = worker.subscribe(connection).await?;
+        let dead_letters = Publisher::open(publishing).await?;
         tasks.spawn(worker.consume(channel, consumer, dead_letters));
     }
     tracing::info!(
@@ -94,16 +127,11 @@ pub async fn consume_until_failure(
             .map_err(anyhow::Error::from)
             .and_then(|outcome| outcome);
         if let Err(error) = outcome {
-            // The other queue's batch in flight is dropped unacknowledged and comes again.
+            // The other consumers' batches in flight are dropped unacknowledged and come again.
             tasks.abort_all();
             result = result.and(Err(error));
         }
     }
-    // Closing hands the prefetched, unacknowledged deliveries back to the broker at once.
-    connection
-        .close(200, "baocao ingest stopping".into())
-        .await
-        .ok();
     result
 }
 
@@ -150,8 +178,7 @@ impl Worker {
     }
 
     /// Waits for a delivery, then gathers more for up to `batch_wait` or `batch_size`.
-    /// `None` once shutdown is asked for. After a connection recovery the deliveries gathered
-    /// on the old channel are dropped: they cannot be acknowledged and will come again.
+    /// `None` once shutdown is asked for.
     async fn next_batch(
         &self,
         channel: &Channel,

@@ -6,7 +6,7 @@
 use anyhow::Context;
 use domain::Rejection;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicGetOptions, BasicNackOptions, QueueDeclareOptions};
+use lapin::options::{BasicAckOptions, BasicGetOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection};
 
@@ -138,21 +138,17 @@ pub async fn replay(connection: &Connection, dead_queue: &str) -> anyhow::Result
         .await
         .with_context(|| format!("Failed to inspect queue {dead_queue}"))?
         .message_count();
-    let (mut replayed, mut left) = (0, 0);
+    let mut replayed = 0;
+    // Letters that say nowhere where they came from stay unacknowledged until the channel
+    // closes: handed back at once, they would come again as the next one.
+    let mut held = Vec::new();
     for _ in 0..present {
         let Some(delivery) = get(&channel, dead_queue).await? else {
             break;
         };
         let letter = DeadLetter::from_delivery(&delivery);
         if letter.exchange.is_empty() {
-            delivery
-                .acker
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    ..Default::default()
-                })
-                .await?;
-            left += 1;
+            held.push(delivery);
             continue;
         }
         let message = OutgoingMessage {
@@ -166,7 +162,7 @@ pub async fn replay(connection: &Connection, dead_queue: &str) -> anyhow::Result
         replayed += 1;
     }
     channel.close(200, "replayed".into()).await.ok();
-    Ok((replayed, left))
+    Ok((replayed, held.len()))
 }
 
 async fn get(channel: &Channel, queue: &str) -> anyhow::Result<Option<Delivery>> {

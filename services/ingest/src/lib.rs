@@ -25,7 +25,7 @@ pub use consumer::IngestStats;
 pub use shutdown::Shutdown;
 
 /// How the worker consumes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IngestConfig {
     /// The AMQP URL, with credentials; never logged.
     pub amqp_url: String,
@@ -42,6 +42,19 @@ pub struct IngestConfig {
     pub batch_wait: Duration,
     /// The units events may belong to.
     pub units: KnownUnits,
+}
+
+impl std::fmt::Debug for IngestConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngestConfig")
+            .field("amqp_url", &"***")
+            .field("topology", &self.topology)
+            .field("prefetch", &self.prefetch)
+            .field("consumers_per_queue", &self.consumers_per_queue)
+            .field("batch_size", &self.batch_size)
+            .field("batch_wait", &self.batch_wait)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Runs the worker until `shutdown` fires: consumes both queues, reconnecting with capped

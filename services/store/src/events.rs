@@ -120,7 +120,9 @@ async fn insert_raw_events(
     Ok(inserted.into_iter().collect())
 }
 
-/// Records a conflict for each event whose id is stored with another body.
+/// Records a conflict for each event whose id is stored with another body. Bodies are
+/// compared here, as JSON values, rather than in SQL: `jsonb` refuses some numbers that JSON
+/// allows, and a comparison that fails would hold the batch forever.
 async fn record_body_conflicts<'a>(
     tx: &mut Transaction<'_, Postgres>,
     events: impl Iterator<Item = &'a ParsedEvent>,
@@ -130,15 +132,38 @@ async fn record_body_conflicts<'a>(
         return Ok(());
     }
     let ids: Vec<Uuid> = events.iter().map(|p| p.event.id()).collect();
-    let units: Vec<String> = events.iter().map(|p| p.event.unit().to_string()).collect();
-    let bodies: Vec<String> = events.iter().map(|p| p.body.clone()).collect();
+    let stored: HashMap<Uuid, String> = sqlx::query!(
+        r#"select event_id, body::text as "body!" from event where event_id = any($1)"#,
+        &ids
+    )
+    .fetch_all(&mut **tx)
+    .await
+    .context("Failed to read the stored bodies of repeated event ids")?
+    .into_iter()
+    .map(|row| (row.event_id, row.body))
+    .collect();
+    let clashing: Vec<&ParsedEvent> = events
+        .into_iter()
+        .filter(|p| {
+            stored
+                .get(&p.event.id())
+                .is_some_and(|body| !same_body(body, &p.body))
+        })
+        .collect();
+    if clashing.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = clashing.iter().map(|p| p.event.id()).collect();
+    let units: Vec<String> = clashing
+        .iter()
+        .map(|p| p.event.unit().to_string())
+        .collect();
+    let bodies: Vec<String> = clashing.iter().map(|p| p.body.clone()).collect();
     sqlx::query!(
         r#"
         insert into conflict (unit, kind, subject, event_id, body)
-        select input.unit, 'event_body', input.event_id::text, input.event_id, input.body::json
+        select unit, 'event_body', event_id::text, event_id, body::json
         from unnest($1::uuid[], $2::text[], $3::text[]) as input (event_id, unit, body)
-        join event on event.event_id = input.event_id
-        where event.body::jsonb <> input.body::jsonb
         "#,
         &ids,
         &units,

@@ -24,18 +24,33 @@ pub struct CountQuery<'a> {
 }
 
 /// Counts the figures of one window. Only items whose received event has arrived are counted
-/// as petitions or dossiers; an orphan resolved event waits for its pair.
+/// as petitions or dossiers; an orphan resolved event waits for its pair. A resolution
+/// stamped before its reception (a clock off upstream) counts as made on reception, so the
+/// item is still received in its window and resolved once.
 #[tracing::instrument(skip_all, fields(unit = query.unit))]
 pub async fn count(pool: &PgPool, query: CountQuery<'_>) -> anyhow::Result<Counts> {
     let row = sqlx::query!(
         r#"
-        with petitions as (
+        with petition_span as (
+            -- A resolution stamped before the reception counts as made on reception.
+            select received_at,
+                   case when resolved_at is not null then greatest(resolved_at, received_at) end
+                       as resolved_at
+            from petition
+            where unit = $1 and received_at < $3
+        ), petitions as (
             select
                 count(*) filter (where received_at < $2) as carried_over,
                 count(*) filter (where received_at >= $2) as received,
-                count(*) filter (where resolved_at >= $2 and resolved_at < $3) as resolved
-            from petition
-            where unit = $1 and received_at < $3 and (resolved_at is null or resolved_at >= $2)
+                count(*) filter (where resolved_at < $3) as resolved
+            from petition_span
+            where resolved_at is null or resolved_at >= $2
+        ), dossier_span as (
+            select received_at, channel, digitized, due_at,
+                   case when resolved_at is not null then greatest(resolved_at, received_at) end
+                       as resolved_at
+            from dossier
+            where unit = $1 and received_at < $3
         ), dossiers as (
             select
                 count(*) filter (where received_at < $2) as carried_over,
@@ -44,19 +59,17 @@ pub async fn count(pool: &PgPool, query: CountQuery<'_>) -> anyhow::Result<Count
                 count(*) filter (where received_at >= $2 and channel = 'direct') as direct,
                 count(*) filter (where received_at >= $2 and channel = 'postal') as postal,
                 count(*) filter (where received_at >= $2 and digitized) as digitized,
-                count(*) filter (where resolved_at >= $2 and resolved_at < $3) as resolved,
+                count(*) filter (where resolved_at < $3) as resolved,
                 count(*) filter (
-                    where resolved_at >= $2 and resolved_at < $3
+                    where resolved_at < $3
                       and (resolved_at at time zone $5)::date < (due_at at time zone $5)::date
                 ) as resolved_early,
-                count(*) filter (
-                    where resolved_at >= $2 and resolved_at < $3 and resolved_at > due_at
-                ) as resolved_late,
+                count(*) filter (where resolved_at < $3 and resolved_at > due_at) as resolved_late,
                 count(*) filter (
                     where (resolved_at is null or resolved_at >= $3) and due_at < $4
                 ) as pending_overdue
-            from dossier
-            where unit = $1 and received_at < $3 and (resolved_at is null or resolved_at >= $2)
+            from dossier_span
+            where resolved_at is null or resolved_at >= $2
         )
         select
             (select count(*) from document
