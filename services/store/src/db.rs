@@ -16,8 +16,14 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations"
 #[tracing::instrument(skip_all)]
 pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url).context("Failed to parse the database URL")?;
-    create_database_if_missing(&options).await?;
-    let pool = connect(options, max_connections).await?;
+    let pool = match connect(options.clone(), max_connections).await {
+        Ok(pool) => pool,
+        Err(error) if is_missing_database(&error) => {
+            create_database_if_missing(&options).await?;
+            connect(options, max_connections).await?
+        }
+        Err(error) => return Err(error),
+    };
     MIGRATOR
         .run(&pool)
         .await
@@ -36,7 +42,16 @@ pub async fn connect(options: PgConnectOptions, max_connections: u32) -> anyhow:
         .with_context(|| format!("Failed to connect to database {database}"))
 }
 
-/// Creates the database named in `options` when it does not exist yet.
+/// Whether connecting failed because the database does not exist (SQLSTATE 3D000).
+fn is_missing_database(error: &anyhow::Error) -> bool {
+    matches!(
+        error.downcast_ref::<sqlx::Error>(),
+        Some(sqlx::Error::Database(database)) if database.code().as_deref() == Some("3D000")
+    )
+}
+
+/// Creates the database named in `options` when it does not exist yet, through the
+/// maintenance database `postgres`.
 async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
     let Some(name) = options.get_database().map(str::to_owned) else {
         return Ok(());
