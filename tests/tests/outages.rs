@@ -236,10 +236,17 @@ async fn a_worker_started_while_the_database_is_down_waits_for_it_and_then_consu
     set_database_available(&env, false).await;
     let mut worker = spawn_worker(&env);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(worker.try_wait().unwrap().is_none(), "the worker gave up instead of waiting");
+    assert!(
+        worker.try_wait().unwrap().is_none(),
+        "the worker gave up instead of waiting"
+    );
     set_database_available(&env, true).await;
     env.wait_for_stored(10, WAIT).await;
     terminate(&worker);
-    assert!(wait_for_exit(&mut worker, Duration::from_secs(30)).await.success());
+    assert!(
+        wait_for_exit(&mut worker, Duration::from_secs(30))
+            .await
+            .success()
+    );
     broker.close().await;
 }
