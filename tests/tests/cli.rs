@@ -102,6 +102,9 @@ async fn dead_letters_list_shows_the_reason_and_replay_reports_what_it_did() {
         listed.starts_with("invalid_field:id\tportal.events procedure.received\t"),
         "{listed}"
     );
+    // Listing hands the letter back; a quorum queue takes a moment to show it again.
+    env.wait_for_dead_letters(1, std::time::Duration::from_secs(30))
+        .await;
     let replayed = stdout(&baocao(&env, &["dead-letters", "replay"]));
     assert!(
         replayed.starts_with("replayed 1 dead letters"),

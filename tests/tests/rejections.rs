@@ -110,6 +110,8 @@ async fn dead_letters_replayed_after_the_unit_is_configured_are_counted() {
     env.wait_for_dead_letters(1, WAIT).await;
     worker.stop().await;
     assert_eq!(env.dead_letters().await[0].reason, "unknown_unit");
+    // Listing hands the letters back to the queue; a quorum queue takes a moment to show them.
+    env.wait_for_dead_letters(1, WAIT).await;
 
     // The administrator adds the ward to the configuration and replays.
     let mut config = env.config.clone();
@@ -145,6 +147,7 @@ async fn listing_dead_letters_leaves_them_in_place() {
     env.wait_for_dead_letters(1, WAIT).await;
     worker.stop().await;
     assert_eq!(env.dead_letters().await.len(), 1);
+    env.wait_for_dead_letters(1, WAIT).await;
     assert_eq!(
         env.dead_letters().await.len(),
         1,

@@ -15,7 +15,12 @@ pub fn main() -> std::process::ExitCode {
         .map_err(anyhow::Error::from)
         .and_then(|settings| {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(execute(settings, cli.command))
+            let outcome = runtime.block_on(execute(settings, cli.command));
+            // Everything that matters has been committed, acknowledged or closed by now; do not
+            // let a background task of a client library (an I/O loop still winding down) keep
+            // the process from exiting.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+            outcome
         });
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -171,7 +171,9 @@ impl Worker {
         mut consumer: Consumer,
         dead_letters: Publisher,
     ) -> anyhow::Result<()> {
-        while let Some(batch) = self.next_batch(&channel, &mut consumer).await? {
+        // `channel` stays open as long as this loop runs: its consumer and acks live on it.
+        let _channel = channel;
+        while let Some(batch) = self.next_batch(&mut consumer).await? {
             self.ingest_batch(&batch, &dead_letters).await?;
         }
         Ok(())
@@ -179,11 +181,7 @@ impl Worker {
 
     /// Waits for a delivery, then gathers more for up to `batch_wait` or `batch_size`.
     /// `None` once shutdown is asked for.
-    async fn next_batch(
-        &self,
-        channel: &Channel,
-        consumer: &mut Consumer,
-    ) -> anyhow::Result<Option<Vec<Delivery>>> {
+    async fn next_batch(&self, consumer: &mut Consumer) -> anyhow::Result<Option<Vec<Delivery>>> {
         let mut batch = Vec::with_capacity(self.config.batch_size);
         let first = tokio::select! {
             biased;
@@ -195,15 +193,9 @@ impl Worker {
         loop {
             match next {
                 None => anyhow::bail!("the broker cancelled the consumer"),
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "the broker connection failed; waiting for recovery");
-                    channel
-                        .wait_for_recovery(error)
-                        .await
-                        .context("Broker connection not recovered")?;
-                    tracing::info!("the broker connection recovered");
-                    return Ok(Some(Vec::new()));
-                }
+                // The batch gathered so far stays unacknowledged and comes again after the
+                // worker has reconnected.
+                Some(Err(error)) => return Err(error).context("Lost the broker connection"),
                 Some(Ok(delivery)) => batch.push(delivery),
             }
             if batch.len() >= self.config.batch_size {
