@@ -32,40 +32,25 @@ async fn sim_then_report_show_prints_the_reference_months_indicators() {
     let mut worker = env
         .spawn_worker(Path::new(env!("CARGO_BIN_EXE_baocao-under-test")))
         .unwrap();
-    let seeded = baocao(
-        &env,
-        &[
-            "sim",
-            "--unit",
-            "tri-qua",
-            "--period",
-            "2026-05",
-            "--profile",
-            "seed",
-            "--wait",
-            "60",
-        ],
-    );
+    let seed = [
+        "sim",
+        "--unit",
+        "tri-qua",
+        "--period",
+        "2026-05",
+        "--profile",
+        "seed",
+        "--wait",
+        "60",
+    ];
+    let seeded = baocao(&env, &seed);
     let printed = stdout(&seeded);
     assert!(
         printed.contains("published 1308 events") && printed.contains("all 1308 events are stored"),
         "{printed}"
     );
     // Publishing the same month again changes nothing: the seed's ids are stable.
-    stdout(&baocao(
-        &env,
-        &[
-            "sim",
-            "--unit",
-            "tri-qua",
-            "--period",
-            "2026-05",
-            "--profile",
-            "seed",
-            "--wait",
-            "60",
-        ],
-    ));
+    stdout(&baocao(&env, &seed));
 
     let shown = baocao(
         &env,

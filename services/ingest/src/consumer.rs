@@ -250,12 +250,13 @@ impl Worker {
             .ack(BasicAckOptions { multiple: true })
             .await
             .context("Failed to acknowledge the batch")?;
-        if !acked {
+        if acked {
+            self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        } else {
             tracing::info!(
-                "the channel was recovered before the ack; the broker will redeliver this batch"
+                "the channel closed before the ack; the broker will redeliver this batch"
             );
         }
-        self.stats.batches.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
