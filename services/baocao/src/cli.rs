@@ -66,6 +66,55 @@ pub enum ReportCommand {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Edit a period's narrative paragraphs before its report is sent.
+    #[command(subcommand)]
+    Narrative(NarrativeCommand),
+}
+
+/// `baocao report narrative …`: per-period edits of the configured narrative paragraphs.
+#[derive(Debug, Subcommand)]
+pub enum NarrativeCommand {
+    /// Print the period's narrative, field by field, marking the edited fields.
+    Show(PeriodArgs),
+    /// Replace a field's paragraphs for the period, or add paragraphs to it.
+    Set {
+        #[command(flatten)]
+        /// The unit and period.
+        period: PeriodArgs,
+        /// The field: legal_basis, propaganda, internal_it_before, internal_it_after,
+        /// citizen_services_after, strengths, limitations_intro, limitations or proposals.
+        #[arg(long)]
+        field: String,
+        /// A paragraph (repeat for several).
+        #[arg(long = "text", conflicts_with = "file")]
+        texts: Vec<String>,
+        /// A UTF-8 file of paragraphs separated by blank lines.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Add the paragraphs after the field's current ones instead of replacing them.
+        #[arg(long)]
+        append: bool,
+    },
+    /// Drop the period's edits of one field (or of all), bringing back the configured text.
+    Reset {
+        #[command(flatten)]
+        /// The unit and period.
+        period: PeriodArgs,
+        /// The field; all fields when left out.
+        #[arg(long)]
+        field: Option<String>,
+    },
+}
+
+/// A unit and a period.
+#[derive(Debug, clap::Args)]
+pub struct PeriodArgs {
+    /// The unit's code, e.g. tri-qua.
+    #[arg(long, value_parser = parse_unit)]
+    pub unit: UnitCode,
+    /// The period, YYYY-MM.
+    #[arg(long, value_parser = parse_period)]
+    pub period: Period,
 }
 
 /// Output formats of `report show`.
@@ -81,6 +130,19 @@ pub enum Format {
     Docx,
     /// A PDF for printing and filing.
     Pdf,
+}
+
+impl Format {
+    /// The report format, or `None` for the indicators document.
+    pub fn report_format(self) -> Option<reporter::Format> {
+        match self {
+            Format::Json => None,
+            Format::Text => Some(reporter::Format::Text),
+            Format::Html => Some(reporter::Format::Html),
+            Format::Docx => Some(reporter::Format::Docx),
+            Format::Pdf => Some(reporter::Format::Pdf),
+        }
+    }
 }
 
 /// `baocao sim …`.

@@ -30,22 +30,39 @@ pub async fn report_show(
     format: Format,
     output: Option<&Path>,
 ) -> anyhow::Result<()> {
-    settings
+    let profile = settings
         .file
         .unit(unit.as_str())
         .with_context(|| format!("unit '{unit}' is not configured"))?;
-    if format != Format::Json {
-        anyhow::bail!("format {format:?} is not in this version yet; use --format json");
-    }
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
-    let indicators =
-        store::indicators::for_period(&pool, unit, period, settings.file.tz(), Utc::now()).await?;
-    let mut json = serde_json::to_string_pretty(&indicators)?;
-    json.push('\n');
+    let tz = settings.file.tz();
+    let bytes = match format.report_format() {
+        None => {
+            let indicators =
+                store::indicators::for_period(&pool, unit, period, tz, Utc::now()).await?;
+            let mut json = serde_json::to_string_pretty(&indicators)?;
+            json.push('\n');
+            json.into_bytes()
+        }
+        Some(format) => {
+            let content = reporter::compose::preview(
+                &pool,
+                profile,
+                period,
+                tz,
+                settings.schedule(),
+                Utc::now(),
+            )
+            .await?;
+            reporter::Renderer::new(settings.template_source(), unit.as_str())
+                .render(&content, format)?
+        }
+    };
+    pool.close().await;
     match output {
-        Some(path) => std::fs::write(path, json)
+        Some(path) => std::fs::write(path, bytes)
             .with_context(|| format!("Failed to write {}", path.display()))?,
-        None => std::io::stdout().write_all(json.as_bytes())?,
+        None => std::io::stdout().write_all(&bytes)?,
     }
     Ok(())
 }

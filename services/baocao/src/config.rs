@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use chrono::NaiveTime;
 use chrono_tz::Tz;
-use domain::{KnownUnits, UnitCode};
+use domain::KnownUnits;
+use domain::profile::UnitProfile;
 use serde::Deserialize;
 
 /// Everything the binary is configured with.
@@ -115,9 +116,13 @@ pub struct FileConfig {
     /// How the ingest worker batches.
     #[serde(default)]
     pub ingest: IngestTuning,
+    /// A folder of templates overriding the built-in ones (`DIR/<unit>/<name>`, then
+    /// `DIR/<name>`), relative to this file. Default: the built-in templates only.
+    #[serde(default)]
+    pub templates: Option<PathBuf>,
     /// The reporting units (wards).
     #[serde(rename = "unit")]
-    pub units: Vec<UnitConfig>,
+    pub units: Vec<UnitProfile>,
 }
 
 fn default_time_zone() -> TimeZone {
@@ -282,110 +287,22 @@ impl Default for IngestTuning {
     }
 }
 
-/// One reporting unit (a ward).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UnitConfig {
-    /// The code events carry in `unit`, e.g. `tri-qua`.
-    pub code: UnitCode,
-    /// The issuing body, one line each, printed top left in capitals.
-    pub issuing_body: Vec<String>,
-    /// How the unit names itself in running text and subjects, e.g. "UBND phường Trí Quả".
-    pub short_name: String,
-    /// The place name written before the date.
-    pub place: String,
-    /// How reports are numbered.
-    pub numbering: Numbering,
-    /// Who signs.
-    pub signer: Signer,
-    /// Narrative paragraphs.
-    pub narrative: Narrative,
-    /// The "Nơi nhận" list.
-    pub recipients: Vec<Recipient>,
-}
+impl Settings {
+    /// Where the report templates come from.
+    pub fn template_source(&self) -> reporter::TemplateSource {
+        match &self.file.templates {
+            Some(dir) => {
+                let base = self.config_path.parent().unwrap_or(Path::new("."));
+                reporter::TemplateSource::with_overrides(base.join(dir))
+            }
+            None => reporter::TemplateSource::built_in(),
+        }
+    }
 
-/// How reports are numbered: "Số: 103/BC-UBND".
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Numbering {
-    /// `sequence` or `blank`.
-    pub mode: NumberingMode,
-    /// The first number of each year's sequence.
-    #[serde(default = "one")]
-    pub start: u32,
-    /// The symbol after the number, e.g. `BC-UBND`.
-    pub symbol: String,
-}
-
-fn one() -> u32 {
-    1
-}
-
-/// Whether numbers are assigned or left for the clerk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NumberingMode {
-    /// From a per-unit, per-year sequence.
-    Sequence,
-    /// Left blank: "Số:      /BC-UBND".
-    Blank,
-}
-
-/// The signer block.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Signer {
-    /// e.g. "KT. CHỦ TỊCH".
-    pub authority: String,
-    /// e.g. "PHÓ CHỦ TỊCH".
-    pub title: String,
-    /// The signer's full name.
-    pub name: String,
-}
-
-/// Narrative paragraphs no system reports, editable per period before sending.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct Narrative {
-    pub legal_basis: Vec<String>,
-    pub propaganda: Vec<String>,
-    pub internal_it_before: Vec<String>,
-    pub internal_it_after: Vec<String>,
-    #[serde(default)]
-    pub citizen_services_after: Vec<String>,
-    pub strengths: Vec<String>,
-    pub limitations_intro: String,
-    pub limitations: Vec<String>,
-    pub proposals: Vec<String>,
-}
-
-/// One line of "Nơi nhận" and where its email goes.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Recipient {
-    /// The line as printed, e.g. "Sở Khoa học và Công nghệ (b/c)".
-    pub label: String,
-    /// Email addresses; none for a line that is only printed (e.g. "Lưu: VT").
-    #[serde(default)]
-    pub addresses: Vec<EmailAddress>,
-}
-
-/// An email address, checked for the obvious shape `local@domain`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct EmailAddress(pub String);
-
-impl TryFrom<String> for EmailAddress {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        let valid = text.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !text.chars().any(char::is_whitespace)
-        });
-        if valid {
-            Ok(Self(text))
-        } else {
-            Err(format!("'{text}' is not an email address"))
+    /// When reports are dated and sent.
+    pub fn schedule(&self) -> reporter::compose::Schedule {
+        reporter::compose::Schedule {
+            send_day: self.file.schedule.send_day.0,
         }
     }
 }
@@ -397,7 +314,7 @@ impl FileConfig {
     }
 
     /// The unit with this code.
-    pub fn unit(&self, code: &str) -> Option<&UnitConfig> {
+    pub fn unit(&self, code: &str) -> Option<&UnitProfile> {
         self.units.iter().find(|unit| unit.code.as_str() == code)
     }
 

@@ -2,8 +2,9 @@
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, DeadLetterCommand, ReportCommand};
+use crate::cli::{Cli, Command, DeadLetterCommand, NarrativeCommand, ReportCommand};
 use crate::config::Settings;
+use crate::narrative;
 use crate::{commands, run, telemetry};
 
 /// Parses the command line, runs the command and returns the exit status: 0 on success, 1
@@ -41,6 +42,22 @@ async fn execute(settings: Settings, command: Command) -> anyhow::Result<()> {
             format,
             output,
         }) => commands::report_show(&settings, &unit, period, format, output.as_deref()).await,
+        Command::Report(ReportCommand::Narrative(command)) => match command {
+            NarrativeCommand::Show(args) => narrative::show(&settings, &args).await,
+            NarrativeCommand::Set {
+                period,
+                field,
+                texts,
+                file,
+                append,
+            } => {
+                let paragraphs = narrative::paragraphs(texts, file.as_deref())?;
+                narrative::set(&settings, &period, &field, paragraphs, append).await
+            }
+            NarrativeCommand::Reset { period, field } => {
+                narrative::reset(&settings, &period, field.as_deref()).await
+            }
+        },
         Command::Sim(args) => commands::simulate(&settings, &args).await,
         Command::DeadLetters(DeadLetterCommand::List { limit }) => {
             commands::dead_letters_list(&settings, limit).await

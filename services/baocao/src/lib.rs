@@ -5,6 +5,7 @@
 //! - [`telemetry`]: logging setup.
 //! - [`run`]: `baocao run --target …`: starts the targets and drains them on SIGTERM.
 //! - [`sim`]: simulated upstream systems (`baocao sim`).
+//! - [`narrative`]: `report narrative`, per-period edits of the narrative paragraphs.
 //! - [`commands`]: the other subcommands.
 //! - [`entry`]: `main`, shared with the test harness.
 
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod entry;
+pub mod narrative;
 pub mod run;
 pub mod sim;
 pub mod telemetry;

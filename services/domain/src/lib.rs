@@ -3,17 +3,21 @@
 //! - [`unit`]: the code of a reporting unit (a ward) and the set of configured units.
 //! - [`period`]: reporting periods (`2026-05`) and their windows, the 15th-to-15th cut-off of
 //!   Nghị định 09/2019/NĐ-CP in the deployment's time zone.
+//! - [`profile`]: what a unit says about itself in its report (names, signer, narrative).
 //! - [`event`]: the events upstream systems publish, as parsed types.
 //! - [`parse`]: turning a message body into an [`event::Event`] or a [`parse::Rejection`] whose
 //!   reason code is what the dead-letter header carries.
 //! - [`indicators`]: the indicators document of a unit and period (SPEC §5).
+//! - [`notation`]: how the report writes counts, shares, dates and document numbers.
 //!
 //! Everything here is deterministic: the clock and the time zone are parameters.
 
 pub mod event;
 pub mod indicators;
+pub mod notation;
 pub mod parse;
 pub mod period;
+pub mod profile;
 pub mod unit;
 
 pub use event::{Channel, Event, EventKind};

@@ -4,11 +4,15 @@
 //! - [`events`]: writing a batch of parsed events in one transaction: raw events deduplicated by
 //!   id, per-item state (earliest event wins), conflicts recorded.
 //! - [`indicators`]: counting a unit's state over a window into [`domain::Counts`].
+//! - [`narrative`]: per-period edits of a unit's narrative paragraphs.
+//! - [`numbering`]: the per-unit, per-year sequence of report numbers.
 //! - [`health`]: what the administrator needs to see about the stored data (orphans, conflicts).
 
 pub mod db;
 pub mod events;
 pub mod health;
 pub mod indicators;
+pub mod narrative;
+pub mod numbering;
 
 pub use sqlx::PgPool;

@@ -1,0 +1,152 @@
+//! Everything a report says, gathered in one value before any format is rendered: the unit's
+//! profile, the number and date, the window, the indicators and the period's narrative.
+//!
+//! Templates see this value as their context, so the names of its fields are the names a ward
+//! uses when it edits its templates (`indicators.procedures.online`, `window.from`, ...).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate};
+use chrono_tz::Tz;
+use domain::Indicators;
+use domain::notation;
+use domain::profile::{Narrative, Signer, UnitProfile};
+use serde::Serialize;
+
+/// The inputs of one report, from the store and the configuration.
+#[derive(Debug, Clone)]
+pub struct ReportInputs<'a> {
+    /// The unit's profile from `baocao.toml`.
+    pub profile: &'a UnitProfile,
+    /// The period's indicators.
+    pub indicators: &'a Indicators,
+    /// The narrative for this period: the profile's, with the period's edits applied.
+    pub narrative: Narrative,
+    /// The report's number, or `None` for the blank the clerk fills in.
+    pub number: Option<u32>,
+    /// The report's date (the day it is sent).
+    pub date: NaiveDate,
+    /// The window's first day and the day after its last (15/4 and 15/5 for May).
+    pub window_days: (NaiveDate, NaiveDate),
+    /// When the figures were read, for a draft of the open window.
+    pub as_of: DateTime<Tz>,
+}
+
+/// The template context of a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportContent {
+    /// The unit's code, names and place.
+    pub unit: UnitView,
+    /// "103/BC-UBND", or "     /BC-UBND" when the clerk numbers it.
+    pub number: String,
+    /// "Trí Quả, ngày 18 tháng 5 năm 2026".
+    pub place_and_date: String,
+    /// The report's date, `2026-05-18`.
+    pub issued_on: NaiveDate,
+    /// The period's month and year.
+    pub period: PeriodView,
+    /// "Kết quả Chuyển đổi số tháng 5 năm 2026".
+    pub subject: String,
+    /// The window as the figure paragraphs write it.
+    pub window: WindowView,
+    /// False for a draft of the open window: its figures are as of `as_of`.
+    pub is_final: bool,
+    /// "20:15 ngày 27/11/2026": when a draft's figures were read.
+    pub as_of: String,
+    /// The indicators document of SPEC §5.
+    pub indicators: Indicators,
+    /// The narrative paragraphs by field name (`propaganda`, `limitations`, ...).
+    pub narrative: BTreeMap<&'static str, Vec<String>>,
+    /// The lines of "Nơi nhận", without their closing punctuation.
+    pub recipients: Vec<String>,
+    /// The signer block.
+    pub signer: Signer,
+}
+
+/// The unit, as templates see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitView {
+    /// `tri-qua`.
+    pub code: String,
+    /// The issuing body's lines, in capitals.
+    pub issuing_body: Vec<String>,
+    /// "UBND phường Trí Quả".
+    pub short_name: String,
+    /// "Trí Quả".
+    pub place: String,
+}
+
+/// A period, as templates see it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PeriodView {
+    /// 1–12.
+    pub month: u32,
+    /// e.g. 2026.
+    pub year: i32,
+}
+
+/// A window, as the figure paragraphs write it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowView {
+    /// "15/4/2026".
+    pub from: String,
+    /// "15/5/2026": the day after the last day, as the reference writes it.
+    pub to: String,
+}
+
+impl ReportContent {
+    /// Gathers the context of one report.
+    pub fn new(inputs: ReportInputs<'_>) -> Self {
+        let profile = inputs.profile;
+        let period = inputs.indicators.period;
+        let subject = format!(
+            "Kết quả Chuyển đổi số tháng {} năm {}",
+            period.month(),
+            period.year()
+        );
+        Self {
+            unit: UnitView {
+                code: profile.code.as_str().to_owned(),
+                issuing_body: profile.issuing_body.clone(),
+                short_name: profile.short_name.clone(),
+                place: profile.place.clone(),
+            },
+            number: notation::document_number(inputs.number, &profile.numbering.symbol),
+            place_and_date: format!("{}, {}", profile.place, notation::decree_date(inputs.date)),
+            issued_on: inputs.date,
+            period: PeriodView {
+                month: period.month(),
+                year: period.year(),
+            },
+            subject,
+            window: WindowView {
+                from: notation::short_date(inputs.window_days.0),
+                to: notation::short_date(inputs.window_days.1),
+            },
+            is_final: inputs.indicators.is_final,
+            as_of: format!(
+                "{} ngày {}",
+                inputs.as_of.format("%H:%M"),
+                notation::short_date(inputs.as_of.date_naive())
+            ),
+            indicators: inputs.indicators.clone(),
+            narrative: narrative_fields(&inputs.narrative),
+            recipients: profile
+                .recipients
+                .iter()
+                .map(|recipient| recipient.label.clone())
+                .collect(),
+            signer: profile.signer.clone(),
+        }
+    }
+}
+
+/// The narrative as a map from field name to paragraphs, which is how templates and per-period
+/// edits address it.
+fn narrative_fields(narrative: &Narrative) -> BTreeMap<&'static str, Vec<String>> {
+    narrative
+        .fields()
+        .into_iter()
+        .map(|(name, paragraphs)| (name, paragraphs.to_vec()))
+        .collect()
+}

@@ -1,0 +1,240 @@
+//! The DOCX: the report as an editable Word document in the layout of Nghị định 30/2020/NĐ-CP,
+//! Phụ lục I (A4; margins 20, 20, 30 and 15 mm; Times New Roman 14 pt; header and closing as
+//! borderless two-column tables).
+//!
+//! Word measures in twentieths of a point (twips) and font sizes in half-points; the constants
+//! below are the layout's millimetres and points converted once.
+
+use docx_rs::{
+    AlignmentType, BorderType, Docx, LineSpacing, PageMargin, Paragraph, ParagraphBorder,
+    ParagraphBorderPosition, ParagraphBorders, Run, RunFonts, SpecialIndentType, Table, TableCell,
+    TableLayoutType, TableRow, WidthType,
+};
+
+use crate::body::{Block, BlockKind};
+use crate::content::ReportContent;
+
+const A4: (u32, u32) = (11_906, 16_838);
+const MARGIN_TOP: i32 = 1_134; // 20 mm
+const MARGIN_BOTTOM: i32 = 1_134; // 20 mm
+const MARGIN_LEFT: i32 = 1_701; // 30 mm
+const MARGIN_RIGHT: i32 = 850; // 15 mm
+const TEXT_WIDTH: usize = 9_355; // 165 mm
+const FIRST_LINE_INDENT: i32 = 567; // 1 cm
+const AFTER_PARAGRAPH: u32 = 120; // 6 pt
+const FONT: &str = "Times New Roman";
+
+/// Font sizes in half-points.
+const BODY_SIZE: usize = 28; // 14 pt
+const SIZE_13: usize = 26;
+const SIZE_12: usize = 24;
+const SIZE_11: usize = 22;
+
+/// Builds the DOCX package of a report.
+pub fn build(content: &ReportContent, body: &[Block]) -> Result<Vec<u8>, String> {
+    // The package's dates are the report's, so the same report gives the same bytes.
+    let stamp = format!("{}T00:00:00Z", content.issued_on);
+    let fonts = RunFonts::new()
+        .ascii(FONT)
+        .hi_ansi(FONT)
+        .cs(FONT)
+        .east_asia(FONT);
+    let mut docx = Docx::new()
+        .page_size(A4.0, A4.1)
+        .page_margin(
+            PageMargin::new()
+                .top(MARGIN_TOP)
+                .bottom(MARGIN_BOTTOM)
+                .left(MARGIN_LEFT)
+                .right(MARGIN_RIGHT),
+        )
+        .default_fonts(fonts)
+        .default_size(BODY_SIZE)
+        .created_at(&stamp)
+        .updated_at(&stamp);
+    if !content.is_final {
+        docx = docx.add_paragraph(centred(vec![
+            Run::new()
+                .add_text(format!(
+                    "DỰ THẢO: số liệu tạm tính đến {}, kỳ báo cáo chưa kết thúc.",
+                    content.as_of
+                ))
+                .size(SIZE_12)
+                .color("B00000"),
+        ]));
+    }
+    docx = docx
+        .add_table(header(content))
+        .add_paragraph(title(content));
+    for block in body {
+        docx = docx.add_paragraph(body_paragraph(block));
+    }
+    docx = docx.add_table(closing(content));
+    let mut out = std::io::Cursor::new(Vec::new());
+    docx.build()
+        .pack(&mut out)
+        .map_err(|error| format!("cannot write the DOCX package: {error}"))?;
+    Ok(out.into_inner())
+}
+
+/// Issuing body and national motto, number and place and date.
+fn header(content: &ReportContent) -> Table {
+    let left = TEXT_WIDTH * 38 / 100;
+    let right = TEXT_WIDTH - left;
+    let mut body = TableCell::new().width(left, WidthType::Dxa);
+    let lines = &content.unit.issuing_body;
+    for (i, line) in lines.iter().enumerate() {
+        let run = Run::new()
+            .add_text(line.to_uppercase())
+            .bold()
+            .size(SIZE_13);
+        let paragraph = tight(centred(vec![run]));
+        body = body.add_paragraph(if i + 1 == lines.len() {
+            ruled(paragraph, 1_150)
+        } else {
+            paragraph
+        });
+    }
+    let motto = TableCell::new()
+        .width(right, WidthType::Dxa)
+        .add_paragraph(tight(centred(vec![
+            Run::new()
+                .add_text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+                .bold()
+                .size(SIZE_12),
+        ])))
+        .add_paragraph(ruled(
+            tight(centred(vec![
+                Run::new()
+                    .add_text("Độc lập - Tự do - Hạnh phúc")
+                    .bold()
+                    .size(SIZE_13),
+            ])),
+            1_300,
+        ));
+    let number = TableCell::new()
+        .width(left, WidthType::Dxa)
+        .add_paragraph(spaced_before(centred(vec![
+            Run::new()
+                .add_text(format!("Số: {}", content.number))
+                .size(SIZE_13),
+        ])));
+    let date = TableCell::new()
+        .width(right, WidthType::Dxa)
+        .add_paragraph(spaced_before(centred(vec![
+            Run::new()
+                .add_text(&content.place_and_date)
+                .italic()
+                .size(BODY_SIZE),
+        ])));
+    borderless(
+        vec![
+            TableRow::new(vec![body, motto]),
+            TableRow::new(vec![number, date]),
+        ],
+        vec![left, right],
+    )
+}
+
+/// "BÁO CÁO" and the subject.
+fn title(content: &ReportContent) -> Paragraph {
+    centred(vec![
+        Run::new().add_text("BÁO CÁO").bold(),
+        Run::new().add_break(docx_rs::BreakType::TextWrapping),
+        Run::new().add_text(&content.subject).bold(),
+    ])
+    .line_spacing(LineSpacing::new().before(360).after(240))
+}
+
+fn body_paragraph(block: &Block) -> Paragraph {
+    let run = Run::new().add_text(&block.text);
+    let run = match block.kind {
+        BlockKind::Paragraph => run,
+        BlockKind::Section | BlockKind::Subsection => run.bold(),
+    };
+    Paragraph::new()
+        .add_run(run)
+        .align(AlignmentType::Both)
+        .indent(
+            None,
+            Some(SpecialIndentType::FirstLine(FIRST_LINE_INDENT)),
+            None,
+            None,
+        )
+        .line_spacing(LineSpacing::new().after(AFTER_PARAGRAPH))
+}
+
+/// "Nơi nhận" on the left, the signer on the right.
+fn closing(content: &ReportContent) -> Table {
+    let half = TEXT_WIDTH / 2;
+    let mut recipients = TableCell::new()
+        .width(half, WidthType::Dxa)
+        .add_paragraph(tight(
+            Paragraph::new().add_run(
+                Run::new()
+                    .add_text("Nơi nhận:")
+                    .bold()
+                    .italic()
+                    .size(SIZE_12),
+            ),
+        ));
+    let lines = &content.recipients;
+    for (i, line) in lines.iter().enumerate() {
+        let end = if i + 1 == lines.len() { "." } else { ";" };
+        recipients = recipients.add_paragraph(tight(
+            Paragraph::new().add_run(Run::new().add_text(format!("- {line}{end}")).size(SIZE_11)),
+        ));
+    }
+    let signer = &content.signer;
+    let signature = TableCell::new()
+        .width(half, WidthType::Dxa)
+        .add_paragraph(tight(centred(vec![
+            Run::new().add_text(signer.authority.to_uppercase()).bold(),
+        ])))
+        .add_paragraph(tight(centred(vec![
+            Run::new().add_text(signer.title.to_uppercase()).bold(),
+        ])))
+        .add_paragraph(
+            centred(vec![Run::new().add_text(&signer.name).bold()])
+                .line_spacing(LineSpacing::new().before(1_700)),
+        );
+    borderless(
+        vec![TableRow::new(vec![recipients, signature])],
+        vec![half, half],
+    )
+}
+
+fn borderless(rows: Vec<TableRow>, grid: Vec<usize>) -> Table {
+    Table::without_borders(rows)
+        .set_grid(grid)
+        .width(TEXT_WIDTH, WidthType::Dxa)
+        .layout(TableLayoutType::Fixed)
+}
+
+fn centred(runs: Vec<Run>) -> Paragraph {
+    runs.into_iter()
+        .fold(Paragraph::new(), Paragraph::add_run)
+        .align(AlignmentType::Center)
+}
+
+fn tight(paragraph: Paragraph) -> Paragraph {
+    paragraph.line_spacing(LineSpacing::new().before(0).after(0))
+}
+
+fn spaced_before(paragraph: Paragraph) -> Paragraph {
+    paragraph.line_spacing(LineSpacing::new().before(120).after(0))
+}
+
+/// A paragraph with a short rule below it, `inset` twips in from each side of its cell.
+fn ruled(paragraph: Paragraph, inset: i32) -> Paragraph {
+    paragraph
+        .indent(Some(inset), None, Some(inset), None)
+        .set_borders(
+            ParagraphBorders::with_empty().set(
+                ParagraphBorder::new(ParagraphBorderPosition::Bottom)
+                    .val(BorderType::Single)
+                    .size(6)
+                    .space(1),
+            ),
+        )
+}

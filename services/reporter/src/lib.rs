@@ -1,0 +1,161 @@
+//! The report: a unit's indicators for one period rendered as the official document "Báo cáo
+//! Kết quả Chuyển đổi số" (SPEC §6), in text, HTML, DOCX and PDF.
+//!
+//! - [`content`]: everything a report says, gathered before any format is rendered; it is the
+//!   templates' context.
+//! - [`templates`]: where templates come from (built in, or overridden per deployment and per
+//!   unit) and the minijinja environment with the report's functions.
+//! - [`body`]: the body template's output as blocks (headings and paragraphs), which every
+//!   format renders the same way.
+//! - [`compose`]: reading a report's inputs from the store.
+//! - [`docx`] and [`pdf`]: the two page formats in the layout of Nghị định 30/2020/NĐ-CP.
+//!
+//! Rendering itself is pure: [`compose`] reads the inputs, and the same inputs give the same
+//! bytes.
+
+pub mod body;
+pub mod compose;
+pub mod content;
+pub mod docx;
+pub mod pdf;
+pub mod templates;
+
+use serde::Serialize;
+
+pub use body::{Block, BlockKind};
+pub use content::{ReportContent, ReportInputs};
+pub use templates::TemplateSource;
+
+/// The formats a report is rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Plain text, laid out as the reference report.
+    Text,
+    /// An HTML page: the email body and the dashboard's preview.
+    Html,
+    /// An editable Word document.
+    Docx,
+    /// A PDF with its fonts embedded.
+    Pdf,
+}
+
+impl Format {
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Text => "txt",
+            Format::Html => "html",
+            Format::Docx => "docx",
+            Format::Pdf => "pdf",
+        }
+    }
+
+    /// The MIME type.
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            Format::Text => "text/plain; charset=utf-8",
+            Format::Html => "text/html; charset=utf-8",
+            Format::Docx => {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            }
+            Format::Pdf => "application/pdf",
+        }
+    }
+}
+
+/// A report that could not be rendered: a template with an error, most likely an edited one.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// A minijinja template failed.
+    #[error("template {name}: {detail}")]
+    Template {
+        /// The template, e.g. `body.j2`.
+        name: String,
+        /// What went wrong, with the line.
+        detail: String,
+    },
+    /// The Typst page template failed.
+    #[error("PDF template report.typ: {0}")]
+    Typeset(String),
+    /// The DOCX package could not be written.
+    #[error("{0}")]
+    Docx(String),
+}
+
+/// The context of the frame templates: the content and the body's blocks.
+#[derive(Serialize)]
+struct Page<'a> {
+    #[serde(flatten)]
+    content: &'a ReportContent,
+    body: &'a [Block],
+}
+
+/// Renders reports for one unit from its templates.
+pub struct Renderer {
+    source: TemplateSource,
+    unit: String,
+    env: minijinja::Environment<'static>,
+}
+
+impl Renderer {
+    /// A renderer for `unit`, with templates from `source`.
+    pub fn new(source: TemplateSource, unit: &str) -> Self {
+        let env = templates::environment(&source, unit);
+        Self {
+            source,
+            unit: unit.to_owned(),
+            env,
+        }
+    }
+
+    /// The report's body as blocks.
+    pub fn body(&self, content: &ReportContent) -> Result<Vec<Block>, RenderError> {
+        let text = self.render_template(templates::BODY, content)?;
+        Ok(body::parse(&text))
+    }
+
+    /// Renders `content` in `format`.
+    pub fn render(&self, content: &ReportContent, format: Format) -> Result<Vec<u8>, RenderError> {
+        let blocks = self.body(content)?;
+        let page = Page {
+            content,
+            body: &blocks,
+        };
+        match format {
+            Format::Text => Ok(self.render_template(templates::TEXT, &page)?.into_bytes()),
+            Format::Html => Ok(self.render_template(templates::HTML, &page)?.into_bytes()),
+            Format::Docx => docx::build(content, &blocks).map_err(RenderError::Docx),
+            Format::Pdf => {
+                let (template, _) = self
+                    .source
+                    .load(&self.unit, templates::TYPST)
+                    .map_err(|error| template_error(templates::TYPST, &error))?;
+                let data = serde_json::to_vec(&page)
+                    .map_err(|error| RenderError::Typeset(error.to_string()))?;
+                pdf::typeset(&template, data).map_err(RenderError::Typeset)
+            }
+        }
+    }
+
+    fn render_template(&self, name: &str, context: impl Serialize) -> Result<String, RenderError> {
+        self.env
+            .get_template(name)
+            .and_then(|template| template.render(context))
+            .map_err(|error| template_error(name, &error))
+    }
+}
+
+fn template_error(name: &str, error: &minijinja::Error) -> RenderError {
+    let line = error
+        .line()
+        .map_or(String::new(), |line| format!("line {line}: "));
+    let mut detail = format!("{line}{}", error.kind());
+    if let Some(text) = error.detail() {
+        detail.push_str(": ");
+        detail.push_str(text);
+    }
+    RenderError::Template {
+        name: name.to_owned(),
+        detail,
+    }
+}

@@ -1,0 +1,216 @@
+//! Rendering without services: the figure paragraphs' clauses, windows across the year's end,
+//! numbering and drafts, from indicators built by hand and the shipped unit profile.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use chrono_tz::Asia::Ho_Chi_Minh;
+use domain::profile::UnitProfile;
+use domain::{Counts, Indicators, Period, UnitCode};
+use reporter::{Format, Renderer, ReportContent, ReportInputs, TemplateSource};
+
+#[derive(serde::Deserialize)]
+struct Shipped {
+    unit: Vec<UnitProfile>,
+}
+
+fn profile() -> UnitProfile {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../baocao.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let shipped: Shipped = toml::from_str(&text).unwrap();
+    shipped.unit.into_iter().next().unwrap()
+}
+
+fn content(
+    profile: &UnitProfile,
+    period: &str,
+    counts: Counts,
+    number: Option<u32>,
+) -> ReportContent {
+    let period: Period = period.parse().unwrap();
+    let window = period.window(Ho_Chi_Minh);
+    let is_final = true;
+    let indicators = Indicators::new(
+        UnitCode::parse("tri-qua").unwrap(),
+        period,
+        window.clone(),
+        is_final,
+        counts,
+    );
+    ReportContent::new(ReportInputs {
+        profile,
+        indicators: &indicators,
+        narrative: profile.narrative.clone(),
+        number,
+        date: NaiveDate::from_ymd_opt(period.year(), period.month(), 18).unwrap(),
+        window_days: (window.start().date_naive(), window.end().date_naive()),
+        as_of: Utc
+            .with_ymd_and_hms(2026, 11, 27, 13, 15, 0)
+            .unwrap()
+            .with_timezone(&Ho_Chi_Minh),
+    })
+}
+
+fn text(content: &ReportContent) -> String {
+    let bytes = Renderer::new(TemplateSource::built_in(), "tri-qua")
+        .render(content, Format::Text)
+        .unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+/// The line of the procedures paragraph.
+fn procedures_line(text: &str) -> &str {
+    text.lines()
+        .find(|line| line.starts_with("- Tình hình xử lý các thủ tục hành chính"))
+        .unwrap()
+}
+
+fn reference_counts() -> Counts {
+    Counts {
+        documents_issued: 157,
+        documents_digitally_signed: 157,
+        petitions_received: 5,
+        petitions_resolved: 5,
+        procedures_received: 550,
+        procedures_online: 465,
+        procedures_direct: 85,
+        procedures_digitized: 550,
+        procedures_resolved: 513,
+        procedures_resolved_early: 513,
+        articles_published: 78,
+        ..Counts::default()
+    }
+}
+
+#[test]
+fn postal_carried_over_and_late_clauses_appear_only_when_non_zero() {
+    let profile = profile();
+    let plain = text(&content(&profile, "2026-05", reference_counts(), Some(103)));
+    let line = procedures_line(&plain);
+    assert!(!line.contains("Bưu chính"), "{line}");
+    assert!(!line.contains("kỳ trước chuyển qua"), "{line}");
+    assert!(!line.contains("giải quyết quá hạn"), "{line}");
+
+    let counts = Counts {
+        procedures_carried_over: 3,
+        procedures_received: 40,
+        procedures_online: 30,
+        procedures_direct: 8,
+        procedures_postal: 2,
+        procedures_digitized: 39,
+        procedures_resolved: 36,
+        procedures_resolved_early: 30,
+        procedures_resolved_late: 2,
+        procedures_pending_overdue: 1,
+        petitions_carried_over: 2,
+        petitions_received: 4,
+        petitions_resolved: 3,
+        ..Counts::default()
+    };
+    let rendered = text(&content(&profile, "2026-06", counts, Some(104)));
+    assert_eq!(
+        procedures_line(&rendered),
+        "- Tình hình xử lý các thủ tục hành chính: Tính từ ngày 15/5/2026 đến ngày 15/6/2026 \
+         tiếp nhận 40 hồ sơ, trong đó: Trực tuyến 30 hồ sơ đạt 75%; Trực tiếp 08 hồ sơ đạt 20%; \
+         Bưu chính 02 hồ sơ đạt 5%; kỳ trước chuyển qua 03 hồ sơ; số hồ sơ đã giải quyết 36 hồ \
+         sơ đạt 83.72%, trong đó giải quyết quá hạn 02 hồ sơ; số hồ sơ đang giải quyết (trong \
+         hạn) 06 hồ sơ đạt 85.71%; số hồ sơ quá hạn 01 hồ sơ; số hóa hồ sơ đạt 97.5%."
+    );
+    assert!(
+        rendered.contains(
+            "đã tiếp nhận 04 phản ánh kiến nghị, kỳ trước chuyển qua 02 phản ánh. Trong đó: \
+             03 phản ánh đã xử lý đạt tỷ lệ: 50%."
+        ),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn a_month_without_activity_says_khong_phat_sinh_instead_of_a_share() {
+    let rendered = text(&content(&profile(), "2026-07", Counts::default(), Some(1)));
+    assert!(
+        rendered
+            .contains("ban hành 00 văn bản, trong đó ký số 00 văn bản đạt tỉ lệ không phát sinh.")
+    );
+    assert!(rendered.contains("00 phản ánh đã xử lý đạt tỷ lệ: không phát sinh."));
+    assert!(procedures_line(&rendered).contains(
+        "Trực tuyến 00 hồ sơ đạt không phát sinh; Trực tiếp 00 hồ sơ đạt không phát sinh; \
+         số hồ sơ đã giải quyết 00 hồ sơ đạt không phát sinh;"
+    ));
+    assert!(rendered.contains("đã đăng tải được 00 tin, bài..."));
+}
+
+#[test]
+fn january_and_december_windows_cross_the_year_and_dates_follow_decree_30() {
+    let profile = profile();
+    let january = text(&content(&profile, "2027-01", reference_counts(), Some(1)));
+    assert!(january.contains("Số: 01/BC-UBND"), "{january}");
+    assert!(january.contains("Trí Quả, ngày 18 tháng 01 năm 2027"));
+    assert!(january.contains("Kết quả Chuyển đổi số tháng 1 năm 2027"));
+    assert!(january.contains("Tính từ ngày 15/12/2026 đến ngày 15/1/2027 UBND phường ban hành"));
+    assert!(
+        january.contains("thực hiện Chuyển đổi số tháng 1 năm 2027 của UBND phường Trí Quả./.")
+    );
+
+    let december = text(&content(&profile, "2026-12", reference_counts(), Some(131)));
+    assert!(december.contains("Trí Quả, ngày 18 tháng 12 năm 2026"));
+    assert!(december.contains("Tính từ 15/11/2026 đến 15/12/2026 UBND phường đã tiếp nhận"));
+}
+
+#[test]
+fn a_blank_number_is_left_for_the_clerk() {
+    let rendered = text(&content(&profile(), "2026-05", reference_counts(), None));
+    assert!(rendered.contains("\n\nSố:      /BC-UBND\n\n"), "{rendered}");
+}
+
+#[test]
+fn a_draft_of_the_open_window_says_so_on_its_first_line() {
+    let profile = profile();
+    let mut draft = content(&profile, "2026-12", reference_counts(), Some(131));
+    draft.is_final = false;
+    draft.indicators.is_final = false;
+    let rendered = text(&draft);
+    assert_eq!(
+        rendered.lines().next().unwrap(),
+        "DỰ THẢO: số liệu tạm tính đến 20:15 ngày 27/11/2026, kỳ báo cáo chưa kết thúc."
+    );
+    let html = Renderer::new(TemplateSource::built_in(), "tri-qua")
+        .render(&draft, Format::Html)
+        .unwrap();
+    assert!(String::from_utf8(html).unwrap().contains("class=\"draft\""));
+}
+
+#[test]
+fn html_escapes_what_the_configuration_says() {
+    let mut profile = profile();
+    profile.narrative.proposals = vec!["Đề nghị <b>trang bị</b> máy & mạng".to_owned()];
+    let html = Renderer::new(TemplateSource::built_in(), "tri-qua")
+        .render(
+            &content(&profile, "2026-05", reference_counts(), Some(103)),
+            Format::Html,
+        )
+        .unwrap();
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("Đề nghị &lt;b&gt;trang bị&lt;&#x2f;b&gt; máy &amp; mạng"),
+        "{html}"
+    );
+}
+
+#[test]
+fn a_template_error_names_the_template_and_line() {
+    let dir = std::env::temp_dir().join(format!("baocao-bad-template-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("body.j2"),
+        "Đoạn một\n\n{{ indicators.no_such_field }}\n",
+    )
+    .unwrap();
+    let error = Renderer::new(TemplateSource::with_overrides(&dir), "tri-qua")
+        .render(
+            &content(&profile(), "2026-05", reference_counts(), Some(103)),
+            Format::Text,
+        )
+        .unwrap_err()
+        .to_string();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(error.starts_with("template body.j2: line 3:"), "{error}");
+}
