@@ -1,5 +1,6 @@
 # Sourced by scripts/test and scripts/demo: starts PostgreSQL and RabbitMQ on this machine if
-# they are not running (the commands of this machine kind), and waits until they answer.
+# they are not running (the commands of this machine kind), and waits until they answer; installs
+# the document tools the report tests use.
 
 ensure_postgres() {
   if ! pg_isready -q -h 127.0.0.1 -p 5432; then
@@ -17,6 +18,19 @@ ensure_rabbitmq() {
     for _ in $(seq 1 90); do rabbitmq-diagnostics -q ping >/dev/null 2>&1 && break; sleep 1; done
   fi
   rabbitmq-diagnostics -q ping >/dev/null 2>&1 || { echo "RabbitMQ does not answer" >&2; return 1; }
+}
+
+# The tools the report tests read documents with: poppler's pdftotext and pdftoppm (Debian's
+# poppler-utils) and python-docx (PyPI), which opens a DOCX as Word's own model does.
+ensure_report_tools() {
+  if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
+    echo "installing poppler-utils" >&2
+    (apt-get install -y -q poppler-utils >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q poppler-utils >/dev/null; })
+  fi
+  if ! python3 -c 'import docx' >/dev/null 2>&1; then
+    echo "installing python-docx" >&2
+    python3 -m pip install -q 'python-docx==1.1.2'
+  fi
 }
 
 ensure_services() {

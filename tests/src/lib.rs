@@ -164,6 +164,43 @@ impl TestEnv {
             .expect("the indicators")
     }
 
+    /// Publishes `events`, runs the ingest worker in this process until all of them (counted
+    /// by distinct id) are stored, and stops it.
+    pub async fn ingest(&self, events: &[Value]) {
+        let before = self.stored_events().await;
+        let broker = self.broker().await;
+        let worker = self.start_ingest();
+        broker.publish_events(events).await;
+        let unique: std::collections::HashSet<&str> =
+            events.iter().filter_map(|e| e["id"].as_str()).collect();
+        self.wait_for_stored(before + unique.len() as i64, Duration::from_secs(30))
+            .await;
+        worker.stop().await;
+        broker.close().await;
+    }
+
+    /// Publishes the `seed` profile's events for the reference month (May 2026 of Trí Quả),
+    /// as `baocao sim --profile seed` does, and waits until the worker has stored them.
+    pub async fn ingest_reference_month(&self) {
+        let events = baocao::sim::seed_events(
+            &tri_qua(),
+            period("2026-05"),
+            self.config.tz(),
+            Utc::now(),
+            baocao::sim::REFERENCE_MONTH,
+        )
+        .expect("the seed profile");
+        let broker = self.broker().await;
+        let worker = self.start_ingest();
+        baocao::sim::publish(&broker.publisher, &broker.topology, &events, None)
+            .await
+            .expect("publish the seed");
+        self.wait_for_stored(events.len() as i64, Duration::from_secs(30))
+            .await;
+        worker.stop().await;
+        broker.close().await;
+    }
+
     /// How many events are stored.
     pub async fn stored_events(&self) -> i64 {
         sqlx::query_scalar("select count(*) from event")

@@ -4,25 +4,11 @@
 
 use std::time::Duration;
 
-use baocao::sim;
-use baocao_tests::{TestEnv, event, instant, period, tri_qua};
+use baocao_tests::{TestEnv, event, instant, period};
 use domain::ParsedEvent;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-async fn ingest(env: &TestEnv, events: &[Value]) {
-    let before = env.stored_events().await;
-    let broker = env.broker().await;
-    let worker = env.start_ingest();
-    broker.publish_events(events).await;
-    let unique: std::collections::HashSet<&str> =
-        events.iter().filter_map(|e| e["id"].as_str()).collect();
-    env.wait_for_stored(before + unique.len() as i64, WAIT)
-        .await;
-    worker.stop().await;
-    broker.close().await;
-}
 
 fn document(occurred_at: &str, document_id: &str) -> Value {
     event(
@@ -47,22 +33,8 @@ fn resolved(dossier: &str, at: &str) -> Value {
 #[tokio::test]
 async fn the_seed_profile_yields_exactly_the_reference_months_indicators() {
     let env = TestEnv::new().await;
-    let broker = env.broker().await;
-    let worker = env.start_ingest();
     let now = instant("2026-11-27T00:00:00Z");
-    let events = sim::seed_events(
-        &tri_qua(),
-        period("2026-05"),
-        env.config.tz(),
-        now,
-        sim::REFERENCE_MONTH,
-    )
-    .unwrap();
-    sim::publish(&broker.publisher, &broker.topology, &events, None)
-        .await
-        .unwrap();
-    env.wait_for_stored(events.len() as i64, WAIT).await;
-    worker.stop().await;
+    env.ingest_reference_month().await;
 
     let indicators = env.indicators(period("2026-05"), now).await;
     let expected = json!({
@@ -84,14 +56,13 @@ async fn the_seed_profile_yields_exactly_the_reference_months_indicators() {
         june.procedures.carried_over, 37,
         "the pending dossiers carry over into June"
     );
-    broker.close().await;
 }
 
 #[tokio::test]
 async fn the_same_message_published_three_times_counts_once() {
     let env = TestEnv::new().await;
     let doc = document("2026-05-02T08:00:00+07:00", "VB-1");
-    ingest(&env, &[doc.clone(), doc.clone(), doc]).await;
+    env.ingest(&[doc.clone(), doc.clone(), doc]).await;
     let indicators = env
         .indicators(period("2026-05"), instant("2026-06-01T00:00:00Z"))
         .await;
@@ -166,7 +137,7 @@ async fn the_same_id_with_another_body_keeps_the_first_and_records_a_conflict() 
     );
     let mut second = first.clone();
     second["data"]["digital"] = json!(false);
-    ingest(&env, &[first]).await;
+    env.ingest(&[first]).await;
     let worker = env.start_ingest();
     let broker = env.broker().await;
     broker.publish_event(&second).await;
@@ -205,7 +176,8 @@ async fn the_same_id_with_another_body_keeps_the_first_and_records_a_conflict() 
 async fn a_resolved_event_before_its_received_event_is_an_orphan_until_the_pair_arrives() {
     let env = TestEnv::new().await;
     let now = instant("2026-06-01T00:00:00Z");
-    ingest(&env, &[resolved("HS-1", "2026-05-03T10:00:00+07:00")]).await;
+    env.ingest(&[resolved("HS-1", "2026-05-03T10:00:00+07:00")])
+        .await;
     let indicators = env.indicators(period("2026-05"), now).await;
     assert_eq!(
         (
@@ -222,16 +194,13 @@ async fn a_resolved_event_before_its_received_event_is_an_orphan_until_the_pair_
         1
     );
 
-    ingest(
-        &env,
-        &[received(
-            "HS-1",
-            "2026-05-01T09:00:00+07:00",
-            "online",
-            "2026-05-08T17:00:00+07:00",
-            true,
-        )],
-    )
+    env.ingest(&[received(
+        "HS-1",
+        "2026-05-01T09:00:00+07:00",
+        "online",
+        "2026-05-08T17:00:00+07:00",
+        true,
+    )])
     .await;
     let indicators = env.indicators(period("2026-05"), now).await;
     assert_eq!(
@@ -255,28 +224,22 @@ async fn a_resolved_event_before_its_received_event_is_an_orphan_until_the_pair_
 #[tokio::test]
 async fn a_second_received_event_for_a_dossier_keeps_the_earliest_and_is_a_conflict() {
     let env = TestEnv::new().await;
-    ingest(
-        &env,
-        &[received(
-            "HS-1",
-            "2026-05-10T09:00:00+07:00",
-            "direct",
-            "2026-05-20T17:00:00+07:00",
-            false,
-        )],
-    )
+    env.ingest(&[received(
+        "HS-1",
+        "2026-05-10T09:00:00+07:00",
+        "direct",
+        "2026-05-20T17:00:00+07:00",
+        false,
+    )])
     .await;
     // The earlier one arrives later, and says the dossier came in online in April's window.
-    ingest(
-        &env,
-        &[received(
-            "HS-1",
-            "2026-04-10T09:00:00+07:00",
-            "online",
-            "2026-04-20T17:00:00+07:00",
-            true,
-        )],
-    )
+    env.ingest(&[received(
+        "HS-1",
+        "2026-04-10T09:00:00+07:00",
+        "online",
+        "2026-04-20T17:00:00+07:00",
+        true,
+    )])
     .await;
     let now = instant("2026-06-01T00:00:00Z");
     let april = env.indicators(period("2026-04"), now).await;
@@ -300,13 +263,10 @@ async fn a_second_received_event_for_a_dossier_keeps_the_earliest_and_is_a_confl
 #[tokio::test]
 async fn events_either_side_of_midnight_on_the_15th_land_in_different_periods() {
     let env = TestEnv::new().await;
-    ingest(
-        &env,
-        &[
-            document("2026-05-14T16:59:59Z", "VB-last"),
-            document("2026-05-14T17:00:00Z", "VB-first"),
-        ],
-    )
+    env.ingest(&[
+        document("2026-05-14T16:59:59Z", "VB-last"),
+        document("2026-05-14T17:00:00Z", "VB-first"),
+    ])
     .await;
     let now = instant("2026-11-01T00:00:00Z");
     assert_eq!(
@@ -409,7 +369,7 @@ fn every_kind_of_dossier() -> Vec<Value> {
 #[tokio::test]
 async fn carried_over_early_on_time_late_and_overdue_dossiers_follow_the_definitions() {
     let env = TestEnv::new().await;
-    ingest(&env, &every_kind_of_dossier()).await;
+    env.ingest(&every_kind_of_dossier()).await;
     let may = env
         .indicators(period("2026-05"), instant("2026-11-01T00:00:00Z"))
         .await;
@@ -449,7 +409,7 @@ async fn carried_over_early_on_time_late_and_overdue_dossiers_follow_the_definit
 #[tokio::test]
 async fn the_open_window_is_not_final_and_counts_overdue_as_of_now() {
     let env = TestEnv::new().await;
-    ingest(&env, &every_kind_of_dossier()).await;
+    env.ingest(&every_kind_of_dossier()).await;
     let early_may = env
         .indicators(period("2026-05"), instant("2026-05-08T00:00:00Z"))
         .await;
@@ -467,19 +427,16 @@ async fn the_open_window_is_not_final_and_counts_overdue_as_of_now() {
 #[tokio::test]
 async fn a_resolution_stamped_before_its_reception_counts_as_received_and_resolved_once() {
     let env = TestEnv::new().await;
-    ingest(
-        &env,
-        &[
-            received(
-                "SKEW",
-                "2026-04-20T09:00:00+07:00",
-                "online",
-                "2026-04-27T17:00:00+07:00",
-                true,
-            ),
-            resolved("SKEW", "2026-04-10T09:00:00+07:00"),
-        ],
-    )
+    env.ingest(&[
+        received(
+            "SKEW",
+            "2026-04-20T09:00:00+07:00",
+            "online",
+            "2026-04-27T17:00:00+07:00",
+            true,
+        ),
+        resolved("SKEW", "2026-04-10T09:00:00+07:00"),
+    ])
     .await;
     let may = env
         .indicators(period("2026-05"), instant("2026-06-01T00:00:00Z"))
