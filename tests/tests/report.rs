@@ -103,6 +103,11 @@ async fn the_reference_month_renders_as_the_golden_text() {
         "the report differs from {GOLDEN}:\n{}",
         line_diff(&golden, &text).join("\n")
     );
+    // And so does what the command line writes.
+    let dir = scratch_dir(&env);
+    let shown = std::fs::read_to_string(show(&env, "2026-05", "text", &dir)).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(shown == golden, "{}", line_diff(&golden, &shown).join("\n"));
 }
 
 #[test]
@@ -226,7 +231,20 @@ import json, sys, docx
 d = docx.Document(sys.argv[1])
 s = d.sections[0]
 cells = [c.text for t in d.tables for r in t.rows for c in r.cells]
+def runs(text):
+    return [{"bold": r.bold, "italic": r.italic, "pt": r.font.size.pt if r.font.size else None}
+            for t in d.tables for row in t.rows for c in row.cells
+            for p in c.paragraphs for r in p.runs if r.text == text]
+header = [p for c in d.tables[0].rows[0].cells for p in c.paragraphs]
 print(json.dumps({
+  "nơi nhận": runs("Nơi nhận:"),
+  "motto": runs("Độc lập - Tự do - Hạnh phúc"),
+  "date": runs("Trí Quả, ngày 18 tháng 5 năm 2026"),
+  "header_indents": [p.paragraph_format.first_line_indent for p in header if p.text],
+  "body_indents": sorted({p.paragraph_format.first_line_indent.cm.__round__(2)
+                          for p in d.paragraphs if p.text.startswith("- ")}),
+  "page_number_header": "PAGE" in d.sections[0].header._element.xml,
+  "different_first_page": d.sections[0].different_first_page_header_footer,
   "page_mm": [round(s.page_width.mm), round(s.page_height.mm)],
   "margins_mm": [round(m.mm) for m in (s.top_margin, s.bottom_margin, s.left_margin, s.right_margin)],
   "paragraphs": [p.text for p in d.paragraphs],
@@ -238,6 +256,31 @@ print(json.dumps({
         serde_json::from_str(&tool("python3", &["-c", script, docx.to_str().unwrap()])).unwrap();
     assert_eq!(read["page_mm"], json!([210, 297]));
     assert_eq!(read["margins_mm"], json!([20, 20, 30, 15]));
+    // Decree 30's typography: "Nơi nhận:" bold italic 12 pt, the motto bold 13 pt, the date
+    // italic 14 pt; header lines centred without indent, body paragraphs indented 1 cm; page
+    // numbers from the second page.
+    assert_eq!(
+        read["nơi nhận"],
+        json!([{"bold": true, "italic": true, "pt": 12.0}])
+    );
+    assert_eq!(
+        read["motto"],
+        json!([{"bold": true, "italic": null, "pt": 13.0}])
+    );
+    assert_eq!(
+        read["date"],
+        json!([{"bold": null, "italic": true, "pt": 14.0}])
+    );
+    assert!(
+        read["header_indents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(Value::is_null)
+    );
+    assert_eq!(read["body_indents"], json!([1.0]));
+    assert_eq!(read["page_number_header"], json!(true));
+    assert_eq!(read["different_first_page"], json!(true));
     let cells = flowed(&read["cells"].to_string());
     for expected in [
         "ỦY BAN NHÂN DÂN",
@@ -550,4 +593,43 @@ async fn carried_over_late_postal_and_overdue_dossiers_render_their_clauses() {
     // May's report has neither postal nor carried-over clause: both are zero there.
     let may = text_report(&env, period("2026-05"), "2026-11-27T00:00:00Z").await;
     assert!(may.contains("tiếp nhận 01 hồ sơ, trong đó: Trực tuyến 01 hồ sơ đạt 100%; Trực tiếp 00 hồ sơ đạt 0%; số hồ sơ đã giải quyết 00 hồ sơ đạt 0%;"), "{may}");
+}
+
+#[tokio::test]
+async fn two_officers_adding_paragraphs_at_once_both_keep_theirs() {
+    let env = TestEnv::new().await;
+    let unit = tri_qua();
+    let configured = env
+        .config
+        .unit("tri-qua")
+        .unwrap()
+        .narrative
+        .limitations
+        .clone();
+    let add = |text: &'static str| {
+        let (pool, unit, configured) = (env.pool.clone(), unit.clone(), configured.clone());
+        async move {
+            store::narrative::append(
+                &pool,
+                &unit,
+                period("2026-05"),
+                "limitations",
+                &configured,
+                &[text.to_owned()],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let (a, b) = tokio::join!(add("Thứ nhất."), add("Thứ hai."));
+    assert_eq!(
+        [a.min(b), a.max(b)],
+        [configured.len() + 1, configured.len() + 2]
+    );
+    let edits = store::narrative::for_period(&env.pool, &unit, period("2026-05"))
+        .await
+        .unwrap();
+    let stored = &edits[0].paragraphs;
+    assert_eq!(stored[..configured.len()], configured[..]);
+    assert!(stored.contains(&"Thứ nhất.".to_owned()) && stored.contains(&"Thứ hai.".to_owned()));
 }

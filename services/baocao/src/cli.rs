@@ -92,8 +92,11 @@ pub enum NarrativeCommand {
         #[arg(long)]
         file: Option<PathBuf>,
         /// Add the paragraphs after the field's current ones instead of replacing them.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "empty")]
         append: bool,
+        /// Leave the field empty for this period.
+        #[arg(long, conflicts_with_all = ["texts", "file"])]
+        empty: bool,
     },
     /// Drop the period's edits of one field (or of all), bringing back the configured text.
     Reset {

@@ -50,8 +50,9 @@ async fn execute(settings: Settings, command: Command) -> anyhow::Result<()> {
                 texts,
                 file,
                 append,
+                empty,
             } => {
-                let paragraphs = narrative::paragraphs(texts, file.as_deref())?;
+                let paragraphs = narrative::paragraphs(texts, file.as_deref(), empty)?;
                 narrative::set(&settings, &period, &field, paragraphs, append).await
             }
             NarrativeCommand::Reset { period, field } => {

@@ -10,8 +10,16 @@ use crate::cli::PeriodArgs;
 use crate::config::Settings;
 
 /// The paragraphs given on the command line: each `--text`, or the file's blocks separated by
-/// blank lines.
-pub fn paragraphs(texts: Vec<String>, file: Option<&Path>) -> anyhow::Result<Vec<String>> {
+/// blank lines; none with `--empty`. A bullet mark pasted with a paragraph is dropped, since
+/// the template adds its own.
+pub fn paragraphs(
+    texts: Vec<String>,
+    file: Option<&Path>,
+    empty: bool,
+) -> anyhow::Result<Vec<String>> {
+    if empty {
+        return Ok(Vec::new());
+    }
     let paragraphs = match file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -20,24 +28,43 @@ pub fn paragraphs(texts: Vec<String>, file: Option<&Path>) -> anyhow::Result<Vec
         }
         None => texts
             .iter()
-            .map(|text| text.trim().to_owned())
-            .filter(|text| !text.is_empty())
+            .flat_map(|text| split_paragraphs(text))
             .collect(),
     };
     anyhow::ensure!(
         !paragraphs.is_empty(),
-        "no paragraphs given: use --text (repeatable) or --file"
+        "no paragraphs given: use --text (repeatable), --file, or --empty to leave the field empty"
     );
+    if let Some(heading) = paragraphs.iter().find(|p| p.starts_with('#')) {
+        anyhow::bail!("a paragraph cannot start with '#', which marks a heading: {heading:?}");
+    }
     Ok(paragraphs)
 }
 
-/// Paragraphs separated by blank lines; the lines of one paragraph are joined with spaces.
+/// Paragraphs separated by blank lines (lines of nothing but spaces count as blank); the lines
+/// of one paragraph are joined with spaces, and a leading bullet mark ("-", "•", "+") is
+/// dropped.
 fn split_paragraphs(text: &str) -> Vec<String> {
-    text.split("\n\n")
-        .flat_map(|chunk| chunk.split("\r\n\r\n"))
-        .map(|chunk| chunk.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|paragraph| !paragraph.is_empty())
-        .collect()
+    let mut paragraphs = Vec::new();
+    let mut words: Vec<&str> = Vec::new();
+    for line in text.lines().chain(std::iter::once("")) {
+        if line.trim().is_empty() {
+            if !words.is_empty() {
+                paragraphs.push(unbulleted(&words.join(" ")).to_owned());
+                words.clear();
+            }
+        } else {
+            words.extend(line.split_whitespace());
+        }
+    }
+    paragraphs
+}
+
+fn unbulleted(paragraph: &str) -> &str {
+    match paragraph.split_once(' ') {
+        Some(("-" | "•" | "+" | "–", rest)) => rest,
+        _ => paragraph,
+    }
 }
 
 /// `report narrative show`.
@@ -65,27 +92,33 @@ pub async fn set(
     settings: &Settings,
     args: &PeriodArgs,
     field: &str,
-    mut paragraphs: Vec<String>,
+    paragraphs: Vec<String>,
     append: bool,
 ) -> anyhow::Result<()> {
     let profile = profile(settings, args)?;
     known_field(field)?;
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 1).await?;
-    if append {
-        let edits = store::narrative::for_period(&pool, &args.unit, args.period).await?;
-        let mut current = reporter::compose::with_edits(&profile.narrative, &edits);
-        let existing = current
+    let count = if append {
+        let mut narrative = profile.narrative.clone();
+        let configured = narrative
             .field_mut(field)
             .context("the field was checked above")?;
-        existing.append(&mut paragraphs);
-        paragraphs = std::mem::take(existing);
-    }
-    store::narrative::replace(&pool, &args.unit, args.period, field, &paragraphs).await?;
-    println!(
-        "{field} of {} {} now has {} paragraph(s)",
-        args.unit,
-        args.period,
+        store::narrative::append(
+            &pool,
+            &args.unit,
+            args.period,
+            field,
+            configured,
+            &paragraphs,
+        )
+        .await?
+    } else {
+        store::narrative::replace(&pool, &args.unit, args.period, field, &paragraphs).await?;
         paragraphs.len()
+    };
+    println!(
+        "{field} of {} {} now has {count} paragraph(s)",
+        args.unit, args.period
     );
     Ok(())
 }
@@ -131,10 +164,15 @@ mod tests {
 
     #[test]
     fn a_file_is_split_into_paragraphs_at_blank_lines() {
-        let text = "Đoạn một\nviết hai dòng.\n\n\nĐoạn hai.\r\n\r\nĐoạn ba.\n";
+        let text = "Đoạn một\nviết hai dòng.\n \t\nĐoạn hai.\r\n\r\n- Đoạn ba.\n\n• Đoạn bốn.\n";
         assert_eq!(
             split_paragraphs(text),
-            ["Đoạn một viết hai dòng.", "Đoạn hai.", "Đoạn ba."]
+            [
+                "Đoạn một viết hai dòng.",
+                "Đoạn hai.",
+                "Đoạn ba.",
+                "Đoạn bốn."
+            ]
         );
     }
 }

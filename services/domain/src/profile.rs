@@ -2,6 +2,8 @@
 //! paragraphs and "Nơi nhận" list. Read from `baocao.toml` (`[[unit]]`), used by rendering and
 //! by the email outbox.
 
+use std::num::NonZeroU32;
+
 use serde::{Deserialize, Serialize};
 
 use crate::unit::UnitCode;
@@ -18,6 +20,10 @@ pub struct UnitProfile {
     pub short_name: String,
     /// The place name written before the date.
     pub place: String,
+    /// What the unit is, as running text names it: "phường" (the default), "xã" or "đặc khu"
+    /// ("UBND phường ban hành …", "trên địa bàn phường").
+    #[serde(default = "ward")]
+    pub kind: String,
     /// How reports are numbered.
     pub numbering: Numbering,
     /// Who signs.
@@ -28,15 +34,19 @@ pub struct UnitProfile {
     pub recipients: Vec<Recipient>,
 }
 
+fn ward() -> String {
+    "phường".to_owned()
+}
+
 /// How reports are numbered: "Số: 103/BC-UBND".
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Numbering {
     /// `sequence` or `blank`.
     pub mode: NumberingMode,
-    /// The first number of each year's sequence.
+    /// The first number of each year's sequence (at least 1).
     #[serde(default = "one")]
-    pub start: u32,
+    pub start: NonZeroU32,
     /// Years whose sequence starts elsewhere, e.g. the year baocao was taken into use, when
     /// the office had already numbered reports by hand.
     #[serde(default)]
@@ -52,7 +62,7 @@ pub struct FirstNumber {
     /// The calendar year of the report's date.
     pub year: i32,
     /// The first number baocao assigns in that year.
-    pub number: u32,
+    pub number: NonZeroU32,
 }
 
 impl Numbering {
@@ -62,11 +72,12 @@ impl Numbering {
             .iter()
             .find(|first| first.year == year)
             .map_or(self.start, |first| first.number)
+            .get()
     }
 }
 
-fn one() -> u32 {
-    1
+fn one() -> NonZeroU32 {
+    NonZeroU32::MIN
 }
 
 /// Whether numbers are assigned or left for the clerk.

@@ -74,6 +74,8 @@ pub struct UnitView {
     pub short_name: String,
     /// "Trí Quả".
     pub place: String,
+    /// "phường", "xã" or "đặc khu".
+    pub kind: String,
 }
 
 /// A period, as templates see it.
@@ -110,6 +112,7 @@ impl ReportContent {
                 issuing_body: profile.issuing_body.clone(),
                 short_name: profile.short_name.clone(),
                 place: profile.place.clone(),
+                kind: profile.kind.clone(),
             },
             number: notation::document_number(inputs.number, &profile.numbering.symbol),
             place_and_date: format!("{}, {}", profile.place, notation::decree_date(inputs.date)),

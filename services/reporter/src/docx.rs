@@ -6,9 +6,9 @@
 //! below are the layout's millimetres and points converted once.
 
 use docx_rs::{
-    AlignmentType, BorderType, Docx, LineSpacing, PageMargin, Paragraph, ParagraphBorder,
-    ParagraphBorderPosition, ParagraphBorders, Run, RunFonts, SpecialIndentType, Table, TableCell,
-    TableLayoutType, TableRow, WidthType,
+    AlignmentType, BorderType, Docx, Header, LineSpacing, PageMargin, PageNum, Paragraph,
+    ParagraphBorder, ParagraphBorderPosition, ParagraphBorders, Run, RunFonts, SpecialIndentType,
+    Table, TableCell, TableLayoutType, TableRow, WidthType,
 };
 
 use crate::body::{Block, BlockKind};
@@ -50,6 +50,16 @@ pub fn build(content: &ReportContent, body: &[Block]) -> Result<Vec<u8>, String>
         )
         .default_fonts(fonts)
         .default_size(BODY_SIZE)
+        // Page numbers top centre from the second page on (Decree 30); the first page has none.
+        .header(
+            Header::new().add_paragraph(
+                Paragraph::new()
+                    .add_page_num(PageNum::new())
+                    .align(AlignmentType::Center),
+            ),
+        )
+        .first_header(Header::new())
+        .title_pg()
         .created_at(&stamp)
         .updated_at(&stamp);
     if !content.is_final {
@@ -82,19 +92,14 @@ fn header(content: &ReportContent) -> Table {
     let left = TEXT_WIDTH * 38 / 100;
     let right = TEXT_WIDTH - left;
     let mut body = TableCell::new().width(left, WidthType::Dxa);
-    let lines = &content.unit.issuing_body;
-    for (i, line) in lines.iter().enumerate() {
+    for line in &content.unit.issuing_body {
         let run = Run::new()
             .add_text(line.to_uppercase())
             .bold()
             .size(SIZE_13);
-        let paragraph = tight(centred(vec![run]));
-        body = body.add_paragraph(if i + 1 == lines.len() {
-            ruled(paragraph, 1_150)
-        } else {
-            paragraph
-        });
+        body = body.add_paragraph(tight(centred(vec![run])));
     }
+    let body = body.add_paragraph(rule(1_150));
     let motto = TableCell::new()
         .width(right, WidthType::Dxa)
         .add_paragraph(tight(centred(vec![
@@ -103,15 +108,13 @@ fn header(content: &ReportContent) -> Table {
                 .bold()
                 .size(SIZE_12),
         ])))
-        .add_paragraph(ruled(
-            tight(centred(vec![
-                Run::new()
-                    .add_text("Độc lập - Tự do - Hạnh phúc")
-                    .bold()
-                    .size(SIZE_13),
-            ])),
-            1_300,
-        ));
+        .add_paragraph(tight(centred(vec![
+            Run::new()
+                .add_text("Độc lập - Tự do - Hạnh phúc")
+                .bold()
+                .size(SIZE_13),
+        ])))
+        .add_paragraph(rule(1_250));
     let number = TableCell::new()
         .width(left, WidthType::Dxa)
         .add_paragraph(spaced_before(centred(vec![
@@ -143,7 +146,7 @@ fn title(content: &ReportContent) -> Paragraph {
         Run::new().add_break(docx_rs::BreakType::TextWrapping),
         Run::new().add_text(&content.subject).bold(),
     ])
-    .line_spacing(LineSpacing::new().before(360).after(240))
+    .line_spacing(LineSpacing::new().before(360).after(0))
 }
 
 fn body_paragraph(block: &Block) -> Paragraph {
@@ -225,9 +228,10 @@ fn spaced_before(paragraph: Paragraph) -> Paragraph {
     paragraph.line_spacing(LineSpacing::new().before(120).after(0))
 }
 
-/// A paragraph with a short rule below it, `inset` twips in from each side of its cell.
-fn ruled(paragraph: Paragraph, inset: i32) -> Paragraph {
-    paragraph
+/// A short horizontal rule, `inset` twips in from each side of its cell: an empty, tiny
+/// paragraph with a bottom border, so the text above keeps the cell's full width.
+fn rule(inset: i32) -> Paragraph {
+    tight(Paragraph::new().size(4))
         .indent(Some(inset), None, Some(inset), None)
         .set_borders(
             ParagraphBorders::with_empty().set(

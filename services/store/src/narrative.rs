@@ -63,6 +63,36 @@ pub async fn replace(
     Ok(())
 }
 
+/// Adds `paragraphs` after `field`'s paragraphs for `period`: after the period's edit if there
+/// is one, else after `configured` (the unit's configured text). One statement, so two officers
+/// adding at once both keep their paragraphs.
+#[tracing::instrument(skip_all, fields(unit = %unit, period = %period, field))]
+pub async fn append(
+    pool: &PgPool,
+    unit: &UnitCode,
+    period: Period,
+    field: &str,
+    configured: &[String],
+    paragraphs: &[String],
+) -> anyhow::Result<usize> {
+    let all = sqlx::query_scalar!(
+        "insert into narrative_edit (unit, period, field, paragraphs)
+         values ($1, $2, $3, $4::text[] || $5::text[])
+         on conflict (unit, period, field)
+         do update set paragraphs = narrative_edit.paragraphs || $5::text[], updated_at = now()
+         returning paragraphs",
+        unit.as_str(),
+        period.to_string(),
+        field,
+        configured,
+        paragraphs,
+    )
+    .fetch_one(pool)
+    .await
+    .context("Failed to store the narrative edit")?;
+    Ok(all.len())
+}
+
 /// Drops the edits of `field` (or of every field) for `period`, bringing back the configured
 /// text; returns how many fields were reset.
 #[tracing::instrument(skip_all, fields(unit = %unit, period = %period))]

@@ -1,0 +1,157 @@
+//! The report's cost on a large unit-period: computing the indicators and rendering the report
+//! when one unit's window holds 1,000,000 stored events.
+//!
+//! Run with `cargo bench -p baocao-tests --bench report` (EVENTS=1000000 by default). It fills
+//! a fresh database through the same parse-and-store path the ingest worker uses (batches of
+//! 5,000 through `store::events::write_batch`, no broker: the broker is not what is measured
+//! here), runs `VACUUM ANALYZE` as autovacuum would after such a load, then times, over
+//! repeated runs:
+//! - the indicators of the period (`store::indicators::for_period`), target ≤ 100 ms;
+//! - composing and rendering the report in each format, target ≤ 1 s for the PDF.
+//!
+//! It prints the median and the slowest run of each.
+
+use std::time::{Duration, Instant};
+
+use baocao::sim;
+use baocao_tests::{TestEnv, period, tri_qua};
+use chrono::{DateTime, Utc};
+use domain::{KnownUnits, ParsedEvent};
+use reporter::compose::{self, Schedule};
+use reporter::{Format, Renderer, TemplateSource};
+
+const RUNS: usize = 15;
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(benchmark())
+}
+
+async fn benchmark() -> anyhow::Result<()> {
+    let count: usize = std::env::var("EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let env = TestEnv::new().await;
+    let tz = env.config.tz();
+    let period = period("2026-05");
+    // Every event lands in May's window: the synthetic load spreads over the hour before this.
+    let in_window: DateTime<Utc> = "2026-05-10T12:00:00Z".parse()?;
+    let now: DateTime<Utc> = "2026-11-27T00:00:00Z".parse()?;
+
+    let started = Instant::now();
+    store_events(&env, count, in_window, now).await?;
+    sqlx::query("vacuum analyze").execute(&env.pool).await?;
+    eprintln!(
+        "stored {count} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let unit = tri_qua();
+    let indicators = time(RUNS, || async {
+        store::indicators::for_period(&env.pool, &unit, period, tz, now)
+            .await
+            .map(|_| ())
+    })
+    .await?;
+    let figures = store::indicators::for_period(&env.pool, &unit, period, tz, now).await?;
+
+    let profile = env.config.unit("tri-qua").expect("the shipped unit");
+    let renderer = Renderer::new(TemplateSource::built_in(), "tri-qua");
+    let schedule = Schedule { send_day: 18 };
+    let mut formats = Vec::new();
+    for format in [Format::Text, Format::Html, Format::Docx, Format::Pdf] {
+        let timing = time(RUNS, || async {
+            let content = compose::preview(&env.pool, profile, period, tz, schedule, now).await?;
+            renderer.render(&content, format)?;
+            Ok(())
+        })
+        .await?;
+        formats.push((format, timing));
+    }
+
+    println!(
+        "report benchmark: {count} events stored for tri-qua {period}; {RUNS} runs each, median (slowest)"
+    );
+    println!(
+        "  (the window holds {} documents, {} dossiers received, {} resolved, {} petitions, {} articles)",
+        figures.documents.issued,
+        figures.procedures.received,
+        figures.procedures.resolved,
+        figures.petitions.received,
+        figures.articles.published
+    );
+    let verdict = |met: bool| if met { "met" } else { "NOT MET" };
+    println!(
+        "  indicators                        {:>8.1} ms ({:.1} ms)  target <= 100 ms: {}",
+        ms(indicators.0),
+        ms(indicators.1),
+        verdict(indicators.0 <= Duration::from_millis(100))
+    );
+    for (format, (median, slowest)) in formats {
+        let target = match format {
+            Format::Pdf => format!(
+                "  target <= 1000 ms: {}",
+                verdict(median <= Duration::from_secs(1))
+            ),
+            _ => String::new(),
+        };
+        println!(
+            "  indicators + render {:<13} {:>8.1} ms ({:.1} ms){target}",
+            format.extension(),
+            ms(median),
+            ms(slowest)
+        );
+    }
+    Ok(())
+}
+
+/// Publishes nothing: parses the synthetic load's bodies as the consumer does and writes them
+/// in the consumer's batches.
+async fn store_events(
+    env: &TestEnv,
+    count: usize,
+    in_window: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let units = KnownUnits::new([tri_qua()]);
+    let tz = env.config.tz();
+    let mut written = 0;
+    let mut seed = 7;
+    while written < count {
+        let chunk = (count - written).min(100_000);
+        let events = sim::load_events(&[tri_qua()], chunk, in_window, tz, seed);
+        seed += 1;
+        let parsed: Vec<ParsedEvent> = events
+            .iter()
+            .map(|event| domain::parse_event(&event.body, &units, now))
+            .collect::<Result<_, _>>()
+            .map_err(|rejection| anyhow::anyhow!("the load has a bad event: {rejection:?}"))?;
+        for batch in parsed.chunks(5_000) {
+            store::events::write_batch(&env.pool, batch).await?;
+        }
+        written += chunk;
+    }
+    Ok(())
+}
+
+/// Runs `step` `runs` times after one warm-up; returns the median and the slowest.
+async fn time<F, Fut>(runs: usize, step: F) -> anyhow::Result<(Duration, Duration)>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    step().await?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        step().await?;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    Ok((times[runs / 2], times[runs - 1]))
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
