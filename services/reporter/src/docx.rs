@@ -75,7 +75,9 @@ pub fn build(content: &ReportContent, body: &[Block]) -> Result<Vec<u8>, String>
     }
     docx = docx
         .add_table(header(content))
-        .add_paragraph(title(content));
+        .add_paragraph(title(content))
+        .add_paragraph(rule(3_540))
+        .add_paragraph(tight(Paragraph::new().size(SIZE_11)));
     for block in body {
         docx = docx.add_paragraph(body_paragraph(block));
     }

@@ -105,8 +105,9 @@ pub fn typeset(template: &str, data: Vec<u8>) -> Result<Vec<u8>, String> {
         .map_err(|errors| describe(&world, &errors))?;
     let pdf = typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default())
         .map_err(|errors| describe(&world, &errors))?;
-    // Typst memoizes across calls; keep the cache from growing with every report rendered.
-    typst::comemo::evict(10);
+    // Typst memoizes across calls. A report is rendered a few times a month, so nothing is
+    // worth keeping: the cache is emptied rather than left to grow in a long-running reporter.
+    typst::comemo::evict(0);
     Ok(pdf)
 }
 
