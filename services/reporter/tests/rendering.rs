@@ -1,6 +1,9 @@
 //! Rendering without services: the figure paragraphs' clauses, windows across the year's end,
 //! numbering and drafts, from indicators built by hand and the shipped unit profile.
 
+// The helpers, like the tests, panic on a failure.
+#![allow(clippy::unwrap_used)]
+
 use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Asia::Ho_Chi_Minh;
 use domain::profile::UnitProfile;
@@ -31,7 +34,7 @@ fn content(
     let indicators = Indicators::new(
         UnitCode::parse("tri-qua").unwrap(),
         period,
-        window.clone(),
+        window,
         is_final,
         counts,
     );
