@@ -17,7 +17,7 @@ use baocao::sim;
 use baocao_tests::{TestEnv, period, tri_qua};
 use chrono::{DateTime, Utc};
 use domain::{KnownUnits, ParsedEvent};
-use reporter::compose::{self, Schedule};
+use reporter::compose;
 use reporter::{Format, Renderer, TemplateSource};
 
 const RUNS: usize = 15;
@@ -58,13 +58,14 @@ async fn benchmark() -> anyhow::Result<()> {
 
     let profile = env.config.unit("tri-qua").expect("the shipped unit");
     let renderer = Renderer::new(TemplateSource::built_in(), "tri-qua");
-    let schedule = Schedule { send_day: 18 };
+    let settings = env.settings();
+    let job = baocao::reports::unit_job(&settings, profile);
     let composing = time(RUNS, || async {
-        compose::preview(&env.pool, profile, period, tz, schedule, now).await?;
+        compose::preview(&env.pool, &job, period, now).await?;
         Ok(())
     })
     .await?;
-    let content = compose::preview(&env.pool, profile, period, tz, schedule, now).await?;
+    let content = compose::preview(&env.pool, &job, period, now).await?;
     let mut formats = Vec::new();
     for format in [Format::Text, Format::Html, Format::Docx, Format::Pdf] {
         let rendering = time(RUNS, || async {
@@ -73,7 +74,7 @@ async fn benchmark() -> anyhow::Result<()> {
         })
         .await?;
         let both = time(RUNS, || async {
-            let content = compose::preview(&env.pool, profile, period, tz, schedule, now).await?;
+            let content = compose::preview(&env.pool, &job, period, now).await?;
             renderer.render(&content, format)?;
             Ok(())
         })

@@ -143,8 +143,12 @@ async fn errors_are_one_line_with_a_non_zero_status() {
     std::fs::remove_file(&config).ok();
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
+    let line = 1 + shipped
+        .lines()
+        .position(|l| l.starts_with("send_time"))
+        .unwrap();
     assert!(
-        message.contains(&format!("{}:14:", config.display())),
+        message.contains(&format!("{}:{line}:", config.display())),
         "{message}"
     );
     assert!(message.contains("field `schedule.send_time`"), "{message}");

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use baocao_tests::{TestEnv, event, instant, period, repo_root, tri_qua};
 use chrono::Utc;
 use domain::Period;
-use reporter::compose::{self, Schedule};
+use reporter::compose;
 use reporter::{Format, Renderer, TemplateSource};
 use serde_json::{Value, json};
 
@@ -21,18 +21,11 @@ fn read(relative: &str) -> String {
 
 /// The text report of `period`, composed from the test's database with the clock at `now`.
 async fn text_report(env: &TestEnv, period: Period, now: &str) -> String {
-    let profile = env.config.unit("tri-qua").unwrap();
-    let schedule = Schedule { send_day: 18 };
-    let content = compose::preview(
-        &env.pool,
-        profile,
-        period,
-        env.config.tz(),
-        schedule,
-        instant(now),
-    )
-    .await
-    .unwrap();
+    let settings = env.settings();
+    let job = baocao::reports::unit_job(&settings, env.config.unit("tri-qua").unwrap());
+    let content = compose::preview(&env.pool, &job, period, instant(now))
+        .await
+        .unwrap();
     let bytes = Renderer::new(TemplateSource::built_in(), "tri-qua")
         .render(&content, Format::Text)
         .unwrap();

@@ -69,6 +69,25 @@ pub enum ReportCommand {
     /// Edit a period's narrative paragraphs before its report is sent.
     #[command(subcommand)]
     Narrative(NarrativeCommand),
+    /// Issue a period's report now: freeze its figures, number it and queue one email per
+    /// address. A period already sent is left alone unless --force sends a corrected revision.
+    Send {
+        /// The unit and period.
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// Send a new revision that replaces the one already sent.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Each report revision with its number and the delivery state of each message.
+    Status {
+        /// Only this unit (default: all configured units).
+        #[arg(long, value_parser = parse_unit)]
+        unit: Option<UnitCode>,
+        /// Only this period.
+        #[arg(long, value_parser = parse_period)]
+        period: Option<Period>,
+    },
 }
 
 /// `baocao report narrative …`: per-period edits of the configured narrative paragraphs.

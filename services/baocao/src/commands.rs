@@ -45,15 +45,8 @@ pub async fn report_show(
             json.into_bytes()
         }
         Some(format) => {
-            let content = reporter::compose::preview(
-                &pool,
-                profile,
-                period,
-                tz,
-                settings.schedule(),
-                Utc::now(),
-            )
-            .await?;
+            let job = crate::reports::unit_job(settings, profile);
+            let content = reporter::compose::preview(&pool, &job, period, Utc::now()).await?;
             reporter::Renderer::new(settings.template_source(), unit.as_str())
                 .render(&content, format)?
         }

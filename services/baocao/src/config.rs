@@ -303,6 +303,7 @@ impl Settings {
     pub fn schedule(&self) -> reporter::compose::Schedule {
         reporter::compose::Schedule {
             send_day: self.file.schedule.send_day.0,
+            send_time: self.file.schedule.send_time.0,
         }
     }
 }

@@ -5,6 +5,7 @@ use clap::Parser;
 use crate::cli::{Cli, Command, DeadLetterCommand, NarrativeCommand, ReportCommand};
 use crate::config::Settings;
 use crate::narrative;
+use crate::reports;
 use crate::{commands, run, telemetry};
 
 /// Parses the command line, runs the command and returns the exit status: 0 on success, 1
@@ -42,6 +43,12 @@ async fn execute(settings: Settings, command: Command) -> anyhow::Result<()> {
             format,
             output,
         }) => commands::report_show(&settings, &unit, period, format, output.as_deref()).await,
+        Command::Report(ReportCommand::Send { period, force }) => {
+            reports::send(&settings, &period, force).await
+        }
+        Command::Report(ReportCommand::Status { unit, period }) => {
+            reports::status(&settings, unit.as_ref(), period).await
+        }
         Command::Report(ReportCommand::Narrative(command)) => match command {
             NarrativeCommand::Show(args) => narrative::show(&settings, &args).await,
             NarrativeCommand::Set {

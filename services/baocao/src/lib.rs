@@ -6,6 +6,7 @@
 //! - [`run`]: `baocao run --target …`: starts the targets and drains them on SIGTERM.
 //! - [`sim`]: simulated upstream systems (`baocao sim`).
 //! - [`narrative`]: `report narrative`, per-period edits of the narrative paragraphs.
+//! - [`reports`]: `report send` and `report status`.
 //! - [`commands`]: the other subcommands.
 //! - [`entry`]: `main`, shared with the test harness.
 
@@ -14,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod entry;
 pub mod narrative;
+pub mod reports;
 pub mod run;
 pub mod sim;
 pub mod telemetry;

@@ -39,6 +39,10 @@ pub struct ReportContent {
     pub unit: UnitView,
     /// "103/BC-UBND", or "     /BC-UBND" when the clerk numbers it.
     pub number: String,
+    /// The number itself, if baocao numbers the report.
+    pub number_value: Option<u32>,
+    /// For a corrected revision, the number of the report it replaces ("103/BC-UBND").
+    pub replaces: Option<String>,
     /// "Trí Quả, ngày 18 tháng 5 năm 2026".
     pub place_and_date: String,
     /// The report's date, `2026-05-18`.
@@ -115,6 +119,8 @@ impl ReportContent {
                 kind: profile.kind.clone(),
             },
             number: notation::document_number(inputs.number, &profile.numbering.symbol),
+            number_value: inputs.number,
+            replaces: None,
             place_and_date: format!("{}, {}", profile.place, notation::decree_date(inputs.date)),
             issued_on: inputs.date,
             period: PeriodView {

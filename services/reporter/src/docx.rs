@@ -62,15 +62,22 @@ pub fn build(content: &ReportContent, body: &[Block]) -> Result<Vec<u8>, String>
         .title_pg()
         .created_at(&stamp)
         .updated_at(&stamp);
-    if !content.is_final {
+    let notice = if !content.is_final {
+        Some(format!(
+            "DỰ THẢO: số liệu tạm tính đến {}, kỳ báo cáo chưa kết thúc.",
+            content.as_of
+        ))
+    } else {
+        content.replaces.as_ref().map(|earlier| {
+            format!(
+                "Báo cáo này thay thế Báo cáo số {} đã gửi trước đây, với số liệu được cập nhật.",
+                earlier.trim()
+            )
+        })
+    };
+    if let Some(notice) = notice {
         docx = docx.add_paragraph(centred(vec![
-            Run::new()
-                .add_text(format!(
-                    "DỰ THẢO: số liệu tạm tính đến {}, kỳ báo cáo chưa kết thúc.",
-                    content.as_of
-                ))
-                .size(SIZE_12)
-                .color("B00000"),
+            Run::new().add_text(notice).size(SIZE_12).color("B00000"),
         ]));
     }
     docx = docx

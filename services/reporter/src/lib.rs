@@ -8,6 +8,7 @@
 //! - [`body`]: the body template's output as blocks (headings and paragraphs), which every
 //!   format renders the same way.
 //! - [`compose`]: reading a report's inputs from the store.
+//! - [`job`]: issuing a period's report: freeze, number, render, store, queue the email.
 //! - [`docx`] and [`pdf`]: the two page formats in the layout of Nghị định 30/2020/NĐ-CP.
 //!
 //! Rendering itself is pure: [`compose`] reads the inputs, and the same inputs give the same
@@ -17,6 +18,7 @@ pub mod body;
 pub mod compose;
 pub mod content;
 pub mod docx;
+pub mod job;
 pub mod pdf;
 pub mod templates;
 

@@ -6,6 +6,9 @@
 //! - [`indicators`]: counting a unit's state over a window into [`domain::Counts`].
 //! - [`narrative`]: per-period edits of a unit's narrative paragraphs.
 //! - [`numbering`]: the per-unit, per-year sequence of report numbers.
+//! - [`reports`]: report revisions as sent, frozen, and the job lock that makes one reporter
+//!   issue each.
+//! - [`outbox`]: the email outbox, claimed with `FOR UPDATE SKIP LOCKED`, every attempt recorded.
 //! - [`health`]: what the administrator needs to see about the stored data (orphans, conflicts).
 
 pub mod db;
@@ -14,5 +17,7 @@ pub mod health;
 pub mod indicators;
 pub mod narrative;
 pub mod numbering;
+pub mod outbox;
+pub mod reports;
 
 pub use sqlx::PgPool;

@@ -1,0 +1,305 @@
+//! Issuing reports: when a period's send time comes, freeze its figures, take its number, render
+//! it, and store the revision with one outbox message per recipient address, in one
+//! transaction.
+//!
+//! [`issue_due_reports`] is the scheduler's single step: it takes the clock as a parameter, so
+//! tests run "the 18th at 08:00" without waiting, and a reporter started late catches up. It
+//! issues each due period once, whatever the number of reporters running it.
+
+use anyhow::Context;
+use chrono::{DateTime, Datelike, Utc};
+use chrono_tz::Tz;
+use domain::Period;
+use domain::notation;
+use domain::profile::{NumberingMode, UnitProfile};
+use store::PgPool;
+use store::reports::{Addressee, NewReport};
+
+use crate::compose::{self, Schedule};
+use crate::{Format, Renderer, ReportContent, TemplateSource};
+
+/// What a unit's reports need besides the database.
+#[derive(Debug, Clone)]
+pub struct UnitJob<'a> {
+    /// The unit.
+    pub profile: &'a UnitProfile,
+    /// The deployment's time zone.
+    pub tz: Tz,
+    /// When reports are sent.
+    pub schedule: Schedule,
+    /// Where the templates come from.
+    pub templates: TemplateSource,
+}
+
+/// What issuing one period's report did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issued {
+    /// A revision was stored and its messages queued.
+    Stored {
+        /// The revision.
+        revision: i32,
+        /// Its number, if baocao numbers reports.
+        number: Option<u32>,
+        /// The messages queued.
+        messages: usize,
+    },
+    /// The period already has a report, and no corrected revision was asked for.
+    AlreadyIssued {
+        /// The latest revision.
+        revision: i32,
+    },
+    /// The window has no events: there is nothing to report.
+    NoEvents,
+}
+
+/// Issues the report of `period` as of `now`. Without `force`, a period that already has a
+/// report is left alone; with it, a new revision replaces the latest one.
+#[tracing::instrument(skip_all, fields(unit = %job.profile.code, period = %period, force))]
+pub async fn issue(
+    pool: &PgPool,
+    job: &UnitJob<'_>,
+    period: Period,
+    now: DateTime<Utc>,
+    force: bool,
+) -> anyhow::Result<Issued> {
+    let unit = &job.profile.code;
+    let mut tx = store::reports::begin_job(pool, unit, period).await?;
+    let earlier = store::reports::revisions(&mut *tx, unit, period).await?;
+    if let (Some(latest), false) = (earlier.last(), force) {
+        return Ok(Issued::AlreadyIssued {
+            revision: latest.revision,
+        });
+    }
+    let window = period.window(job.tz);
+    if !store::health::has_events(pool, unit, window.start().to_utc(), window.end().to_utc())
+        .await?
+    {
+        return Ok(Issued::NoEvents);
+    }
+    let date = job.schedule.report_date(period)?;
+    let number = match job.profile.numbering.mode {
+        NumberingMode::Blank => None,
+        NumberingMode::Sequence => {
+            let first = job.profile.numbering.first_number(date.year());
+            Some(store::numbering::take(&mut tx, unit, date.year(), first).await?)
+        }
+    };
+    let mut content = compose::compose(pool, job, period, now, number).await?;
+    let revision = earlier.last().map_or(1, |latest| latest.revision + 1);
+    if let Some(latest) = earlier.last() {
+        content.replaces = Some(notation::document_number(
+            latest.number.and_then(|n| u32::try_from(n).ok()),
+            &job.profile.numbering.symbol,
+        ));
+    }
+    let report = render_all(job, &content, revision, date)?;
+    let addressees = addressees(job.profile, period, revision);
+    store::reports::insert(&mut tx, unit, period, &report, &addressees).await?;
+    tx.commit().await.context("Failed to commit the report")?;
+    tracing::info!(
+        revision,
+        ?number,
+        messages = addressees.len(),
+        "report issued"
+    );
+    Ok(Issued::Stored {
+        revision,
+        number,
+        messages: addressees.len(),
+    })
+}
+
+fn render_all(
+    job: &UnitJob<'_>,
+    content: &ReportContent,
+    revision: i32,
+    date: chrono::NaiveDate,
+) -> anyhow::Result<NewReport> {
+    let renderer = Renderer::new(job.templates.clone(), job.profile.code.as_str());
+    let text = |format| -> anyhow::Result<String> {
+        Ok(String::from_utf8(renderer.render(content, format)?)?)
+    };
+    Ok(NewReport {
+        revision,
+        number: content.number_value,
+        issued_on: date,
+        indicators: serde_json::to_value(&content.indicators)?,
+        subject: subject(job.profile, content),
+        body_text: text(Format::Text)?,
+        body_html: text(Format::Html)?,
+        docx: renderer.render(content, Format::Docx)?,
+        pdf: renderer.render(content, Format::Pdf)?,
+    })
+}
+
+/// "Báo cáo kết quả Chuyển đổi số tháng 5 năm 2026 - UBND phường Trí Quả (Số 103/BC-UBND)",
+/// prefixed for a corrected revision with what it replaces.
+pub fn subject(profile: &UnitProfile, content: &ReportContent) -> String {
+    let base = format!(
+        "Báo cáo kết quả Chuyển đổi số tháng {} năm {} - {} (Số {})",
+        content.period.month,
+        content.period.year,
+        profile.short_name,
+        content.number.trim()
+    );
+    match &content.replaces {
+        Some(earlier) => format!("[Thay thế báo cáo số {}] {base}", earlier.trim()),
+        None => base,
+    }
+}
+
+/// One message per address of the "Nơi nhận" list, each with a Message-ID that is the same
+/// whenever this revision goes to this address.
+fn addressees(profile: &UnitProfile, period: Period, revision: i32) -> Vec<Addressee> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for recipient in &profile.recipients {
+        for address in &recipient.addresses {
+            if !seen.insert(address.0.to_lowercase()) {
+                continue; // one message per address, even if listed on two lines
+            }
+            out.push(Addressee {
+                address: address.0.clone(),
+                label: recipient.label.clone(),
+                message_id: message_id(profile, period, revision, &address.0),
+            });
+        }
+    }
+    out
+}
+
+/// `<baocao.tri-qua.2026-05.r1.<uuid>@baocao.invalid>`: a name-based UUID of the address, so
+/// a resend of the same revision to the same address carries the same Message-ID.
+fn message_id(profile: &UnitProfile, period: Period, revision: i32, address: &str) -> String {
+    let name = format!(
+        "{}/{period}/{revision}/{}",
+        profile.code,
+        address.to_lowercase()
+    );
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes());
+    format!(
+        "<baocao.{}.{period}.r{revision}.{}@baocao.invalid>",
+        profile.code,
+        id.simple()
+    )
+}
+
+/// The periods whose report is due by `now` and which a reporter should try: those whose send
+/// time has passed and whose window ended after `configured_at`, the moment baocao first ran
+/// for the unit. Issuing a period twice does nothing, so a reporter started after a week (or
+/// a month) down issues what it missed once.
+pub fn due_periods(
+    schedule: Schedule,
+    tz: Tz,
+    configured_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Period>> {
+    let mut periods = Vec::new();
+    let mut period = Period::containing(configured_at, tz);
+    loop {
+        if schedule.send_at(period, tz)? > now {
+            break;
+        }
+        if period.window(tz).end().to_utc() > configured_at {
+            periods.push(period);
+        }
+        period = period.next();
+    }
+    Ok(periods)
+}
+
+/// The scheduler's single step: issues every due report of every unit as of `now`.
+pub async fn issue_due_reports(
+    pool: &PgPool,
+    jobs: &[UnitJob<'_>],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<(String, Period, Issued)>> {
+    let mut done = Vec::new();
+    for job in jobs {
+        let configured_at = store::reports::configured_at(pool, &job.profile.code, now).await?;
+        for period in due_periods(job.schedule, job.tz, configured_at, now)? {
+            let issued = issue(pool, job, period, now, false).await?;
+            done.push((job.profile.code.to_string(), period, issued));
+        }
+    }
+    Ok(done)
+}
+
+/// Whether the latest of `revisions` was sent with figures that events arriving since have
+/// changed: the report is out of date and `report send --force` would send a correction.
+pub async fn out_of_date(
+    pool: &PgPool,
+    unit: &domain::UnitCode,
+    period: Period,
+    tz: Tz,
+    now: DateTime<Utc>,
+    revisions: &[store::reports::StoredReport],
+) -> anyhow::Result<bool> {
+    let Some(latest) = revisions.last() else {
+        return Ok(false);
+    };
+    let current = store::indicators::for_period(pool, unit, period, tz, now).await?;
+    let current = serde_json::to_value(&current)?;
+    Ok(["documents", "petitions", "procedures", "articles"]
+        .iter()
+        .any(|key| latest.indicators.get(key) != current.get(key)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveTime;
+    use chrono_tz::Asia::Ho_Chi_Minh;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("an instant")
+    }
+
+    fn due(configured: &str, now: &str) -> Vec<String> {
+        let schedule = Schedule {
+            send_day: 18,
+            send_time: NaiveTime::from_hms_opt(8, 0, 0).expect("a time"),
+        };
+        due_periods(schedule, Ho_Chi_Minh, at(configured), at(now))
+            .expect("due periods")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_report_is_due_at_eight_on_the_eighteenth_in_vietnam() {
+        assert!(due("2026-11-01T00:00:00Z", "2026-11-18T00:59:59Z").is_empty());
+        assert_eq!(
+            due("2026-11-01T00:00:00Z", "2026-11-18T01:00:00Z"),
+            ["2026-11"]
+        );
+    }
+
+    #[test]
+    fn december_is_due_in_december_and_january_in_january() {
+        assert_eq!(
+            due("2026-12-01T00:00:00Z", "2026-12-18T01:00:00Z"),
+            ["2026-12"]
+        );
+        assert_eq!(
+            due("2026-12-01T00:00:00Z", "2027-01-18T01:00:00Z"),
+            ["2026-12", "2027-01"]
+        );
+        assert_eq!(
+            due("2026-12-20T00:00:00Z", "2027-01-18T01:00:00Z"),
+            ["2027-01"]
+        );
+    }
+
+    #[test]
+    fn periods_that_ended_before_configuration_are_never_due() {
+        // Configured on 16 May: May's window closed on the 15th.
+        assert!(due("2026-05-16T00:00:00Z", "2026-05-25T00:00:00Z").is_empty());
+        // Configured on 14 May: May's window was still open.
+        assert_eq!(
+            due("2026-05-14T00:00:00Z", "2026-05-25T00:00:00Z"),
+            ["2026-05"]
+        );
+    }
+}

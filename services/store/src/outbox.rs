@@ -1,0 +1,188 @@
+//! The email outbox: one row per report revision and address, claimed by a sender with
+//! `FOR UPDATE SKIP LOCKED` and a lease, and every attempt recorded.
+//!
+//! States: `queued` → `sending` (claimed) → `sent`, or → `retrying` (a connection error or a
+//! 4xx reply; claimed again at `next_attempt_at`) → …, or → `failed` (a 5xx reply, final). A
+//! sender that dies while `sending` leaves the lease (`claimed_until`) to expire; the row is
+//! then claimed again.
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{Period, UnitCode};
+use sqlx::PgPool;
+
+/// A message claimed for sending, with what it carries.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// The outbox row.
+    pub outbox_id: i64,
+    /// The address.
+    pub address: String,
+    /// Its "Nơi nhận" line.
+    pub label: String,
+    /// The message's Message-ID.
+    pub message_id: String,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+    /// The report's unit.
+    pub unit: String,
+    /// The report's period.
+    pub period: String,
+    /// The report's revision.
+    pub revision: i32,
+    /// The report's date.
+    pub issued_on: NaiveDate,
+    /// The subject.
+    pub subject: String,
+    /// The plain-text body.
+    pub body_text: String,
+    /// The HTML body.
+    pub body_html: String,
+    /// The DOCX attachment.
+    pub docx: Vec<u8>,
+    /// The PDF attachment.
+    pub pdf: Vec<u8>,
+}
+
+/// Claims the message due longest, if any, for `lease`: it is not claimed again before
+/// `now + lease` unless its sender records an outcome.
+#[tracing::instrument(skip_all)]
+pub async fn claim_next(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    lease: chrono::TimeDelta,
+) -> anyhow::Result<Option<Claimed>> {
+    let claimed = sqlx::query_as!(
+        Claimed,
+        r#"
+        with next as (
+            select outbox_id from outbox
+            where (state in ('queued', 'retrying') and next_attempt_at <= $1)
+               or (state = 'sending' and claimed_until < $1)
+            order by next_attempt_at, outbox_id
+            limit 1
+            for update skip locked
+        ), claimed as (
+            update outbox
+            set state = 'sending', claimed_until = $2, attempts = outbox.attempts + 1
+            from next
+            where outbox.outbox_id = next.outbox_id
+            returning outbox.outbox_id, outbox.report_id, outbox.address, outbox.label,
+                      outbox.message_id, outbox.attempts
+        )
+        select claimed.outbox_id as "outbox_id!", claimed.address as "address!",
+               claimed.label as "label!", claimed.message_id as "message_id!",
+               claimed.attempts as "attempts!",
+               report.unit, report.period, report.revision, report.issued_on, report.subject,
+               report.body_text, report.body_html, report.docx, report.pdf
+        from claimed join report using (report_id)
+        "#,
+        now,
+        now + lease,
+    )
+    .fetch_optional(pool)
+    .await
+    .context("Failed to claim an outbox message")?;
+    Ok(claimed)
+}
+
+/// What came of one attempt.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The server accepted the message, with its reply.
+    Sent(String),
+    /// A transient failure (connection, 4xx): try again at the given time.
+    Retry(String, DateTime<Utc>),
+    /// A permanent failure (5xx): give up.
+    Failed(String),
+}
+
+/// Records the outcome of the attempt on a claimed message, and the attempt itself.
+#[tracing::instrument(skip_all, fields(outbox_id))]
+pub async fn record(
+    pool: &PgPool,
+    outbox_id: i64,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let (state, kind, reply, next) = match outcome {
+        Outcome::Sent(reply) => ("sent", "sent", reply, None),
+        Outcome::Retry(error, at) => ("retrying", "retry", error, Some(*at)),
+        Outcome::Failed(error) => ("failed", "failed", error, None),
+    };
+    let mut tx = pool.begin().await.context("Failed to record a delivery")?;
+    sqlx::query!(
+        "update outbox
+         set state = $2, claimed_until = null,
+             next_attempt_at = coalesce($3, next_attempt_at),
+             last_error = case when $2 = 'sent' then last_error else $4 end,
+             sent_at = case when $2 = 'sent' then $5 else sent_at end
+         where outbox_id = $1",
+        outbox_id,
+        state,
+        next,
+        reply,
+        now,
+    )
+    .execute(&mut *tx)
+    .await
+    .context("Failed to record a delivery")?;
+    sqlx::query!(
+        "insert into delivery_attempt (outbox_id, attempted_at, outcome, reply)
+         values ($1, $2, $3, $4)",
+        outbox_id,
+        now,
+        kind,
+        reply,
+    )
+    .execute(&mut *tx)
+    .await
+    .context("Failed to record a delivery attempt")?;
+    tx.commit().await.context("Failed to record a delivery")?;
+    Ok(())
+}
+
+/// One message's delivery state, for `report status`.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The report's period.
+    pub period: String,
+    /// The report's revision.
+    pub revision: i32,
+    /// The report's number.
+    pub number: Option<i32>,
+    /// The address.
+    pub address: String,
+    /// queued, sending, retrying, sent or failed.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// When the next attempt is due (retrying).
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// When it was sent.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The delivery state of every message of `unit`'s reports (of `period`, if given).
+pub async fn deliveries(
+    pool: &PgPool,
+    unit: &UnitCode,
+    period: Option<Period>,
+) -> anyhow::Result<Vec<Delivery>> {
+    let rows = sqlx::query_as!(
+        Delivery,
+        "select report.period, report.revision, report.number, outbox.address, outbox.state,
+                outbox.attempts, outbox.next_attempt_at, outbox.last_error, outbox.sent_at
+         from outbox join report using (report_id)
+         where report.unit = $1 and ($2::text is null or report.period = $2)
+         order by report.period, report.revision, outbox.outbox_id",
+        unit.as_str(),
+        period.map(|p| p.to_string()),
+    )
+    .fetch_all(pool)
+    .await
+    .context("Failed to read the deliveries")?;
+    Ok(rows)
+}

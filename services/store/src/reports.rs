@@ -1,0 +1,198 @@
+//! Reports as sent: each revision frozen with its figures, text and attachments, and one
+//! outbox row per recipient address, written in one transaction.
+//!
+//! Any number of reporters may try the same job. The first takes a transaction-scoped advisory
+//! lock on the unit and period; the others wait for it, then find the revision stored and do
+//! nothing. The unique key on (unit, period, revision) backs the lock up.
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{Period, UnitCode};
+use sqlx::{PgPool, Postgres, Transaction};
+
+/// A revision about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    /// The revision: 1 for the scheduled report, then one more per corrected re-send.
+    pub revision: i32,
+    /// The number it was given, if numbered by baocao.
+    pub number: Option<u32>,
+    /// Its date.
+    pub issued_on: NaiveDate,
+    /// The indicators document as frozen.
+    pub indicators: serde_json::Value,
+    /// The email subject.
+    pub subject: String,
+    /// The plain-text body.
+    pub body_text: String,
+    /// The HTML body.
+    pub body_html: String,
+    /// The DOCX attachment.
+    pub docx: Vec<u8>,
+    /// The PDF attachment.
+    pub pdf: Vec<u8>,
+}
+
+/// One message to queue: an address and the "Nơi nhận" line it belongs to.
+#[derive(Debug, Clone)]
+pub struct Addressee {
+    /// The email address.
+    pub address: String,
+    /// The line of "Nơi nhận".
+    pub label: String,
+    /// The message's Message-ID, the same whenever this revision goes to this address.
+    pub message_id: String,
+}
+
+/// A stored revision, without its attachments.
+#[derive(Debug, Clone)]
+pub struct StoredReport {
+    /// Its key.
+    pub report_id: i64,
+    /// Its revision.
+    pub revision: i32,
+    /// Its number.
+    pub number: Option<i32>,
+    /// Its date.
+    pub issued_on: NaiveDate,
+    /// The figures it was sent with.
+    pub indicators: serde_json::Value,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Begins the transaction of `unit`'s report job for `period`, holding the job's lock until it
+/// commits or rolls back.
+pub async fn begin_job(
+    pool: &PgPool,
+    unit: &UnitCode,
+    period: Period,
+) -> anyhow::Result<Transaction<'static, Postgres>> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("Failed to begin the report job")?;
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtextextended('report ' || $1 || ' ' || $2, 0))",
+        unit.as_str(),
+        period.to_string(),
+    )
+    .execute(&mut *tx)
+    .await
+    .context("Failed to lock the report job")?;
+    Ok(tx)
+}
+
+/// The revisions of `unit`'s report for `period`, oldest first.
+pub async fn revisions(
+    executor: impl sqlx::PgExecutor<'_>,
+    unit: &UnitCode,
+    period: Period,
+) -> anyhow::Result<Vec<StoredReport>> {
+    let rows = sqlx::query_as!(
+        StoredReport,
+        "select report_id, revision, number, issued_on, indicators, created_at
+         from report where unit = $1 and period = $2 order by revision",
+        unit.as_str(),
+        period.to_string(),
+    )
+    .fetch_all(executor)
+    .await
+    .context("Failed to read the report's revisions")?;
+    Ok(rows)
+}
+
+/// Stores a revision and queues one message per addressee, within the job's transaction.
+#[tracing::instrument(skip_all, fields(unit = %unit, period = %period, revision = report.revision))]
+pub async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    unit: &UnitCode,
+    period: Period,
+    report: &NewReport,
+    addressees: &[Addressee],
+) -> anyhow::Result<i64> {
+    let number = report
+        .number
+        .map(i32::try_from)
+        .transpose()
+        .context("a report number out of range")?;
+    let report_id = sqlx::query_scalar!(
+        "insert into report (unit, period, revision, number, issued_on, indicators, subject,
+                             body_text, body_html, docx, pdf)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         returning report_id",
+        unit.as_str(),
+        period.to_string(),
+        report.revision,
+        number,
+        report.issued_on,
+        report.indicators,
+        report.subject,
+        report.body_text,
+        report.body_html,
+        report.docx,
+        report.pdf,
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .context("Failed to store the report")?;
+    let addresses: Vec<&str> = addressees.iter().map(|a| a.address.as_str()).collect();
+    let labels: Vec<&str> = addressees.iter().map(|a| a.label.as_str()).collect();
+    let message_ids: Vec<&str> = addressees.iter().map(|a| a.message_id.as_str()).collect();
+    sqlx::query!(
+        "insert into outbox (report_id, address, label, message_id)
+         select $1, address, label, message_id
+         from unnest($2::text[], $3::text[], $4::text[]) as t (address, label, message_id)",
+        report_id,
+        &addresses as &[&str],
+        &labels as &[&str],
+        &message_ids as &[&str],
+    )
+    .execute(&mut **tx)
+    .await
+    .context("Failed to queue the report's messages")?;
+    Ok(report_id)
+}
+
+/// When baocao first ran for `unit`, recording `now` on the first call.
+pub async fn configured_at(
+    pool: &PgPool,
+    unit: &UnitCode,
+    now: DateTime<Utc>,
+) -> anyhow::Result<DateTime<Utc>> {
+    sqlx::query!(
+        "insert into unit_registration (unit, configured_at) values ($1, $2)
+         on conflict (unit) do nothing",
+        unit.as_str(),
+        now,
+    )
+    .execute(pool)
+    .await
+    .context("Failed to register the unit")?;
+    let at = sqlx::query_scalar!(
+        "select configured_at from unit_registration where unit = $1",
+        unit.as_str(),
+    )
+    .fetch_one(pool)
+    .await
+    .context("Failed to read the unit's registration")?;
+    Ok(at)
+}
+
+/// The periods of `unit` that have a report (only `period`, if given), oldest first.
+pub async fn periods(
+    pool: &PgPool,
+    unit: &UnitCode,
+    period: Option<Period>,
+) -> anyhow::Result<Vec<String>> {
+    let periods = sqlx::query_scalar!(
+        "select distinct period from report
+         where unit = $1 and ($2::text is null or period = $2) order by period",
+        unit.as_str(),
+        period.map(|p| p.to_string()),
+    )
+    .fetch_all(pool)
+    .await
+    .context("Failed to list the reported periods")?;
+    Ok(periods)
+}

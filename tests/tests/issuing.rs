@@ -1,0 +1,226 @@
+//! Issuing reports: each due period once, whatever the number of reporters; numbered in
+//! sequence; frozen with one outbox message per address; corrected revisions on request.
+
+use baocao_tests::{TestEnv, event, instant, period, tri_qua};
+use reporter::job::{self, Issued, UnitJob};
+use serde_json::json;
+
+fn unit_job(env: &TestEnv) -> UnitJob<'_> {
+    baocao::reports::unit_job(&env.settings(), env.config.unit("tri-qua").unwrap())
+}
+
+async fn outbox_rows(env: &TestEnv) -> Vec<(i32, String, String, String)> {
+    sqlx::query_as(
+        "select report.revision, outbox.address, outbox.state, outbox.message_id
+         from outbox join report using (report_id) order by report.revision, outbox.address",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap()
+}
+
+/// The five addresses of the shipped "Nơi nhận" (the "Lưu: VT" line has none).
+const ADDRESSES: usize = 5;
+
+#[tokio::test]
+async fn two_reporters_issuing_the_same_period_store_one_revision() {
+    let env = TestEnv::new().await;
+    env.ingest_reference_month().await;
+    let job = unit_job(&env);
+    let now = instant("2026-05-18T01:00:00Z");
+    let (a, b) = tokio::join!(
+        job::issue(&env.pool, &job, period("2026-05"), now, false),
+        job::issue(&env.pool, &job, period("2026-05"), now, false),
+    );
+    let mut outcomes = [a.unwrap(), b.unwrap()];
+    outcomes.sort_by_key(|issued| matches!(issued, Issued::AlreadyIssued { .. }));
+    assert_eq!(
+        outcomes,
+        [
+            Issued::Stored {
+                revision: 1,
+                number: Some(103),
+                messages: ADDRESSES
+            },
+            Issued::AlreadyIssued { revision: 1 }
+        ]
+    );
+    let rows = outbox_rows(&env).await;
+    assert_eq!(rows.len(), ADDRESSES);
+    assert!(rows.iter().all(|(_, _, state, _)| state == "queued"));
+    let ids: std::collections::HashSet<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+    assert_eq!(ids.len(), ADDRESSES, "one Message-ID per address");
+
+    // The stored text is the golden report: frozen as issued.
+    let text: String = sqlx::query_scalar("select body_text from report")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let golden = std::fs::read_to_string(
+        baocao_tests::repo_root().join("tests/golden/bao-cao-chuyen-doi-so-thang-5-2026.txt"),
+    )
+    .unwrap();
+    assert_eq!(text, golden);
+    let subject: String = sqlx::query_scalar("select subject from report")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        subject,
+        "Báo cáo kết quả Chuyển đổi số tháng 5 năm 2026 - UBND phường Trí Quả (Số 103/BC-UBND)"
+    );
+}
+
+#[tokio::test]
+async fn the_scheduler_issues_at_eight_on_the_eighteenth_local_time_and_only_once() {
+    let env = TestEnv::new().await;
+    env.ingest_reference_month().await;
+    let jobs = [unit_job(&env)];
+    // baocao first runs for the unit on 10 May, inside May's window.
+    let first = job::issue_due_reports(&env.pool, &jobs, instant("2026-05-10T00:00:00Z"))
+        .await
+        .unwrap();
+    assert!(first.is_empty(), "{first:?}");
+    // 07:59:59 on the 18th in Vietnam is 00:59:59 UTC: not yet.
+    let early = job::issue_due_reports(&env.pool, &jobs, instant("2026-05-18T00:59:59Z"))
+        .await
+        .unwrap();
+    assert!(early.is_empty(), "{early:?}");
+    let due = job::issue_due_reports(&env.pool, &jobs, instant("2026-05-18T01:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].1, period("2026-05"));
+    assert!(
+        matches!(due[0].2, Issued::Stored { revision: 1, .. }),
+        "{due:?}"
+    );
+    // A reporter restarted a week later finds it done and sends no second copy; June's window
+    // had no events, so nothing is due for it.
+    let later = job::issue_due_reports(&env.pool, &jobs, instant("2026-06-25T01:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        later
+            .iter()
+            .map(|(_, p, issued)| (p.to_string(), issued.clone()))
+            .collect::<Vec<_>>(),
+        [
+            ("2026-05".to_owned(), Issued::AlreadyIssued { revision: 1 }),
+            ("2026-06".to_owned(), Issued::NoEvents),
+        ]
+    );
+    assert_eq!(outbox_rows(&env).await.len(), ADDRESSES);
+}
+
+#[tokio::test]
+async fn a_reporter_down_at_send_time_issues_the_missed_report_once_when_back() {
+    let env = TestEnv::new().await;
+    env.ingest_reference_month().await;
+    let jobs = [unit_job(&env)];
+    job::issue_due_reports(&env.pool, &jobs, instant("2026-05-01T00:00:00Z"))
+        .await
+        .unwrap();
+    // Down from the 17th to the 25th.
+    for _ in 0..2 {
+        job::issue_due_reports(&env.pool, &jobs, instant("2026-05-25T03:00:00Z"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(outbox_rows(&env).await.len(), ADDRESSES);
+}
+
+#[tokio::test]
+async fn no_report_for_periods_that_ended_before_the_unit_was_configured() {
+    let env = TestEnv::new().await;
+    env.ingest_reference_month().await;
+    let jobs = [unit_job(&env)];
+    // First run on 20 May: May's window closed on the 15th, before baocao knew the unit.
+    let done = job::issue_due_reports(&env.pool, &jobs, instant("2026-05-20T00:00:00Z"))
+        .await
+        .unwrap();
+    assert!(done.is_empty(), "{done:?}");
+    assert!(outbox_rows(&env).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_late_event_makes_the_report_out_of_date_and_force_sends_a_numbered_correction() {
+    let env = TestEnv::new().await;
+    env.ingest_reference_month().await;
+    let job = unit_job(&env);
+    let (may, tz) = (period("2026-05"), env.config.tz());
+    let sent_at = instant("2026-05-18T01:00:00Z");
+    job::issue(&env.pool, &job, may, sent_at, false)
+        .await
+        .unwrap();
+    let revisions = store::reports::revisions(&env.pool, &tri_qua(), may)
+        .await
+        .unwrap();
+    let later = instant("2026-05-20T00:00:00Z");
+    assert!(
+        !job::out_of_date(&env.pool, &tri_qua(), may, tz, later, &revisions)
+            .await
+            .unwrap()
+    );
+
+    // A document signed on 14 May reaches baocao on the 19th.
+    env.ingest(&[event(
+        "document.signed",
+        "2026-05-14T16:00:00+07:00",
+        json!({"document_id": "VB-LATE-1", "digital": true}),
+    )])
+    .await;
+    assert!(
+        job::out_of_date(&env.pool, &tri_qua(), may, tz, later, &revisions)
+            .await
+            .unwrap()
+    );
+
+    let again = job::issue(&env.pool, &job, may, later, false)
+        .await
+        .unwrap();
+    assert_eq!(again, Issued::AlreadyIssued { revision: 1 });
+    assert_eq!(
+        outbox_rows(&env).await.len(),
+        ADDRESSES,
+        "nothing sent without --force"
+    );
+
+    let forced = job::issue(&env.pool, &job, may, later, true).await.unwrap();
+    assert_eq!(
+        forced,
+        Issued::Stored {
+            revision: 2,
+            number: Some(104),
+            messages: ADDRESSES
+        }
+    );
+    let (subject, text): (String, String) =
+        sqlx::query_as("select subject, body_text from report where revision = 2")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert!(
+        subject.starts_with("[Thay thế báo cáo số 103/BC-UBND] Báo cáo kết quả"),
+        "{subject}"
+    );
+    assert!(subject.ends_with("(Số 104/BC-UBND)"), "{subject}");
+    assert_eq!(
+        text.lines().next().unwrap(),
+        "Báo cáo này thay thế Báo cáo số 103/BC-UBND đã gửi trước đây, với số liệu được cập nhật."
+    );
+    assert!(
+        text.contains("ban hành 158 văn bản, trong đó ký số 158 văn bản"),
+        "{text}"
+    );
+    let rows = outbox_rows(&env).await;
+    assert_eq!(rows.iter().filter(|r| r.0 == 2).count(), ADDRESSES);
+    let revisions = store::reports::revisions(&env.pool, &tri_qua(), may)
+        .await
+        .unwrap();
+    assert!(
+        !job::out_of_date(&env.pool, &tri_qua(), may, tz, later, &revisions)
+            .await
+            .unwrap()
+    );
+}
