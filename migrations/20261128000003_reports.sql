@@ -12,6 +12,7 @@ create table report (
     number       int,                      -- null when the clerk numbers by hand
     issued_on    date        not null,
     indicators   jsonb       not null,     -- the indicators document as frozen
+    mail_from    text        not null,     -- "UBND phường Trí Quả <vanthu@…>"
     subject      text        not null,
     body_text    text        not null,
     body_html    text        not null,

@@ -433,3 +433,107 @@ pub fn event(type_name: &str, occurred_at: &str, data: Value) -> Value {
         "unit": "tri-qua", "data": data,
     })
 }
+
+/// A real SMTP server (aiosmtpd, `tests/smtp/server.py`) on a free local port, keeping each
+/// message it accepts as an `.eml` file in its own folder. Stopped and removed when dropped.
+pub struct SmtpServer {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Where it keeps the messages.
+    pub dir: PathBuf,
+    reject: Vec<String>,
+    child: Option<std::process::Child>,
+}
+
+impl SmtpServer {
+    /// Starts a server that refuses the `reject` addresses with a 550.
+    pub fn start(reject: &[&str]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("bct-smtp-{}", Uuid::new_v4().simple()));
+        let mut server = Self {
+            port,
+            dir,
+            reject: reject.iter().map(|a| (*a).to_owned()).collect(),
+            child: None,
+        };
+        server.resume();
+        server
+    }
+
+    /// A server that is not running yet: its port is reserved by nobody, so connections fail
+    /// until [`SmtpServer::resume`].
+    pub fn down(reject: &[&str]) -> Self {
+        let mut server = Self::start(reject);
+        server.pause();
+        server
+    }
+
+    /// Stops the server process (the messages stay).
+    pub fn pause(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+
+    /// Starts the server process again on the same port.
+    pub fn resume(&mut self) {
+        use std::io::BufRead;
+        let mut command = Command::new("python3");
+        command
+            .arg(repo_root().join("tests/smtp/server.py"))
+            .arg(self.port.to_string())
+            .arg(&self.dir)
+            .stdout(std::process::Stdio::piped());
+        for address in &self.reject {
+            command.args(["--reject", address]);
+        }
+        let mut child = command
+            .spawn()
+            .expect("python3 runs tests/smtp/server.py (scripts/test installs aiosmtpd)");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the SMTP server starts");
+        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
+        self.child = Some(child);
+    }
+
+    /// `smtp://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The messages received so far, parsed by Python's email package (`tests/smtp/read.py`).
+    pub fn messages(&self) -> Vec<Value> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        if files.is_empty() {
+            return Vec::new();
+        }
+        let output = Command::new("python3")
+            .arg(repo_root().join("tests/smtp/read.py"))
+            .args(&files)
+            .output()
+            .expect("python3 reads the messages");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("read.py prints JSON")
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.pause();
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}

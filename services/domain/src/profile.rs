@@ -32,6 +32,8 @@ pub struct UnitProfile {
     pub narrative: Narrative,
     /// The "Nơi nhận" list.
     pub recipients: Vec<Recipient>,
+    /// Who the report's email comes from, "Name <address>", e.g. the ward's clerical office.
+    pub mail_from: String,
 }
 
 fn ward() -> String {

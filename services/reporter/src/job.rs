@@ -94,7 +94,7 @@ pub async fn issue(
     }
     let report = render_all(job, &content, revision, date)?;
     let addressees = addressees(job.profile, period, revision);
-    store::reports::insert(&mut tx, unit, period, &report, &addressees).await?;
+    store::reports::insert(&mut tx, unit, period, &report, &addressees, now).await?;
     tx.commit().await.context("Failed to commit the report")?;
     tracing::info!(
         revision,
@@ -124,6 +124,7 @@ fn render_all(
         number: content.number_value,
         issued_on: date,
         indicators: serde_json::to_value(&content.indicators)?,
+        mail_from: job.profile.mail_from.clone(),
         subject: subject(job.profile, content),
         body_text: text(Format::Text)?,
         body_html: text(Format::Html)?,

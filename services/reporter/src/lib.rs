@@ -9,6 +9,7 @@
 //!   format renders the same way.
 //! - [`compose`]: reading a report's inputs from the store.
 //! - [`job`]: issuing a period's report: freeze, number, render, store, queue the email.
+//! - [`sender`]: the email outbox's sender (SMTP through lettre, or `.eml` files).
 //! - [`docx`] and [`pdf`]: the two page formats in the layout of Nghị định 30/2020/NĐ-CP.
 //!
 //! Rendering itself is pure: [`compose`] reads the inputs, and the same inputs give the same
@@ -20,6 +21,7 @@ pub mod content;
 pub mod docx;
 pub mod job;
 pub mod pdf;
+pub mod sender;
 pub mod templates;
 
 use serde::Serialize;

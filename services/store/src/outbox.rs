@@ -32,6 +32,10 @@ pub struct Claimed {
     pub revision: i32,
     /// The report's date.
     pub issued_on: NaiveDate,
+    /// The sender.
+    pub mail_from: String,
+    /// The report's number.
+    pub number: Option<i32>,
     /// The subject.
     pub subject: String,
     /// The plain-text body.
@@ -73,7 +77,8 @@ pub async fn claim_next(
         select claimed.outbox_id as "outbox_id!", claimed.address as "address!",
                claimed.label as "label!", claimed.message_id as "message_id!",
                claimed.attempts as "attempts!",
-               report.unit, report.period, report.revision, report.issued_on, report.subject,
+               report.unit, report.period, report.revision, report.issued_on, report.mail_from,
+               report.number, report.subject,
                report.body_text, report.body_html, report.docx, report.pdf
         from claimed join report using (report_id)
         "#,

@@ -21,6 +21,8 @@ pub struct NewReport {
     pub issued_on: NaiveDate,
     /// The indicators document as frozen.
     pub indicators: serde_json::Value,
+    /// The sender, "Name <address>".
+    pub mail_from: String,
     /// The email subject.
     pub subject: String,
     /// The plain-text body.
@@ -102,7 +104,8 @@ pub async fn revisions(
     Ok(rows)
 }
 
-/// Stores a revision and queues one message per addressee, within the job's transaction.
+/// Stores a revision and queues one message per addressee, due at `now`, within the job's
+/// transaction.
 #[tracing::instrument(skip_all, fields(unit = %unit, period = %period, revision = report.revision))]
 pub async fn insert(
     tx: &mut Transaction<'_, Postgres>,
@@ -110,6 +113,7 @@ pub async fn insert(
     period: Period,
     report: &NewReport,
     addressees: &[Addressee],
+    now: DateTime<Utc>,
 ) -> anyhow::Result<i64> {
     let number = report
         .number
@@ -117,9 +121,9 @@ pub async fn insert(
         .transpose()
         .context("a report number out of range")?;
     let report_id = sqlx::query_scalar!(
-        "insert into report (unit, period, revision, number, issued_on, indicators, subject,
-                             body_text, body_html, docx, pdf)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        "insert into report (unit, period, revision, number, issued_on, indicators, mail_from,
+                             subject, body_text, body_html, docx, pdf)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          returning report_id",
         unit.as_str(),
         period.to_string(),
@@ -127,6 +131,7 @@ pub async fn insert(
         number,
         report.issued_on,
         report.indicators,
+        report.mail_from,
         report.subject,
         report.body_text,
         report.body_html,
@@ -140,13 +145,14 @@ pub async fn insert(
     let labels: Vec<&str> = addressees.iter().map(|a| a.label.as_str()).collect();
     let message_ids: Vec<&str> = addressees.iter().map(|a| a.message_id.as_str()).collect();
     sqlx::query!(
-        "insert into outbox (report_id, address, label, message_id)
-         select $1, address, label, message_id
+        "insert into outbox (report_id, address, label, message_id, next_attempt_at)
+         select $1, address, label, message_id, $5
          from unnest($2::text[], $3::text[], $4::text[]) as t (address, label, message_id)",
         report_id,
         &addresses as &[&str],
         &labels as &[&str],
         &message_ids as &[&str],
+        now,
     )
     .execute(&mut **tx)
     .await

@@ -1,0 +1,260 @@
+//! The outbox sender: claims one queued message at a time, builds it (HTML body with a
+//! plain-text alternative, the DOCX and the PDF attached, a Message-ID fixed per revision and
+//! address) and hands it to the SMTP server, or writes it as an `.eml` file when no server is
+//! configured. Each attempt is recorded; a connection error or a 4xx reply is retried with
+//! exponential backoff and jitter, a 5xx reply is final.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, TimeDelta, Utc};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use store::PgPool;
+use store::outbox::{Claimed, Outcome};
+
+use crate::Format;
+
+/// Where messages go.
+pub enum Mailer {
+    /// An SMTP server.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// `.eml` files in a folder (the embedded default without an SMTP URL).
+    Files(AsyncFileTransport<Tokio1Executor>, PathBuf),
+}
+
+impl Mailer {
+    /// An SMTP mailer for `url` (`smtp://`, `smtp+starttls://` or `smtps://`, with user and
+    /// password), or, without a URL, one that writes `.eml` files into `mail_dir`.
+    pub fn new(url: Option<&str>, mail_dir: &Path) -> anyhow::Result<Self> {
+        match url {
+            Some(url) => {
+                let url = lettre_url(url)?;
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+                    .context("BAOCAO_SMTP_URL is not a usable SMTP URL")?
+                    .timeout(Some(Duration::from_secs(30)))
+                    .build();
+                Ok(Self::Smtp(transport))
+            }
+            None => {
+                std::fs::create_dir_all(mail_dir)
+                    .with_context(|| format!("cannot create {}", mail_dir.display()))?;
+                Ok(Self::Files(
+                    AsyncFileTransport::new(mail_dir),
+                    mail_dir.to_owned(),
+                ))
+            }
+        }
+    }
+
+    /// Where messages go, for the log: the server's host or the folder, never a password.
+    pub fn describe(&self) -> String {
+        match self {
+            Mailer::Smtp(_) => "the SMTP server of BAOCAO_SMTP_URL".to_owned(),
+            Mailer::Files(_, dir) => format!(".eml files in {}", dir.display()),
+        }
+    }
+}
+
+/// lettre's URL for ours: `smtp+starttls://` is `smtp://…?tls=required`; `smtp://` stays
+/// plain (for a local relay) and `smtps://` is implicit TLS.
+fn lettre_url(url: &str) -> anyhow::Result<String> {
+    if let Some(rest) = url.strip_prefix("smtp+starttls://") {
+        let separator = if rest.contains('?') { '&' } else { '?' };
+        Ok(format!("smtp://{rest}{separator}tls=required"))
+    } else if url.starts_with("smtp://") || url.starts_with("smtps://") {
+        Ok(url.to_owned())
+    } else {
+        anyhow::bail!("BAOCAO_SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
+    }
+}
+
+/// How failed attempts are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// The wait after the first failure; each further failure doubles it.
+    pub first: TimeDelta,
+    /// The longest wait.
+    pub cap: TimeDelta,
+    /// After this many attempts a message is given up as failed.
+    pub max_attempts: i32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            first: TimeDelta::seconds(30),
+            cap: TimeDelta::hours(1),
+            max_attempts: 30,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// When to try again after `attempts` failed attempts: doubling from `first`, capped, with
+    /// ±20% jitter so that messages failed together do not retry together.
+    pub fn next_attempt(&self, attempts: i32, now: DateTime<Utc>) -> DateTime<Utc> {
+        let doublings = u32::try_from(attempts.saturating_sub(1))
+            .unwrap_or(0)
+            .min(20);
+        let wait = self
+            .first
+            .checked_mul(1 << doublings)
+            .map_or(self.cap, |wait| wait.min(self.cap));
+        let jitter = 0.8 + fastrand::f64() * 0.4;
+        let millis = (wait.num_milliseconds() as f64 * jitter) as i64;
+        now + TimeDelta::milliseconds(millis)
+    }
+}
+
+/// The outbox sender.
+pub struct Sender {
+    mailer: Mailer,
+    retry: RetryPolicy,
+    lease: TimeDelta,
+}
+
+impl Sender {
+    /// A sender through `mailer`.
+    pub fn new(mailer: Mailer, retry: RetryPolicy) -> Self {
+        Self {
+            mailer,
+            retry,
+            lease: TimeDelta::minutes(5),
+        }
+    }
+
+    /// The single step: claims the message due longest and tries it once. `None` when no
+    /// message is due.
+    pub async fn send_next(
+        &self,
+        pool: &PgPool,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<(i64, Outcome)>> {
+        let Some(claimed) = store::outbox::claim_next(pool, now, self.lease).await? else {
+            return Ok(None);
+        };
+        let outcome = match build(&claimed) {
+            Ok(message) => self.deliver(message, claimed.attempts, now).await,
+            Err(error) => Outcome::Failed(format!("cannot build the message: {error:#}")),
+        };
+        store::outbox::record(pool, claimed.outbox_id, &outcome, Utc::now()).await?;
+        match &outcome {
+            Outcome::Sent(_) => tracing::info!(address = %claimed.address, "report sent"),
+            Outcome::Retry(error, at) => {
+                tracing::warn!(address = %claimed.address, %error, next = %at, "sending failed; will retry")
+            }
+            Outcome::Failed(error) => {
+                tracing::error!(address = %claimed.address, %error, "sending failed for good")
+            }
+        }
+        Ok(Some((claimed.outbox_id, outcome)))
+    }
+
+    async fn deliver(&self, message: Message, attempts: i32, now: DateTime<Utc>) -> Outcome {
+        let result = match &self.mailer {
+            Mailer::Smtp(transport) => transport
+                .send(message)
+                .await
+                .map(|reply| reply.message().collect::<Vec<_>>().join(" "))
+                .map_err(|error| (error.is_permanent(), error.to_string())),
+            Mailer::Files(transport, dir) => transport
+                .send(message)
+                .await
+                .map(|id| format!("written to {}/{id}.eml", dir.display()))
+                .map_err(|error| (false, error.to_string())),
+        };
+        match result {
+            Ok(reply) => Outcome::Sent(reply),
+            Err((true, error)) => Outcome::Failed(error),
+            Err((false, error)) if attempts >= self.retry.max_attempts => {
+                Outcome::Failed(format!("gave up after {attempts} attempts: {error}"))
+            }
+            Err((false, error)) => Outcome::Retry(error, self.retry.next_attempt(attempts, now)),
+        }
+    }
+}
+
+/// The message of a claimed outbox row.
+pub fn build(claimed: &Claimed) -> anyhow::Result<Message> {
+    let from: Mailbox = claimed
+        .mail_from
+        .parse()
+        .with_context(|| format!("the sender '{}' is not an address", claimed.mail_from))?;
+    let to: Mailbox = claimed
+        .address
+        .parse()
+        .with_context(|| format!("'{}' is not an address", claimed.address))?;
+    let name = attachment_name(claimed);
+    let attachment = |format: Format, body: &[u8]| -> anyhow::Result<SinglePart> {
+        Ok(Attachment::new(format!("{name}.{}", format.extension()))
+            .body(body.to_vec(), ContentType::parse(format.mime_type())?))
+    };
+    let message = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(&claimed.subject)
+        .message_id(Some(claimed.message_id.clone()))
+        .multipart(
+            MultiPart::mixed()
+                .multipart(MultiPart::alternative_plain_html(
+                    claimed.body_text.clone(),
+                    claimed.body_html.clone(),
+                ))
+                .singlepart(attachment(Format::Docx, &claimed.docx)?)
+                .singlepart(attachment(Format::Pdf, &claimed.pdf)?),
+        )
+        .context("cannot assemble the message")?;
+    Ok(message)
+}
+
+/// "Báo cáo Chuyển đổi số tháng 5 năm 2026 - Số 103-BC-UBND" (no slash: it is a file name).
+fn attachment_name(claimed: &Claimed) -> String {
+    let (year, month) = claimed
+        .period
+        .split_once('-')
+        .unwrap_or((&claimed.period, ""));
+    let month = month.trim_start_matches('0');
+    let mut name = format!("Báo cáo Chuyển đổi số tháng {month} năm {year}");
+    if let Some(number) = claimed.number {
+        name.push_str(&format!(" - Số {number:02}"));
+    }
+    if claimed.revision > 1 {
+        name.push_str(&format!(" (lần {})", claimed.revision));
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starttls_urls_become_lettres_required_tls() {
+        assert_eq!(
+            lettre_url("smtp+starttls://u:p@mail.example:587").expect("a URL"),
+            "smtp://u:p@mail.example:587?tls=required"
+        );
+        assert_eq!(
+            lettre_url("smtps://u:p@mail.example").expect("a URL"),
+            "smtps://u:p@mail.example"
+        );
+        assert!(lettre_url("http://mail.example").is_err());
+    }
+
+    #[test]
+    fn retries_double_up_to_the_cap_with_jitter() {
+        let policy = RetryPolicy::default();
+        let now = Utc::now();
+        for (attempts, seconds) in [(1, 30), (2, 60), (3, 120), (8, 3600), (30, 3600)] {
+            let wait = (policy.next_attempt(attempts, now) - now).num_milliseconds() as f64;
+            let expected = seconds as f64 * 1000.0;
+            assert!(
+                (expected * 0.8..=expected * 1.2).contains(&wait),
+                "attempt {attempts}: {wait} ms, expected about {expected}"
+            );
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Delivery: the issued report reaches each address of "Nơi nhận" once, over SMTP to a real
+//! server (aiosmtpd), through outages, permanent refusals and a sender that dies mid-way.
+
+use std::collections::BTreeMap;
+
+use baocao_tests::{SmtpServer, TestEnv, instant, period};
+use chrono::{DateTime, TimeDelta, Utc};
+use reporter::job::{self, Issued};
+use reporter::sender::{Mailer, RetryPolicy, Sender};
+use serde_json::Value;
+use store::outbox::Outcome;
+
+const ADDRESSES: [&str; 5] = [
+    "chutich.triqua@example.gov.vn",
+    "danguy.triqua@example.gov.vn",
+    "hdnd.triqua@example.gov.vn",
+    "phochutich.triqua@example.gov.vn",
+    "vanthu.sokhcn@example.gov.vn",
+];
+
+/// The reference month ingested and its report issued on the 18th at 08:00.
+async fn issued_reference_month(env: &TestEnv) -> DateTime<Utc> {
+    env.ingest_reference_month().await;
+    let settings = env.settings();
+    let unit = baocao::reports::unit_job(&settings, env.config.unit("tri-qua").unwrap());
+    let now = instant("2026-05-18T01:00:00Z");
+    let issued = job::issue(&env.pool, &unit, period("2026-05"), now, false)
+        .await
+        .unwrap();
+    assert!(
+        matches!(issued, Issued::Stored { messages: 5, .. }),
+        "{issued:?}"
+    );
+    now
+}
+
+fn sender(server: &SmtpServer) -> Sender {
+    let mailer = Mailer::new(Some(&server.url()), std::path::Path::new("unused")).unwrap();
+    Sender::new(mailer, RetryPolicy::default())
+}
+
+/// Runs the sender's step until nothing is due at `now`; returns the outcomes.
+async fn drain(env: &TestEnv, sender: &Sender, now: DateTime<Utc>) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    while let Some((_, outcome)) = sender.send_next(&env.pool, now).await.unwrap() {
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+/// Received messages by recipient file name suffix (the address).
+fn by_address(messages: &[Value]) -> BTreeMap<String, Vec<&Value>> {
+    let mut out: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for message in messages {
+        out.entry(message["to"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(message);
+    }
+    out
+}
+
+async fn states(env: &TestEnv) -> BTreeMap<String, (String, i32)> {
+    let rows: Vec<(String, String, i32)> =
+        sqlx::query_as("select address, state, attempts from outbox")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    rows.into_iter().map(|(a, s, n)| (a, (s, n))).collect()
+}
+
+#[tokio::test]
+async fn the_reference_month_reaches_every_address_once_with_both_bodies_and_attachments() {
+    let env = TestEnv::new().await;
+    let now = issued_reference_month(&env).await;
+    let server = SmtpServer::start(&[]);
+    let outcomes = drain(&env, &sender(&server), now).await;
+    assert_eq!(outcomes.len(), 5);
+    assert!(
+        outcomes.iter().all(|o| matches!(o, Outcome::Sent(_))),
+        "{outcomes:?}"
+    );
+
+    let messages = server.messages();
+    let received = by_address(&messages);
+    assert_eq!(
+        received.keys().map(String::as_str).collect::<Vec<_>>(),
+        ADDRESSES
+    );
+    let golden = std::fs::read_to_string(
+        baocao_tests::repo_root().join("tests/golden/bao-cao-chuyen-doi-so-thang-5-2026.txt"),
+    )
+    .unwrap();
+    for (address, copies) in &received {
+        assert_eq!(copies.len(), 1, "{address} got {} messages", copies.len());
+        let message = copies[0];
+        assert_eq!(
+            message["subject"],
+            "Báo cáo kết quả Chuyển đổi số tháng 5 năm 2026 - UBND phường Trí Quả (Số 103/BC-UBND)"
+        );
+        assert_eq!(
+            message["from"],
+            "UBND phường Trí Quả <vanthu.triqua@example.gov.vn>"
+        );
+        let parts = message["parts"].as_array().unwrap();
+        let part = |kind: &str| parts.iter().find(|p| p["type"] == kind).unwrap();
+        // Mail carries lines ending CRLF; the text is the golden report.
+        let text = part("text/plain")["text"]
+            .as_str()
+            .unwrap()
+            .replace("\r\n", "\n");
+        assert_eq!(text.trim_end(), golden);
+        assert!(
+            part("text/html")["text"]
+                .as_str()
+                .unwrap()
+                .contains("84.55%")
+        );
+        let pdf = part("application/pdf");
+        assert_eq!(pdf["head"], "%PDF-");
+        assert_eq!(
+            pdf["filename"],
+            "Báo cáo Chuyển đổi số tháng 5 năm 2026 - Số 103.pdf"
+        );
+        let docx = part("application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+        assert_eq!(docx["head"], "PK\u{3}\u{4}\u{14}");
+        assert!(
+            docx["filename"]
+                .as_str()
+                .unwrap()
+                .ends_with(" - Số 103.docx")
+        );
+    }
+    // Message-IDs differ by address and are the ones stored.
+    let ids: std::collections::BTreeSet<&str> = messages
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 5);
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("<baocao.tri-qua.2026-05.r1."))
+    );
+    assert!(
+        states(&env)
+            .await
+            .values()
+            .all(|(s, n)| s == "sent" && *n == 1)
+    );
+}
+
+#[tokio::test]
+async fn a_server_down_at_send_time_gets_every_message_once_when_it_is_back() {
+    let env = TestEnv::new().await;
+    let now = issued_reference_month(&env).await;
+    let mut server = SmtpServer::down(&[]);
+    let sender = sender(&server);
+    let failed = drain(&env, &sender, now).await;
+    assert_eq!(failed.len(), 5);
+    assert!(
+        failed.iter().all(|o| matches!(o, Outcome::Retry(..))),
+        "{failed:?}"
+    );
+    assert!(states(&env).await.values().all(|(s, _)| s == "retrying"));
+    // Still down a minute later: nothing is due yet (the first retry waits about 30 s, so
+    // some may be due; whatever is tried fails again and is rescheduled).
+    server.resume();
+    let later = now + TimeDelta::minutes(3);
+    let sent = drain(&env, &sender, later).await;
+    assert!(
+        sent.iter().all(|o| matches!(o, Outcome::Sent(_))),
+        "{sent:?}"
+    );
+    let messages = server.messages();
+    let received = by_address(&messages);
+    assert_eq!(received.len(), 5);
+    assert!(received.values().all(|copies| copies.len() == 1));
+    // Every attempt is on record: a failure then a success for each message.
+    let attempts: Vec<(String, i64)> = sqlx::query_as(
+        "select outcome, count(*) from delivery_attempt group by outcome order by outcome",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(attempts, [("retry".to_owned(), 5), ("sent".to_owned(), 5)]);
+    assert!(
+        states(&env)
+            .await
+            .values()
+            .all(|(s, n)| s == "sent" && *n == 2)
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_fails_that_address_only() {
+    let env = TestEnv::new().await;
+    let now = issued_reference_month(&env).await;
+    let server = SmtpServer::start(&["hdnd.triqua@example.gov.vn"]);
+    drain(&env, &sender(&server), now).await;
+    let states = states(&env).await;
+    assert_eq!(
+        states["hdnd.triqua@example.gov.vn"],
+        ("failed".to_owned(), 1)
+    );
+    assert_eq!(states.values().filter(|(s, _)| s == "sent").count(), 4);
+    let error: String = sqlx::query_scalar(
+        "select last_error from outbox where address = 'hdnd.triqua@example.gov.vn'",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert!(error.contains("550"), "{error}");
+    // Nothing is retried later.
+    assert!(
+        drain(&env, &sender(&server), now + TimeDelta::hours(2))
+            .await
+            .is_empty()
+    );
+    assert_eq!(server.messages().len(), 4);
+}
+
+#[tokio::test]
+async fn a_message_claimed_by_a_sender_that_died_is_sent_once_after_its_lease() {
+    let env = TestEnv::new().await;
+    let now = issued_reference_month(&env).await;
+    // A sender claims a message and dies before sending it.
+    let claimed = store::outbox::claim_next(&env.pool, now, TimeDelta::minutes(5))
+        .await
+        .unwrap()
+        .unwrap();
+    let server = SmtpServer::start(&[]);
+    let sender = sender(&server);
+    // The others go out; the claimed one waits for its lease.
+    assert_eq!(
+        drain(&env, &sender, now + TimeDelta::minutes(1))
+            .await
+            .len(),
+        4
+    );
+    assert_eq!(states(&env).await[&claimed.address].0, "sending");
+    // After the lease, a restarted sender sends it, once.
+    assert_eq!(
+        drain(&env, &sender, now + TimeDelta::minutes(6))
+            .await
+            .len(),
+        1
+    );
+    let messages = server.messages();
+    let received = by_address(&messages);
+    assert_eq!(received.len(), 5);
+    assert!(received.values().all(|copies| copies.len() == 1));
+}
+
+#[tokio::test]
+async fn two_senders_at_once_send_each_message_once() {
+    let env = TestEnv::new().await;
+    let now = issued_reference_month(&env).await;
+    let server = SmtpServer::start(&[]);
+    let (a, b) = (sender(&server), sender(&server));
+    let (first, second) = tokio::join!(drain(&env, &a, now), drain(&env, &b, now));
+    assert_eq!(first.len() + second.len(), 5);
+    let messages = server.messages();
+    let received = by_address(&messages);
+    assert_eq!(received.len(), 5);
+    assert!(received.values().all(|copies| copies.len() == 1));
+}
+
+#[tokio::test]
+async fn without_an_smtp_url_messages_are_written_as_eml_files() {
+    let env = TestEnv::new().await;
+    let now = issued_reference_month(&env).await;
+    let dir = std::env::temp_dir().join(format!("{}-outbox", env.name));
+    let sender = Sender::new(Mailer::new(None, &dir).unwrap(), RetryPolicy::default());
+    let outcomes = drain(&env, &sender, now).await;
+    assert_eq!(outcomes.len(), 5);
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(files.len(), 5);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.contains("Message-ID: <baocao.tri-qua.2026-05.r1."),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
