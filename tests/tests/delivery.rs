@@ -285,3 +285,104 @@ async fn without_an_smtp_url_messages_are_written_as_eml_files() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `baocao …` against this test's database, broker and SMTP server.
+fn baocao(env: &TestEnv, server: &SmtpServer) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_baocao-under-test"));
+    command
+        .env(
+            "BAOCAO_CONFIG",
+            baocao_tests::repo_root().join("baocao.toml"),
+        )
+        .env("BAOCAO_DATABASE_URL", &env.database_url)
+        .env("BAOCAO_AMQP_URL", &env.amqp_url)
+        .env("BAOCAO_SMTP_URL", server.url())
+        .env("BAOCAO_LOG", "warn")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+async fn wait_for_messages(server: &SmtpServer, count: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let messages = server.messages();
+        if messages.len() >= count || std::time::Instant::now() > deadline {
+            return messages;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_reporter_processes_and_report_send_deliver_each_address_one_message() {
+    let env = TestEnv::new().await;
+    env.ingest_reference_month().await;
+    let server = SmtpServer::start(&[]);
+    let mut reporters: Vec<_> = (0..2)
+        .map(|_| {
+            baocao(&env, &server)
+                .args(["run", "--target", "reporter"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let sent = baocao(&env, &server)
+        .args(["report", "send", "--unit", "tri-qua", "--period", "2026-05"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&sent.stdout);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(
+        said.contains("revision 1 (Số 103) stored, 5 message(s) queued"),
+        "{said}"
+    );
+
+    let messages = wait_for_messages(&server, 5).await;
+    // Give a duplicate, if any, time to arrive before counting.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let messages = if server.messages().len() > messages.len() {
+        server.messages()
+    } else {
+        messages
+    };
+    let received = by_address(&messages);
+    assert_eq!(received.len(), 5, "{received:?}");
+    assert!(received.values().all(|copies| copies.len() == 1));
+
+    let again = baocao(&env, &server)
+        .args(["report", "send", "--unit", "tri-qua", "--period", "2026-05"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&again.stdout)
+            .contains("was already sent (revision 1); nothing sent")
+    );
+    let status = baocao(&env, &server)
+        .args(["report", "status", "--unit", "tri-qua"])
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("tri-qua 2026-05 revision 1 Số 103 ngày 2026-05-18"),
+        "{status}"
+    );
+    assert_eq!(status.matches(" sent at ").count(), 5, "{status}");
+
+    for reporter in &mut reporters {
+        let pid = reporter.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+    }
+    for mut reporter in reporters {
+        assert!(
+            reporter.wait().unwrap().success(),
+            "the reporter exits 0 on SIGTERM"
+        );
+    }
+}

@@ -28,9 +28,9 @@ pub fn ingest_config(settings: &Settings) -> IngestConfig {
 
 /// Runs `target` until SIGTERM or SIGINT.
 pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
-    if matches!(target, Target::Reporter | Target::Api) {
+    if target == Target::Api {
         anyhow::bail!(
-            "target {target:?} is not in this version yet; run --target ingest (or all, which is ingest for now)"
+            "target api is not in this version yet; run --target ingest, reporter or all"
         );
     }
     let mut stop = StopSignal::listen()?;
@@ -38,21 +38,59 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
         return Ok(());
     };
     let (trigger, shutdown) = Shutdown::new();
-    let stats = Arc::new(IngestStats::default());
-    let mut worker = tokio::spawn(ingest::run(ingest_config(&settings), pool, stats, shutdown));
+    let (stop_reporter, reporter_stop) = tokio::sync::watch::channel(false);
+    let mut workers = tokio::task::JoinSet::new();
+    if matches!(target, Target::All | Target::Ingest) {
+        let stats = Arc::new(IngestStats::default());
+        let config = ingest_config(&settings);
+        let pool = pool.clone();
+        workers.spawn(async move { ("ingest", ingest::run(config, pool, stats, shutdown).await) });
+    }
+    if matches!(target, Target::All | Target::Reporter) {
+        let sender = reporter_sender(&settings)?;
+        let config = reporter::service::ReporterConfig {
+            units: settings.file.units.clone(),
+            tz: settings.file.tz(),
+            schedule: settings.schedule(),
+            templates: settings.template_source(),
+        };
+        let pool = pool.clone();
+        workers.spawn(async move {
+            (
+                "reporter",
+                reporter::service::run(pool, config, sender, reporter_stop).await,
+            )
+        });
+    }
     tracing::info!(?target, config = %settings.config_path.display(), "baocao started");
     tokio::select! {
         signal = stop.received() => signal?,
-        // The worker only returns on shutdown; earlier means it failed, and so does the process.
-        ended = &mut worker => {
-            ended.context("The ingest worker panicked")??;
-            anyhow::bail!("the ingest worker stopped unexpectedly");
+        // The workers only return on shutdown; earlier means one failed, and so does the process.
+        Some(ended) = workers.join_next() => {
+            let (name, result) = ended.context("A worker panicked")?;
+            result?;
+            anyhow::bail!("the {name} worker stopped unexpectedly");
         }
     }
     tracing::info!("stopping: finishing the work in flight");
     trigger.trigger();
-    worker.await.context("The ingest worker panicked")??;
+    stop_reporter.send(true).ok();
+    while let Some(ended) = workers.join_next().await {
+        let (_, result) = ended.context("A worker panicked")?;
+        result?;
+    }
     Ok(())
+}
+
+/// The outbox sender: SMTP with `BAOCAO_SMTP_URL`, else `.eml` files in `BAOCAO_MAIL_DIR`.
+fn reporter_sender(settings: &Settings) -> anyhow::Result<reporter::sender::Sender> {
+    let url = settings.env.smtp_url.as_ref().map(|url| url.expose());
+    let mailer = reporter::sender::Mailer::new(url, &settings.env.mail_dir)?;
+    tracing::info!(to = %mailer.describe(), "reports are emailed");
+    Ok(reporter::sender::Sender::new(
+        mailer,
+        reporter::sender::RetryPolicy::default(),
+    ))
 }
 
 /// Connects to the database (creating and migrating it), retrying with backoff while it is

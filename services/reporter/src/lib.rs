@@ -10,6 +10,7 @@
 //! - [`compose`]: reading a report's inputs from the store.
 //! - [`job`]: issuing a period's report: freeze, number, render, store, queue the email.
 //! - [`sender`]: the email outbox's sender (SMTP through lettre, or `.eml` files).
+//! - [`service`]: the reporter target's loop (schedule, then send).
 //! - [`docx`] and [`pdf`]: the two page formats in the layout of Nghị định 30/2020/NĐ-CP.
 //!
 //! Rendering itself is pure: [`compose`] reads the inputs, and the same inputs give the same
@@ -22,6 +23,7 @@ pub mod docx;
 pub mod job;
 pub mod pdf;
 pub mod sender;
+pub mod service;
 pub mod templates;
 
 use serde::Serialize;
