@@ -224,3 +224,36 @@ async fn a_late_event_makes_the_report_out_of_date_and_force_sends_a_numbered_co
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_unit_with_its_own_schedule_is_issued_on_its_own_day() {
+    let mut config = baocao_tests::shipped_config();
+    config.units[0].schedule.send_day = Some(baocao::config::SendDay::try_from(20).unwrap());
+    config.units[0].schedule.send_time =
+        Some(baocao::config::SendTime::try_from("09:30".to_owned()).unwrap());
+    let env = TestEnv::with_config(config).await;
+    env.ingest_reference_month().await;
+    let jobs = [unit_job(&env)];
+    job::issue_due_reports(&env.pool, &jobs, instant("2026-05-01T00:00:00Z"))
+        .await
+        .unwrap();
+    // The deployment's 18th at 08:00 passes; the unit's 20th at 09:30 (02:30 UTC) is the day.
+    for now in ["2026-05-18T01:00:00Z", "2026-05-20T02:29:59Z"] {
+        let done = job::issue_due_reports(&env.pool, &jobs, instant(now))
+            .await
+            .unwrap();
+        assert!(done.is_empty(), "{now}: {done:?}");
+    }
+    let done = job::issue_due_reports(&env.pool, &jobs, instant("2026-05-20T02:30:00Z"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(done[..], [(_, _, Issued::Stored { revision: 1, .. })]),
+        "{done:?}"
+    );
+    let issued_on: chrono::NaiveDate = sqlx::query_scalar("select issued_on from report")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(issued_on.to_string(), "2026-05-20");
+}

@@ -11,6 +11,7 @@ use chrono::NaiveTime;
 use chrono_tz::Tz;
 use domain::KnownUnits;
 use domain::profile::UnitProfile;
+pub use domain::profile::{SendDay, SendTime};
 use serde::Deserialize;
 
 /// Everything the binary is configured with.
@@ -172,38 +173,6 @@ fn default_send_time() -> SendTime {
     SendTime(NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default())
 }
 
-/// A day of the month that every month has, after the window's end on the 15th.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "u32")]
-pub struct SendDay(pub u32);
-
-impl TryFrom<u32> for SendDay {
-    type Error = String;
-    fn try_from(day: u32) -> Result<Self, Self::Error> {
-        if (15..=28).contains(&day) {
-            Ok(Self(day))
-        } else {
-            Err(format!(
-                "{day} is not a sending day: use 15 to 28 (the window closes on the 15th)"
-            ))
-        }
-    }
-}
-
-/// A local time of day written `HH:MM`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct SendTime(pub NaiveTime);
-
-impl TryFrom<String> for SendTime {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        NaiveTime::parse_from_str(&text, "%H:%M")
-            .map(Self)
-            .map_err(|_| format!("'{text}' is not a time of day written HH:MM, e.g. 08:00"))
-    }
-}
-
 /// Exchange and queue names (SPEC §3.1).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -299,12 +268,18 @@ impl Settings {
         }
     }
 
-    /// When reports are dated and sent.
+    /// When reports are dated and sent, unless a unit says otherwise.
     pub fn schedule(&self) -> reporter::compose::Schedule {
         reporter::compose::Schedule {
             send_day: self.file.schedule.send_day.0,
             send_time: self.file.schedule.send_time.0,
         }
+    }
+
+    /// When `profile`'s reports are dated and sent: its own `[unit.schedule]` over
+    /// `[schedule]`.
+    pub fn schedule_for(&self, profile: &UnitProfile) -> reporter::compose::Schedule {
+        self.schedule().for_unit(profile)
     }
 }
 

@@ -15,7 +15,7 @@ pub fn unit_job<'a>(settings: &Settings, profile: &'a UnitProfile) -> UnitJob<'a
     UnitJob {
         profile,
         tz: settings.file.tz(),
-        schedule: settings.schedule(),
+        schedule: settings.schedule_for(profile),
         templates: settings.template_source(),
     }
 }

@@ -4,6 +4,8 @@
 
 use std::num::NonZeroU32;
 
+use chrono::NaiveTime;
+
 use serde::{Deserialize, Serialize};
 
 use crate::unit::UnitCode;
@@ -34,6 +36,19 @@ pub struct UnitProfile {
     pub recipients: Vec<Recipient>,
     /// Who the report's email comes from, "Name <address>", e.g. the ward's clerical office.
     pub mail_from: String,
+    /// This unit's own sending day and time, over the deployment's `[schedule]`.
+    #[serde(default)]
+    pub schedule: UnitSchedule,
+}
+
+/// A unit's own schedule; what it leaves out comes from `[schedule]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitSchedule {
+    /// The day of month M on which the report for M is sent (15–28).
+    pub send_day: Option<SendDay>,
+    /// The local time at which it is sent, `HH:MM`.
+    pub send_time: Option<SendTime>,
 }
 
 fn ward() -> String {
@@ -194,5 +209,37 @@ impl TryFrom<String> for EmailAddress {
         } else {
             Err(format!("'{text}' is not an email address"))
         }
+    }
+}
+
+/// A day of the month that every month has, after the window's end on the 15th.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "u32")]
+pub struct SendDay(pub u32);
+
+impl TryFrom<u32> for SendDay {
+    type Error = String;
+    fn try_from(day: u32) -> Result<Self, Self::Error> {
+        if (15..=28).contains(&day) {
+            Ok(Self(day))
+        } else {
+            Err(format!(
+                "{day} is not a sending day: use 15 to 28 (the window closes on the 15th)"
+            ))
+        }
+    }
+}
+
+/// A local time of day written `HH:MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct SendTime(pub NaiveTime);
+
+impl TryFrom<String> for SendTime {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        NaiveTime::parse_from_str(&text, "%H:%M")
+            .map(Self)
+            .map_err(|_| format!("'{text}' is not a time of day written HH:MM, e.g. 08:00"))
     }
 }

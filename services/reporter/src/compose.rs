@@ -28,6 +28,17 @@ impl Schedule {
             .with_context(|| format!("day {} of {period} is not a date", self.send_day))
     }
 
+    /// This schedule with `profile`'s own `[unit.schedule]` applied.
+    pub fn for_unit(self, profile: &domain::profile::UnitProfile) -> Self {
+        Self {
+            send_day: profile.schedule.send_day.map_or(self.send_day, |day| day.0),
+            send_time: profile
+                .schedule
+                .send_time
+                .map_or(self.send_time, |time| time.0),
+        }
+    }
+
     /// The instant `period`'s report is due to be sent, in zone `tz`.
     pub fn send_at(self, period: Period, tz: Tz) -> anyhow::Result<DateTime<Utc>> {
         let local = self.report_date(period)?.and_time(self.send_time);

@@ -27,7 +27,7 @@ pub struct ReporterConfig {
     pub units: Vec<UnitProfile>,
     /// The deployment's time zone.
     pub tz: Tz,
-    /// When reports are sent.
+    /// When reports are sent, unless a unit has its own schedule.
     pub schedule: Schedule,
     /// Where templates come from.
     pub templates: TemplateSource,
@@ -46,7 +46,7 @@ pub async fn run(
         .map(|profile| UnitJob {
             profile,
             tz: config.tz,
-            schedule: config.schedule,
+            schedule: config.schedule.for_unit(profile),
             templates: config.templates.clone(),
         })
         .collect();
