@@ -249,14 +249,22 @@ impl TestEnv {
     /// benchmarks pass `env!("CARGO_BIN_EXE_baocao-under-test")`: the same `main` as `baocao`,
     /// which cargo builds with them (`tests/src/bin/baocao-under-test.rs`).
     pub fn spawn_worker(&self, binary: &Path) -> std::io::Result<std::process::Child> {
-        Command::new(binary)
+        self.command(binary)
             .args(["run", "--target", "ingest"])
+            .stdin(std::process::Stdio::null())
+            .spawn()
+    }
+
+    /// The binary at `binary` (a test's `CARGO_BIN_EXE_baocao-under-test`) with the shipped
+    /// configuration, this environment's database and vhost, and warnings-only logs.
+    pub fn command(&self, binary: &Path) -> Command {
+        let mut command = Command::new(binary);
+        command
             .env("BAOCAO_CONFIG", repo_root().join("baocao.toml"))
             .env("BAOCAO_DATABASE_URL", &self.database_url)
             .env("BAOCAO_AMQP_URL", &self.amqp_url)
-            .env("BAOCAO_LOG", "warn")
-            .stdin(std::process::Stdio::null())
-            .spawn()
+            .env("BAOCAO_LOG", "warn");
+        command
     }
 
     /// The dead letters now in `baocao.dead`, left in place.
@@ -536,4 +544,22 @@ impl Drop for SmtpServer {
         self.pause();
         std::fs::remove_dir_all(&self.dir).ok();
     }
+}
+
+/// A `procedure.received` event for dossier `dossier`, due at `due`.
+pub fn received(dossier: &str, at: &str, channel: &str, due: &str, digitized: bool) -> Value {
+    event(
+        "procedure.received",
+        at,
+        serde_json::json!({"dossier_id": dossier, "channel": channel, "due_at": due, "digitized": digitized}),
+    )
+}
+
+/// A `procedure.resolved` event for dossier `dossier`.
+pub fn resolved(dossier: &str, at: &str) -> Value {
+    event(
+        "procedure.resolved",
+        at,
+        serde_json::json!({"dossier_id": dossier}),
+    )
 }

@@ -7,12 +7,8 @@ use baocao_tests::{TestEnv, repo_root};
 use serde_json::Value;
 
 fn baocao(env: &TestEnv, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_baocao-under-test"))
+    env.command(Path::new(env!("CARGO_BIN_EXE_baocao-under-test")))
         .args(args)
-        .env("BAOCAO_CONFIG", repo_root().join("baocao.toml"))
-        .env("BAOCAO_DATABASE_URL", &env.database_url)
-        .env("BAOCAO_AMQP_URL", &env.amqp_url)
-        .env("BAOCAO_LOG", "warn")
         .output()
         .unwrap()
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use baocao_tests::{TestEnv, event, instant, period};
+use baocao_tests::{TestEnv, event, instant, period, received, resolved};
 use domain::ParsedEvent;
 use serde_json::{Value, json};
 
@@ -16,18 +16,6 @@ fn document(occurred_at: &str, document_id: &str) -> Value {
         occurred_at,
         json!({"document_id": document_id, "digital": true}),
     )
-}
-
-fn received(dossier: &str, at: &str, channel: &str, due: &str, digitized: bool) -> Value {
-    event(
-        "procedure.received",
-        at,
-        json!({"dossier_id": dossier, "channel": channel, "due_at": due, "digitized": digitized}),
-    )
-}
-
-fn resolved(dossier: &str, at: &str) -> Value {
-    event("procedure.resolved", at, json!({"dossier_id": dossier}))
 }
 
 #[tokio::test]

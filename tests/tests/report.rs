@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use baocao_tests::{TestEnv, event, instant, period, repo_root, tri_qua};
+use baocao_tests::{TestEnv, instant, period, received, repo_root, resolved, tri_qua};
 use chrono::Utc;
 use domain::Period;
 use reporter::compose;
@@ -33,12 +33,8 @@ async fn text_report(env: &TestEnv, period: Period, now: &str) -> String {
 }
 
 fn baocao(env: &TestEnv, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_baocao-under-test"))
+    env.command(Path::new(env!("CARGO_BIN_EXE_baocao-under-test")))
         .args(args)
-        .env("BAOCAO_CONFIG", repo_root().join("baocao.toml"))
-        .env("BAOCAO_DATABASE_URL", &env.database_url)
-        .env("BAOCAO_AMQP_URL", &env.amqp_url)
-        .env("BAOCAO_LOG", "warn")
         .output()
         .unwrap()
 }
@@ -528,18 +524,6 @@ async fn numbers_come_from_a_per_unit_per_year_sequence_taken_once_each() {
     assert!(text.contains("\n\nSố: 106/BC-UBND\n\n"), "{text}");
 }
 
-fn received(dossier: &str, at: &str, channel: &str, due: &str) -> Value {
-    event(
-        "procedure.received",
-        at,
-        json!({"dossier_id": dossier, "channel": channel, "due_at": due, "digitized": true}),
-    )
-}
-
-fn resolved(dossier: &str, at: &str) -> Value {
-    event("procedure.resolved", at, json!({"dossier_id": dossier}))
-}
-
 #[tokio::test]
 async fn carried_over_late_postal_and_overdue_dossiers_render_their_clauses() {
     let env = TestEnv::new().await;
@@ -550,6 +534,7 @@ async fn carried_over_late_postal_and_overdue_dossiers_render_their_clauses() {
             "2026-05-10T09:00:00+07:00",
             "online",
             "2026-05-20T17:00:00+07:00",
+            true,
         ),
         resolved("HS-1", "2026-05-25T10:00:00+07:00"),
         // By post, never resolved, due before June's window ends: overdue.
@@ -558,6 +543,7 @@ async fn carried_over_late_postal_and_overdue_dossiers_render_their_clauses() {
             "2026-05-20T09:00:00+07:00",
             "postal",
             "2026-06-01T17:00:00+07:00",
+            true,
         ),
         // In person, resolved the next day: early.
         received(
@@ -565,6 +551,7 @@ async fn carried_over_late_postal_and_overdue_dossiers_render_their_clauses() {
             "2026-05-21T09:00:00+07:00",
             "direct",
             "2026-06-30T17:00:00+07:00",
+            true,
         ),
         resolved("HS-3", "2026-05-22T09:00:00+07:00"),
         // Online, pending, due after the window: on time.
@@ -573,6 +560,7 @@ async fn carried_over_late_postal_and_overdue_dossiers_render_their_clauses() {
             "2026-06-01T09:00:00+07:00",
             "online",
             "2026-06-20T17:00:00+07:00",
+            true,
         ),
     ])
     .await;
