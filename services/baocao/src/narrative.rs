@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use domain::profile::{NARRATIVE_FIELDS, UnitProfile};
+use domain::profile::{NARRATIVE_FIELDS, UnitProfile, check_paragraphs, split_paragraphs};
 
 use crate::cli::PeriodArgs;
 use crate::config::Settings;
@@ -35,36 +35,8 @@ pub fn paragraphs(
         !paragraphs.is_empty(),
         "no paragraphs given: use --text (repeatable), --file, or --empty to leave the field empty"
     );
-    if let Some(heading) = paragraphs.iter().find(|p| p.starts_with('#')) {
-        anyhow::bail!("a paragraph cannot start with '#', which marks a heading: {heading:?}");
-    }
+    check_paragraphs(&paragraphs).map_err(anyhow::Error::msg)?;
     Ok(paragraphs)
-}
-
-/// Paragraphs separated by blank lines (lines of nothing but spaces count as blank); the lines
-/// of one paragraph are joined with spaces, and a leading bullet mark ("-", "•", "+") is
-/// dropped.
-fn split_paragraphs(text: &str) -> Vec<String> {
-    let mut paragraphs = Vec::new();
-    let mut words: Vec<&str> = Vec::new();
-    for line in text.lines().chain(std::iter::once("")) {
-        if line.trim().is_empty() {
-            if !words.is_empty() {
-                paragraphs.push(unbulleted(&words.join(" ")).to_owned());
-                words.clear();
-            }
-        } else {
-            words.extend(line.split_whitespace());
-        }
-    }
-    paragraphs
-}
-
-fn unbulleted(paragraph: &str) -> &str {
-    match paragraph.split_once(' ') {
-        Some(("-" | "•" | "+" | "–", rest)) => rest,
-        _ => paragraph,
-    }
 }
 
 /// `report narrative show`.
@@ -156,23 +128,4 @@ fn known_field(field: &str) -> anyhow::Result<()> {
         NARRATIVE_FIELDS.join(", ")
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_paragraphs;
-
-    #[test]
-    fn a_file_is_split_into_paragraphs_at_blank_lines() {
-        let text = "Đoạn một\nviết hai dòng.\n \t\nĐoạn hai.\r\n\r\n- Đoạn ba.\n\n• Đoạn bốn.\n";
-        assert_eq!(
-            split_paragraphs(text),
-            [
-                "Đoạn một viết hai dòng.",
-                "Đoạn hai.",
-                "Đoạn ba.",
-                "Đoạn bốn."
-            ]
-        );
-    }
 }

@@ -28,11 +28,13 @@ pub fn ingest_config(settings: &Settings) -> IngestConfig {
 
 /// Runs `target` until SIGTERM or SIGINT.
 pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
-    if target == Target::Api {
-        anyhow::bail!(
-            "target api is not in this version yet; run --target ingest, reporter or all"
-        );
-    }
+    let token = settings
+        .env
+        .admin_token
+        .as_ref()
+        .map(|t| t.expose().to_owned());
+    // Refused before anything else: an exposed address without a token is a configuration error.
+    let listener = api::bind(&settings.env.http_addr, token.as_deref()).await?;
     let mut stop = StopSignal::listen()?;
     let Some(pool) = wait_for_database(&settings, &mut stop).await? else {
         return Ok(());
@@ -40,6 +42,18 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     let (trigger, shutdown) = Shutdown::new();
     let (stop_reporter, reporter_stop) = tokio::sync::watch::channel(false);
     let mut workers = tokio::task::JoinSet::new();
+    let api_config = api::ApiConfig {
+        units: settings.file.units.clone(),
+        tz: settings.file.tz(),
+        schedule: settings.schedule(),
+        templates: settings.template_source(),
+        admin_token: token,
+        amqp_url: settings.env.amqp_url.expose().to_owned(),
+        topology: settings.file.broker.topology(),
+    };
+    let state = api::AppState::new(api_config, pool.clone(), reporter_stop.clone());
+    let full_api = matches!(target, Target::All | Target::Api);
+    workers.spawn(async move { ("api", api::serve(listener, state, full_api).await) });
     if matches!(target, Target::All | Target::Ingest) {
         let stats = Arc::new(IngestStats::default());
         let config = ingest_config(&settings);

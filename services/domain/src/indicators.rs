@@ -50,10 +50,13 @@ pub struct Counts {
 
 /// The indicators document of SPEC §5.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Indicators {
     /// The unit reported on.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "tri-qua"))]
     pub unit: UnitCode,
     /// The period reported on.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-05"))]
     pub period: Period,
     /// The period's window, written with the deployment's offset.
     pub window: WindowBounds,
@@ -72,6 +75,7 @@ pub struct Indicators {
 
 /// A window as two RFC 3339 instants with the local offset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WindowBounds {
     /// The first instant of the window.
     pub start: String,
@@ -82,6 +86,7 @@ pub struct WindowBounds {
 /// Documents issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Documents {
     pub issued: i64,
     pub digitally_signed: i64,
@@ -90,6 +95,7 @@ pub struct Documents {
 /// Petitions (phản ánh kiến nghị).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Petitions {
     pub carried_over: i64,
     pub received: i64,
@@ -100,6 +106,7 @@ pub struct Petitions {
 /// Administrative-procedure dossiers, after the national form "Tình hình, kết quả giải quyết TTHC".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Procedures {
     pub carried_over: i64,
     pub received: i64,
@@ -119,8 +126,19 @@ pub struct Procedures {
 /// Articles published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Articles {
     pub published: i64,
+}
+
+impl WindowBounds {
+    /// The bounds of `window`, with its offset.
+    pub fn of(window: &Window) -> Self {
+        Self {
+            start: window.start().to_rfc3339_opts(SecondsFormat::Secs, false),
+            end: window.end().to_rfc3339_opts(SecondsFormat::Secs, false),
+        }
+    }
 }
 
 impl Indicators {
@@ -140,10 +158,7 @@ impl Indicators {
         Self {
             unit,
             period,
-            window: WindowBounds {
-                start: window.start().to_rfc3339_opts(SecondsFormat::Secs, false),
-                end: window.end().to_rfc3339_opts(SecondsFormat::Secs, false),
-            },
+            window: WindowBounds::of(&window),
             is_final,
             documents: Documents {
                 issued: c.documents_issued,

@@ -243,3 +243,58 @@ impl TryFrom<String> for SendTime {
             .map_err(|_| format!("'{text}' is not a time of day written HH:MM, e.g. 08:00"))
     }
 }
+
+/// Paragraphs separated by blank lines (lines of nothing but spaces count as blank); the lines
+/// of one paragraph are joined with spaces, and a leading bullet mark ("-", "•", "+") is
+/// dropped.
+pub fn split_paragraphs(text: &str) -> Vec<String> {
+    let mut paragraphs = Vec::new();
+    let mut words: Vec<&str> = Vec::new();
+    for line in text.lines().chain(std::iter::once("")) {
+        if line.trim().is_empty() {
+            if !words.is_empty() {
+                paragraphs.push(unbulleted(&words.join(" ")).to_owned());
+                words.clear();
+            }
+        } else {
+            words.extend(line.split_whitespace());
+        }
+    }
+    paragraphs
+}
+
+fn unbulleted(paragraph: &str) -> &str {
+    match paragraph.split_once(' ') {
+        Some(("-" | "•" | "+" | "–", rest)) => rest,
+        _ => paragraph,
+    }
+}
+
+/// Refuses a paragraph that starts with `#`, which marks a heading in the report's body.
+pub fn check_paragraphs(paragraphs: &[String]) -> Result<(), String> {
+    match paragraphs.iter().find(|p| p.starts_with('#')) {
+        Some(heading) => Err(format!(
+            "a paragraph cannot start with '#', which marks a heading: {heading:?}"
+        )),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_paragraphs;
+
+    #[test]
+    fn a_file_is_split_into_paragraphs_at_blank_lines() {
+        let text = "Đoạn một\nviết hai dòng.\n \t\nĐoạn hai.\r\n\r\n- Đoạn ba.\n\n• Đoạn bốn.\n";
+        assert_eq!(
+            split_paragraphs(text),
+            [
+                "Đoạn một viết hai dòng.",
+                "Đoạn hai.",
+                "Đoạn ba.",
+                "Đoạn bốn."
+            ]
+        );
+    }
+}

@@ -242,7 +242,9 @@ impl Worker {
             .await?;
             for (_, rejection) in &rejected {
                 tracing::warn!(reason = %rejection.reason(), detail = %rejection, "dead-lettered a message");
-                self.stats.count_rejected(rejection.reason());
+                let reason = rejection.reason();
+                metrics::global().count_rejected(&reason);
+                self.stats.count_rejected(reason);
             }
         }
         let acked = last
@@ -266,8 +268,15 @@ impl Worker {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         let started = Instant::now();
         loop {
+            let writing = Instant::now();
             match store::events::write_batch(&self.pool, events).await {
                 Ok(outcome) => {
+                    let metrics = metrics::global();
+                    metrics.observe_batch(events.len(), writing.elapsed());
+                    metrics.events_duplicate.inc_by(outcome.duplicates as u64);
+                    for ((unit, event_type), count) in &outcome.stored_by_kind {
+                        metrics.count_ingested(unit, event_type, *count);
+                    }
                     if backoff.failures() > 0 {
                         tracing::info!(after = ?started.elapsed(), "the database is back; consuming again");
                     }

@@ -122,6 +122,17 @@ impl Renderer {
 
     /// Renders `content` in `format`.
     pub fn render(&self, content: &ReportContent, format: Format) -> Result<Vec<u8>, RenderError> {
+        let started = std::time::Instant::now();
+        let rendered = self.render_unmeasured(content, format);
+        metrics::global().observe_render(format.extension(), started.elapsed());
+        rendered
+    }
+
+    fn render_unmeasured(
+        &self,
+        content: &ReportContent,
+        format: Format,
+    ) -> Result<Vec<u8>, RenderError> {
         let blocks = self.body(content)?;
         let page = Page {
             content,

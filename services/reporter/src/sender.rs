@@ -141,12 +141,18 @@ impl Sender {
             Err(error) => Outcome::Failed(format!("cannot build the message: {error:#}")),
         };
         store::outbox::record(pool, claimed.outbox_id, &outcome, Utc::now()).await?;
+        let metrics = metrics::global();
         match &outcome {
-            Outcome::Sent(_) => tracing::info!(address = %claimed.address, "report sent"),
+            Outcome::Sent(_) => {
+                metrics.emails_sent.inc();
+                tracing::info!(address = %claimed.address, "report sent")
+            }
             Outcome::Retry(error, at) => {
+                metrics.email_retries.inc();
                 tracing::warn!(address = %claimed.address, %error, next = %at, "sending failed; will retry")
             }
             Outcome::Failed(error) => {
+                metrics.emails_failed.inc();
                 tracing::error!(address = %claimed.address, %error, "sending failed for good")
             }
         }

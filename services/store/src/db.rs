@@ -85,3 +85,12 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
     admin.close().await.ok();
     Ok(())
 }
+
+/// Whether the database answers a query.
+pub async fn ping(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::query("select 1")
+        .execute(pool)
+        .await
+        .context("the database does not answer")?;
+    Ok(())
+}

@@ -6,7 +6,7 @@
 //! recorded as a conflict. Every table is written with one `UNNEST` statement per batch, with
 //! rows sorted by key so that concurrent workers take row locks in the same order.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -14,16 +14,23 @@ use domain::{EventKind, ParsedEvent};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+/// The PostgreSQL channel on which each committed batch names the units it changed, one
+/// notification per unit: the API's live counters listen on it, whatever process wrote.
+pub const CHANGES_CHANNEL: &str = "baocao_changes";
+
 /// What a batch did to the database.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BatchOutcome {
     /// Events stored for the first time.
     pub stored: usize,
     /// Events whose id was already known (or repeated in the batch) and were not counted again.
     pub duplicates: usize,
+    /// The events stored for the first time, counted by unit and type.
+    pub stored_by_kind: BTreeMap<(String, &'static str), u64>,
 }
 
-/// Stores `events` in one transaction and commits it.
+/// Stores `events` in one transaction and commits it. The commit notifies
+/// [`CHANGES_CHANNEL`] once for each unit with a new event.
 #[tracing::instrument(skip_all, fields(events = events.len()))]
 pub async fn write_batch(pool: &PgPool, events: &[ParsedEvent]) -> anyhow::Result<BatchOutcome> {
     let mut tx = pool
@@ -31,6 +38,22 @@ pub async fn write_batch(pool: &PgPool, events: &[ParsedEvent]) -> anyhow::Resul
         .await
         .context("Failed to begin the batch transaction")?;
     let outcome = write_batch_in(&mut tx, events).await?;
+    let units: Vec<&str> = outcome
+        .stored_by_kind
+        .keys()
+        .map(|(unit, _)| unit.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !units.is_empty() {
+        // Delivered to listeners at the commit, and only if it commits.
+        sqlx::query("select pg_notify($1, unit) from unnest($2::text[]) as unit")
+            .bind(CHANGES_CHANNEL)
+            .bind(&units)
+            .execute(&mut *tx)
+            .await
+            .context("Failed to announce the batch")?;
+    }
     tx.commit().await.context("Failed to commit the batch")?;
     Ok(outcome)
 }
@@ -55,10 +78,62 @@ pub async fn write_batch_in(
         .filter(|p| new_ids.contains(&p.event.id()))
         .collect();
     apply_to_state(tx, &fresh).await?;
+    let mut stored_by_kind = BTreeMap::new();
+    let mut latest: BTreeMap<(String, &'static str), DateTime<Utc>> = BTreeMap::new();
+    for parsed in &fresh {
+        let key = (
+            parsed.event.unit().to_string(),
+            parsed.event.kind().type_name(),
+        );
+        let occurred = parsed.event.occurred_at_utc();
+        latest
+            .entry(key.clone())
+            .and_modify(|at| *at = (*at).max(occurred))
+            .or_insert(occurred);
+        *stored_by_kind.entry(key).or_insert(0) += 1;
+    }
+    record_activity(tx, &stored_by_kind, &latest).await?;
     Ok(BatchOutcome {
         stored: fresh.len(),
         duplicates: events.len() - fresh.len(),
+        stored_by_kind,
     })
+}
+
+/// Moves each unit's and type's activity forward. Last in the transaction and in key order, so
+/// that concurrent batches hold these row locks only until their commit and never deadlock.
+async fn record_activity(
+    tx: &mut Transaction<'_, Postgres>,
+    counts: &BTreeMap<(String, &'static str), u64>,
+    latest: &BTreeMap<(String, &'static str), DateTime<Utc>>,
+) -> anyhow::Result<()> {
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let units: Vec<&str> = counts.keys().map(|(unit, _)| unit.as_str()).collect();
+    let types: Vec<&str> = counts.keys().map(|(_, kind)| *kind).collect();
+    let events: Vec<i64> = counts.values().map(|n| *n as i64).collect();
+    let occurred: Vec<DateTime<Utc>> = latest.values().copied().collect();
+    sqlx::query!(
+        r#"
+        insert into source_activity as a (unit, event_type, events, last_stored_at, last_occurred_at)
+        select unit, event_type, events, now(), occurred
+        from unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[])
+            as input (unit, event_type, events, occurred)
+        on conflict (unit, event_type) do update
+        set events = a.events + excluded.events,
+            last_stored_at = excluded.last_stored_at,
+            last_occurred_at = greatest(a.last_occurred_at, excluded.last_occurred_at)
+        "#,
+        &units as &[&str],
+        &types as &[&str],
+        &events,
+        &occurred,
+    )
+    .execute(&mut **tx)
+    .await
+    .context("Failed to record the sources' activity")?;
+    Ok(())
 }
 
 /// Splits a batch into the first event of each id and the later ones that carry another body

@@ -77,3 +77,30 @@ pub async fn has_events(
     .context("Failed to look for the window's events")?;
     Ok(found)
 }
+
+/// When a unit last heard of one event type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceActivity {
+    /// The unit.
+    pub unit: String,
+    /// The event type.
+    pub event_type: String,
+    /// New events of this type stored so far.
+    pub events: i64,
+    /// When the latest batch with one was stored.
+    pub last_stored_at: chrono::DateTime<chrono::Utc>,
+    /// The latest `occurred_at` among them.
+    pub last_occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The activity of every unit and event type seen.
+pub async fn activity(pool: &PgPool) -> anyhow::Result<Vec<SourceActivity>> {
+    sqlx::query_as!(
+        SourceActivity,
+        "select unit, event_type, events, last_stored_at, last_occurred_at
+         from source_activity order by unit, event_type"
+    )
+    .fetch_all(pool)
+    .await
+    .context("Failed to read the sources' activity")
+}

@@ -9,8 +9,11 @@
 //! - [`reports`]: report revisions as sent, frozen, and the job lock that makes one reporter
 //!   issue each.
 //! - [`outbox`]: the email outbox, claimed with `FOR UPDATE SKIP LOCKED`, every attempt recorded.
-//! - [`health`]: what the administrator needs to see about the stored data (orphans, conflicts).
+//! - [`health`]: what the administrator needs to see about the stored data (orphans, conflicts,
+//!   when each source was last heard of).
+//! - [`changes`]: listening for the units each committed batch changed (`LISTEN/NOTIFY`).
 
+pub mod changes;
 pub mod db;
 pub mod events;
 pub mod health;

@@ -191,3 +191,14 @@ pub async fn deliveries(
     .context("Failed to read the deliveries")?;
     Ok(rows)
 }
+
+/// How many messages the outbox holds in each state.
+pub async fn counts_by_state(pool: &PgPool) -> anyhow::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"select state, count(*) as "count!" from outbox group by state order by state"#
+    )
+    .fetch_all(pool)
+    .await
+    .context("Failed to count the outbox")?;
+    Ok(rows.into_iter().map(|row| (row.state, row.count)).collect())
+}

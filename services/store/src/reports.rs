@@ -202,3 +202,45 @@ pub async fn periods(
     .context("Failed to list the reported periods")?;
     Ok(periods)
 }
+
+/// A stored revision with what was sent.
+#[derive(Debug, Clone)]
+pub struct SentReport {
+    /// Its revision.
+    pub revision: i32,
+    /// Its number.
+    pub number: Option<i32>,
+    /// The figures it was sent with.
+    pub indicators: serde_json::Value,
+    /// The email subject.
+    pub subject: String,
+    /// The plain-text body.
+    pub body_text: String,
+    /// The HTML body.
+    pub body_html: String,
+    /// The DOCX attachment.
+    pub docx: Vec<u8>,
+    /// The PDF attachment.
+    pub pdf: Vec<u8>,
+}
+
+/// Revision `revision` of `unit`'s report for `period` as sent, or the latest without one.
+pub async fn sent(
+    pool: &PgPool,
+    unit: &UnitCode,
+    period: Period,
+    revision: Option<i32>,
+) -> anyhow::Result<Option<SentReport>> {
+    sqlx::query_as!(
+        SentReport,
+        "select revision, number, indicators, subject, body_text, body_html, docx, pdf
+         from report where unit = $1 and period = $2 and ($3::int is null or revision = $3)
+         order by revision desc limit 1",
+        unit.as_str(),
+        period.to_string(),
+        revision,
+    )
+    .fetch_optional(pool)
+    .await
+    .context("Failed to read the report as sent")
+}

@@ -1,0 +1,453 @@
+// The dashboard: reads everything from /api with the administrator's token (kept for this
+// browser session only), follows the open window over Server-Sent Events, and refreshes the
+// reports and pipeline panels every 15 seconds.
+"use strict";
+
+const TOKEN_KEY = "baocao.token";
+const FIELD_LABELS = {
+  legal_basis: "Căn cứ",
+  propaganda: "Công tác tuyên truyền",
+  internal_it_before: "Ứng dụng CNTT nội bộ (trước số liệu văn bản)",
+  internal_it_after: "Ứng dụng CNTT nội bộ (sau số liệu văn bản)",
+  citizen_services_after: "Dịch vụ công (sau số liệu hồ sơ)",
+  strengths: "Ưu điểm",
+  limitations_intro: "Hạn chế (mở đầu)",
+  limitations: "Hạn chế",
+  proposals: "Đề xuất, kiến nghị",
+};
+const STATE_LABELS = {
+  queued: ["Chờ gửi", "warn"], sending: ["Đang gửi", "warn"], retrying: ["Gửi lại sau", "warn"],
+  sent: ["Đã gửi", "ok"], failed: ["Thất bại", "bad"],
+};
+const EVENT_LABELS = {
+  "document.signed": "Văn bản ký ban hành", "petition.received": "Tiếp nhận phản ánh",
+  "petition.resolved": "Xử lý phản ánh", "procedure.received": "Tiếp nhận hồ sơ",
+  "procedure.resolved": "Giải quyết hồ sơ", "article.published": "Đăng tin, bài",
+};
+
+const $ = (id) => document.getElementById(id);
+let unit = null;
+let stream = null;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== null && value !== undefined && value !== false) node.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+function toast(text) {
+  const box = $("toast");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+
+// ---------------------------------------------------------------- the token
+
+function token() { return sessionStorage.getItem(TOKEN_KEY); }
+
+let asking = null;
+function askToken(wrong) {
+  if (asking) return asking;
+  asking = new Promise((resolve) => {
+    const dialog = $("token-dialog");
+    $("token-error").hidden = !wrong;
+    $("token").value = "";
+    $("token-form").onsubmit = () => {
+      sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+      $("logout").hidden = false;
+      asking = null;
+      resolve();
+    };
+    dialog.showModal();
+  });
+  return asking;
+}
+
+async function api(path, options = {}) {
+  for (;;) {
+    const headers = new Headers(options.headers || {});
+    const saved = token();
+    if (saved) headers.set("Authorization", "Bearer " + saved);
+    const response = await fetch(path, { ...options, headers });
+    if (response.status !== 401) return response;
+    await askToken(Boolean(saved));
+  }
+}
+
+async function json(path, options) {
+  const response = await api(path, options);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+// ---------------------------------------------------------------- numbers as the report writes them
+
+function count(n) { return n < 10 && n >= 0 ? "0" + n : String(n); }
+
+function share(part, whole) {
+  if (!whole) return "không phát sinh";
+  // Half-up to two decimals in integers, trailing zeros dropped, as in the report.
+  const hundredths = Math.floor((part * 20000 / whole + 1) / 2);
+  const text = (hundredths / 100).toFixed(2).replace(/\.?0+$/, "");
+  return text + "%";
+}
+
+function dig(doc, path) { return path.split(".").reduce((v, k) => (v == null ? v : v[k]), doc); }
+
+function date(text) {
+  const d = new Date(text);
+  return d.toLocaleString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh", hour12: false });
+}
+
+function periodName(period) {
+  const [y, m] = period.split("-");
+  return `tháng ${Number(m)}/${y}`;
+}
+
+// ---------------------------------------------------------------- live counters
+
+function showIndicators(doc) {
+  for (const node of document.querySelectorAll("[data-figure]")) {
+    const value = dig(doc, node.dataset.figure);
+    const text = value == null ? "–" : count(value);
+    if (node.textContent !== text) {
+      node.textContent = text;
+      node.classList.remove("flash");
+      void node.offsetWidth;
+      node.classList.add("flash");
+    }
+  }
+  for (const node of document.querySelectorAll("[data-share]")) {
+    const [part, whole] = node.dataset.share.split("/");
+    node.textContent = share(dig(doc, part), dig(doc, whole));
+  }
+  const start = new Date(doc.window.start), end = new Date(doc.window.end);
+  const day = (d) => d.toLocaleDateString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" });
+  $("counters-title").textContent = `Kỳ đang mở: ${periodName(doc.period)}`;
+  $("window").textContent = `Từ ${day(start)} đến hết ngày ${day(new Date(end - 1))}`;
+  $("as-of").textContent = "Cập nhật lúc " + new Date().toLocaleTimeString("vi-VN", { hour12: false });
+}
+
+function liveState(text, kind) {
+  const badge = $("live");
+  badge.textContent = text;
+  badge.className = "badge " + kind;
+}
+
+// EventSource cannot send the Authorization header, so the stream is read with fetch; the
+// protocol is the same: id, data, retry, and Last-Event-ID when reconnecting.
+async function follow(code, signal) {
+  let lastId = null, retry = 2000;
+  while (!signal.aborted) {
+    try {
+      const headers = lastId ? { "Last-Event-ID": lastId } : {};
+      const response = await api(`/api/units/${encodeURIComponent(code)}/stream`, { headers, signal });
+      if (!response.ok) throw new Error(response.statusText);
+      liveState("Trực tiếp", "ok");
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          let data = [], id = null;
+          for (const line of block.split("\n")) {
+            const colon = line.indexOf(":");
+            if (colon === 0) continue;
+            const field = colon < 0 ? line : line.slice(0, colon);
+            const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+            if (field === "data") data.push(text);
+            else if (field === "id") id = text;
+            else if (field === "retry" && /^\d+$/.test(text)) retry = Number(text);
+          }
+          if (id !== null) lastId = id;
+          if (data.length) showIndicators(JSON.parse(data.join("\n")));
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+    }
+    liveState("Mất kết nối, đang thử lại…", "bad");
+    await new Promise((resolve) => setTimeout(resolve, retry));
+  }
+}
+
+// ---------------------------------------------------------------- trend chart
+
+function drawTrend(points) {
+  const box = $("trend");
+  box.replaceChildren();
+  const width = 900, height = 260, left = 44, right = 16, top = 14, bottom = 36;
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  const node = (tag, attrs, text) => {
+    const n = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    if (text !== undefined) n.textContent = text;
+    svg.append(n);
+    return n;
+  };
+  const x = (i) => left + (points.length < 2 ? 0 : i * (width - left - right) / (points.length - 1));
+  const y = (v) => top + (100 - v) * (height - top - bottom) / 100;
+  for (const v of [0, 25, 50, 75, 100]) {
+    node("line", { x1: left, x2: width - right, y1: y(v), y2: y(v), stroke: "#dde3ea" });
+    node("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11, fill: "#5f6b7a" }, v + "%");
+  }
+  points.forEach((p, i) => {
+    const [yy, mm] = p.period.split("-");
+    node("text", { x: x(i), y: height - 14, "text-anchor": "middle", "font-size": 11, fill: "#5f6b7a" },
+      `${Number(mm)}/${yy.slice(2)}` + (p.final ? "" : "*"));
+  });
+  const series = [
+    ["online_share", "online", "Trực tuyến", "#1f5fa8"],
+    ["resolved_share", "resolved", "Đã giải quyết", "#1e7d45"],
+    ["digitized_share", "digitized", "Số hóa", "#a86400"],
+  ];
+  for (const [key, textKey, label, color] of series) {
+    let path = "";
+    points.forEach((p, i) => {
+      const v = p[key];
+      if (v == null) return;
+      path += (path && points[i - 1] && points[i - 1][key] != null ? "L" : "M") + x(i) + "," + y(v);
+    });
+    if (path) node("path", { d: path, fill: "none", stroke: color, "stroke-width": 2.5 });
+    points.forEach((p, i) => {
+      if (p[key] == null) return;
+      const dot = node("circle", { cx: x(i), cy: y(p[key]), r: 3.5, fill: color });
+      const title = document.createElementNS(ns, "title");
+      title.textContent = `${label} ${periodName(p.period)}: ${p.text[textKey]} (${p.received} hồ sơ)`;
+      dot.append(title);
+    });
+  }
+  box.append(svg);
+  box.append(el("div", { class: "legend" },
+    series.map(([, , label, color]) => el("span", {}, el("span", { class: "swatch", style: `background:${color}` }), label)),
+    el("span", { class: "muted" }, "* kỳ đang mở")));
+}
+
+// ---------------------------------------------------------------- reports
+
+function download(code, period, format) {
+  return async () => {
+    const response = await api(`/api/units/${code}/reports/${period}?format=${format}`);
+    if (!response.ok) return toast("Không tải được: " + ((await response.json().catch(() => ({}))).error || response.statusText));
+    const blob = await response.blob();
+    const link = el("a", { href: URL.createObjectURL(blob), download: `bao-cao-chuyen-doi-so-${code}-${period}.${format}` });
+    document.body.append(link);
+    link.click();
+    setTimeout(() => { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+  };
+}
+
+function preview(code, period) {
+  return async () => {
+    const response = await api(`/api/units/${code}/reports/${period}?format=html`);
+    if (!response.ok) return toast("Không xem được: " + ((await response.json().catch(() => ({}))).error || response.statusText));
+    const which = response.headers.get("x-baocao-report") || "";
+    $("preview-title").textContent = `Báo cáo ${periodName(period)}` + (which.startsWith("sent") ? " (bản đã gửi)" : " (dự thảo)");
+    $("preview-frame").srcdoc = await response.text();
+    $("preview-dialog").showModal();
+  };
+}
+
+function confirmAction(title, text, okLabel) {
+  return new Promise((resolve) => {
+    const dialog = $("confirm-dialog");
+    $("confirm-title").textContent = title;
+    $("confirm-text").textContent = text;
+    $("confirm-ok").textContent = okLabel;
+    dialog.onclose = () => resolve(dialog.returnValue === "ok");
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
+}
+
+function sendReport(code, period, force) {
+  return async () => {
+    const ok = await confirmAction(
+      force ? "Gửi lại báo cáo đã sửa?" : "Gửi báo cáo?",
+      force
+        ? `Một bản sửa của báo cáo ${periodName(period)} sẽ được lập với số liệu hiện tại, lấy số mới và gửi tới toàn bộ nơi nhận.`
+        : `Báo cáo ${periodName(period)} sẽ được lập với số liệu hiện tại và gửi tới toàn bộ nơi nhận.`,
+      force ? "Gửi lại" : "Gửi");
+    if (!ok) return;
+    try {
+      const outcome = await json(`/api/units/${code}/reports/${period}/send`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ force }),
+      });
+      toast(`Đã lập lần ${outcome.revision}` + (outcome.number ? ` (số ${outcome.number})` : "") + `, ${outcome.messages} thư đang chờ gửi.`);
+      refreshReports();
+    } catch (error) { toast("Không gửi được: " + error.message); }
+  };
+}
+
+async function editNarrative(code, period) {
+  const fields = await json(`/api/units/${code}/reports/${period}/narrative`);
+  $("narrative-title").textContent = `Sửa nội dung báo cáo ${periodName(period)}`;
+  const box = $("narrative-fields");
+  box.replaceChildren();
+  for (const field of fields) {
+    const area = el("textarea", { "aria-label": FIELD_LABELS[field.field] || field.field });
+    area.value = field.paragraphs.join("\n\n");
+    const status = el("span", { class: "muted small" }, field.edited ? "đã sửa cho kỳ này" : "theo cấu hình");
+    const save = async (action) => {
+      try {
+        const updated = await json(`/api/units/${code}/reports/${period}/narrative`, {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ field: field.field, action, text: area.value }),
+        });
+        const now = updated.find((f) => f.field === field.field);
+        area.value = now.paragraphs.join("\n\n");
+        status.textContent = now.edited ? "đã lưu cho kỳ này" : "theo cấu hình";
+      } catch (error) { toast("Không lưu được: " + error.message); }
+    };
+    box.append(el("div", { class: "field" },
+      el("div", { class: "head" }, el("h3", {}, FIELD_LABELS[field.field] || field.field), status),
+      area,
+      el("div", { class: "actions" },
+        el("button", { type: "button", class: "primary", onclick: () => save("replace") }, "Lưu"),
+        el("button", { type: "button", onclick: () => save("reset") }, "Khôi phục"))));
+  }
+  $("narrative-dialog").showModal();
+}
+
+function deliveryChips(deliveries) {
+  return el("div", { class: "chips" }, deliveries.map((d) => {
+    const [label, kind] = STATE_LABELS[d.state] || [d.state, ""];
+    let detail = "";
+    if (d.state === "sent" && d.sent_at) detail = " " + date(d.sent_at);
+    if (d.state === "retrying") detail = ` (lần ${d.attempts}, thử lại ${date(d.next_attempt_at)})`;
+    if (d.state === "failed") detail = ` sau ${d.attempts} lần`;
+    return el("span", { title: d.last_error || "" },
+      el("span", { class: "badge " + kind }, label), " ", d.address, el("span", { class: "muted small" }, detail));
+  }));
+}
+
+async function refreshReports() {
+  const code = unit;
+  const view = await json(`/api/units/${code}/reports`);
+  const rows = [];
+  const actions = (period, extra) => el("div", { class: "actions" },
+    el("button", { type: "button", onclick: preview(code, period) }, "Xem"),
+    el("button", { type: "button", onclick: download(code, period, "docx") }, "DOCX"),
+    el("button", { type: "button", onclick: download(code, period, "pdf") }, "PDF"),
+    el("button", { type: "button", onclick: () => editNarrative(code, period).catch((e) => toast(e.message)) }, "Sửa nội dung"),
+    extra);
+  rows.push(el("tr", {},
+    el("td", {}, periodName(view.open_period)), el("td", {}, el("span", { class: "badge" }, "Dự thảo")),
+    el("td", {}, "Kỳ đang mở, số liệu đến hiện tại"), el("td", {}, actions(view.open_period))));
+  if (!view.periods.some((p) => p.period === view.last_closed_period)) {
+    rows.push(el("tr", {},
+      el("td", {}, periodName(view.last_closed_period)), el("td", {}, el("span", { class: "badge warn" }, "Chưa gửi")),
+      el("td", {}, "Kỳ đã đóng; báo cáo được gửi theo lịch"),
+      el("td", {}, actions(view.last_closed_period,
+        el("button", { type: "button", class: "primary", onclick: sendReport(code, view.last_closed_period, false) }, "Gửi ngay")))));
+  }
+  for (const p of view.periods) {
+    p.revisions.slice().reverse().forEach((r, i) => {
+      const latest = i === 0;
+      const badges = [el("span", { class: "badge ok" }, `Lần ${r.revision}` + (r.number ? ` · Số ${r.number}` : ""))];
+      if (latest && p.out_of_date) badges.push(" ", el("span", { class: "badge bad", title: "Có sự kiện mới sau khi gửi làm thay đổi số liệu" }, "Đã lỗi thời"));
+      rows.push(el("tr", {},
+        el("td", {}, latest ? periodName(p.period) : ""),
+        el("td", {}, badges, el("div", { class: "muted small" }, "ngày " + r.issued_on.split("-").reverse().join("/"))),
+        el("td", {}, deliveryChips(r.deliveries)),
+        el("td", {}, latest ? actions(p.period,
+          el("button", { type: "button", class: p.out_of_date ? "primary" : "danger", onclick: sendReport(code, p.period, true) }, "Gửi lại bản sửa")) : "")));
+    });
+  }
+  $("reports").replaceChildren(el("table", {},
+    el("thead", {}, el("tr", {}, el("th", {}, "Kỳ"), el("th", {}, "Lần gửi"), el("th", {}, "Nơi nhận"), el("th", {}, "Thao tác"))),
+    el("tbody", {}, rows)));
+}
+
+// ---------------------------------------------------------------- pipeline
+
+function table(headers, rows) {
+  return el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
+    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: headers.length, class: "muted" }, "Không có"))));
+}
+
+async function refreshPipeline() {
+  const view = await json("/api/pipeline");
+  $("pipeline-as-of").textContent = "Đọc lúc " + date(view.as_of);
+  $("queues").replaceChildren(view.broker_error
+    ? el("p", { class: "error" }, "Không đọc được hàng đợi: " + view.broker_error)
+    : table(["Hàng đợi", "Tin đang chờ", "Bộ tiêu thụ"], view.queues.map((q) => el("tr", {},
+      el("td", {}, q.queue), el("td", { class: "num" }, q.messages), el("td", { class: "num" }, q.consumers)))));
+  const mine = view.units.filter((u) => u.unit === unit);
+  $("data").replaceChildren(table(["Đơn vị", "Sự kiện", "Mồ côi", "Xung đột"], mine.map((u) => el("tr", {},
+    el("td", {}, u.unit), el("td", { class: "num" }, u.events),
+    el("td", { class: "num", title: "Hồ sơ, phản ánh có sự kiện giải quyết nhưng chưa có sự kiện tiếp nhận" }, u.orphans),
+    el("td", { class: "num", title: "Sự kiện trùng mã khác nội dung, hoặc sự kiện thứ hai cho cùng một đối tượng" }, u.conflicts)))));
+  $("sources").replaceChildren(table(["Nguồn", "Loại sự kiện", "Số sự kiện", "Nhận lần cuối"],
+    mine.flatMap((u) => u.sources).map((s) => el("tr", {},
+      el("td", {}, s.source === "eoffice" ? "Văn phòng điện tử" : "Cổng dịch vụ công"),
+      el("td", {}, EVENT_LABELS[s.event_type] || s.event_type),
+      el("td", { class: "num" }, s.events), el("td", {}, date(s.last_stored_at))))));
+  $("outbox").replaceChildren(table(["Trạng thái", "Số thư"], view.outbox.map((o) => el("tr", {},
+    el("td", {}, el("span", { class: "badge " + ((STATE_LABELS[o.state] || [])[1] || "") }, (STATE_LABELS[o.state] || [o.state])[0])),
+    el("td", { class: "num" }, o.count)))));
+  try {
+    const dead = await json("/api/dead-letters?limit=100");
+    $("dead").replaceChildren(
+      el("p", {}, `${dead.messages} thư trong hàng đợi ${dead.queue}`),
+      table(["Lý do", "Số thư"], dead.by_reason.map((r) => el("tr", {}, el("td", {}, r.reason), el("td", { class: "num" }, r.count)))),
+      dead.letters.slice(-5).reverse().map((l) => el("details", {},
+        el("summary", {}, `${l.reason}: ${l.detail || l.routing_key}`),
+        el("pre", {}, `${l.exchange} ${l.routing_key}\n${l.body}`))));
+  } catch (error) {
+    $("dead").replaceChildren(el("p", { class: "error" }, "Không đọc được thư chết: " + error.message));
+  }
+}
+
+// ---------------------------------------------------------------- start
+
+async function selectUnit(code) {
+  unit = code;
+  if (stream) stream.abort();
+  stream = new AbortController();
+  follow(code, stream.signal);
+  const tasks = [
+    json(`/api/units/${code}/trend?months=12`).then(drawTrend),
+    refreshReports(),
+    refreshPipeline(),
+  ];
+  for (const result of await Promise.allSettled(tasks)) {
+    if (result.status === "rejected") toast(result.reason.message);
+  }
+}
+
+async function start() {
+  for (const dialog of document.querySelectorAll("dialog")) {
+    for (const button of dialog.querySelectorAll("[data-close]")) button.onclick = () => dialog.close();
+  }
+  $("logout").hidden = !token();
+  $("logout").onclick = () => { sessionStorage.removeItem(TOKEN_KEY); location.reload(); };
+  const units = await json("/api/units");
+  const picker = $("unit");
+  picker.replaceChildren(...units.map((u) => el("option", { value: u.code }, u.name)));
+  picker.onchange = () => selectUnit(picker.value);
+  if (units.length) await selectUnit(units[0].code);
+  setInterval(() => {
+    refreshReports().catch(() => {});
+    refreshPipeline().catch(() => {});
+  }, 15000);
+}
+
+document.addEventListener("DOMContentLoaded", () => start().catch((error) => toast(error.message)));

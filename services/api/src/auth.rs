@@ -1,0 +1,211 @@
+//! Who may use the API.
+//!
+//! - With `BAOCAO_ADMIN_TOKEN`, every route but `/healthz`, `/readyz`, `/metrics` and the
+//!   dashboard's page and script (which hold no data and ask for the token) needs
+//!   `Authorization: Bearer <token>`.
+//! - Without it the server only listens on loopback ([`check_exposure`]) and answers only
+//!   requests addressed to a loopback host name, so a web page cannot reach it by rebinding
+//!   its own domain to 127.0.0.1.
+//! - A write is a POST with a JSON body from the same origin: a cross-site form cannot send
+//!   `application/json` without a CORS preflight, which this server never grants, and a
+//!   browser's `Origin` and `Sec-Fetch-Site` headers must not name another site.
+
+use std::net::SocketAddr;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+use crate::routes::problem;
+
+/// Refuses to expose the API beyond loopback without a token. `addresses` are what the
+/// configured address resolved to.
+pub fn check_exposure(addresses: &[SocketAddr], token: Option<&str>) -> anyhow::Result<()> {
+    if token.is_some() {
+        return Ok(());
+    }
+    if let Some(exposed) = addresses.iter().find(|a| !a.ip().is_loopback()) {
+        anyhow::bail!(
+            "refusing to listen on {exposed} without BAOCAO_ADMIN_TOKEN: anyone who can reach \
+             it could read reports and send them; set BAOCAO_ADMIN_TOKEN, or listen on \
+             127.0.0.1"
+        );
+    }
+    Ok(())
+}
+
+/// Compares in time independent of where the strings differ.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
+    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
+    value
+        .strip_prefix(b"Bearer ")
+        .or_else(|| value.strip_prefix(b"bearer "))
+}
+
+fn host_is_loopback(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The token check, for the guarded routes.
+pub async fn require_token(
+    State(state): State<std::sync::Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match &state.config.admin_token {
+        Some(token) => {
+            let given = bearer(request.headers());
+            if !given.is_some_and(|given| same_secret(given, token.as_bytes())) {
+                let mut response = problem(
+                    StatusCode::UNAUTHORIZED,
+                    "this needs the administrator's token: Authorization: Bearer <token>",
+                );
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    "Bearer".parse().expect("a header"),
+                );
+                return response;
+            }
+        }
+        None if !host_is_loopback(request.headers()) => {
+            return problem(
+                StatusCode::FORBIDDEN,
+                "without BAOCAO_ADMIN_TOKEN the API answers only requests to localhost",
+            );
+        }
+        None => {}
+    }
+    next.run(request).await
+}
+
+/// The cross-site check, for every request: writes must be same-origin JSON.
+pub async fn same_origin_writes(request: Request, next: Next) -> Response {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        if let Err(reason) = check_write(request.headers()) {
+            return problem(StatusCode::FORBIDDEN, reason).into_response();
+        }
+    }
+    next.run(request).await
+}
+
+fn check_write(headers: &HeaderMap) -> Result<(), &'static str> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err("a write must send Content-Type: application/json");
+    }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err("a write must come from the dashboard's own origin");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+        if origin_host.is_none() || origin_host != host {
+            return Err("a write must come from the dashboard's own origin");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().expect("a header value"));
+        }
+        map
+    }
+
+    #[test]
+    fn only_loopback_may_go_without_a_token() {
+        let loopback: SocketAddr = "127.0.0.1:8080".parse().expect("an address");
+        let v6: SocketAddr = "[::1]:8080".parse().expect("an address");
+        let any: SocketAddr = "0.0.0.0:8080".parse().expect("an address");
+        assert!(check_exposure(&[loopback, v6], None).is_ok());
+        let refused = check_exposure(&[loopback, any], None).expect_err("refused");
+        assert!(refused.to_string().contains("BAOCAO_ADMIN_TOKEN"));
+        assert!(check_exposure(&[any], Some("s3cret-token")).is_ok());
+    }
+
+    #[test]
+    fn the_token_is_compared_whole() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abd", b"abc"));
+        assert!(!same_secret(b"ab", b"abc"));
+        assert!(!same_secret(b"", b"abc"));
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "localhost:8080",
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "LOCALHOST",
+        ] {
+            assert!(host_is_loopback(&headers(&[("host", host)])), "{host}");
+        }
+        for host in [
+            "evil.example:8080",
+            "10.0.0.5:8080",
+            "localhost.evil.example",
+        ] {
+            assert!(!host_is_loopback(&headers(&[("host", host)])), "{host}");
+        }
+        assert!(!host_is_loopback(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn writes_must_be_same_origin_json() {
+        let ok = headers(&[
+            ("content-type", "application/json"),
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
+        assert!(check_write(&ok).is_ok());
+        let form = headers(&[("content-type", "application/x-www-form-urlencoded")]);
+        assert!(check_write(&form).is_err());
+        let cross = headers(&[
+            ("content-type", "application/json"),
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://evil.example"),
+        ]);
+        assert!(check_write(&cross).is_err());
+        let fetch_cross = headers(&[
+            ("content-type", "application/json"),
+            ("sec-fetch-site", "cross-site"),
+        ]);
+        assert!(check_write(&fetch_cross).is_err());
+        // curl and scripts send neither header.
+        assert!(check_write(&headers(&[("content-type", "application/json")])).is_ok());
+    }
+}

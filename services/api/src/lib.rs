@@ -1,0 +1,193 @@
+//! The api target (SPEC §10): live counters as JSON and Server-Sent Events, reports and their
+//! delivery, the pipeline's health, the administrators' dashboard at `/`, and `/metrics`.
+//!
+//! - [`routes`]: the handlers, each documented for `/api/openapi.json`.
+//! - [`live`]: `LISTEN/NOTIFY` to per-unit readings shared by every stream.
+//! - [`auth`]: the admin token, loopback-only without one, same-origin writes.
+//! - [`pipeline`]: the broker's queues and dead letters, and the scrape-time gauges.
+//!
+//! Processes running only ingest or the reporter serve [`probes`]: `/healthz`, `/readyz` and
+//! `/metrics`, so that each Deployment has its probes and is scraped.
+
+pub mod auth;
+mod dashboard;
+pub mod live;
+pub mod pipeline;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+use chrono_tz::Tz;
+use domain::profile::UnitProfile;
+use reporter::TemplateSource;
+use reporter::compose::Schedule;
+use store::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// What the API needs besides the database.
+pub struct ApiConfig {
+    /// The configured units.
+    pub units: Vec<UnitProfile>,
+    /// The deployment's time zone.
+    pub tz: Tz,
+    /// When reports are sent, unless a unit has its own schedule.
+    pub schedule: Schedule,
+    /// Where templates come from.
+    pub templates: TemplateSource,
+    /// `BAOCAO_ADMIN_TOKEN`; never logged.
+    pub admin_token: Option<String>,
+    /// `BAOCAO_AMQP_URL`; never logged.
+    pub amqp_url: String,
+    /// The broker's names.
+    pub topology: ingest::Topology,
+}
+
+/// The state every handler shares.
+pub struct AppState {
+    config: ApiConfig,
+    pool: PgPool,
+    hub: Arc<live::Hub>,
+    broker: pipeline::Broker,
+    stop: watch::Receiver<bool>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "baocao",
+        description = "Live counters, reports and pipeline health of the ward's digital-transformation report. \
+                       Every path under /api needs `Authorization: Bearer <BAOCAO_ADMIN_TOKEN>` when a token is set."
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "live", description = "The open window's counters"),
+        (name = "reports", description = "Monthly reports and their delivery"),
+        (name = "pipeline", description = "Queues, dead letters, stored data, outbox"),
+        (name = "health", description = "Probes and metrics, open without the token"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole API and its OpenAPI document.
+pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
+    let (guarded, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::units))
+        .routes(routes!(routes::indicators))
+        .routes(routes!(routes::stream))
+        .routes(routes!(routes::trend))
+        .routes(routes!(routes::reports))
+        .routes(routes!(routes::report))
+        .routes(routes!(routes::send))
+        .routes(routes!(routes::narrative, routes::edit_narrative))
+        .routes(routes!(routes::dead_letters))
+        .routes(routes!(routes::pipeline))
+        .with_state(Arc::clone(&state))
+        .split_for_parts();
+    let (public, probes) = probe_routes(Arc::clone(&state));
+    openapi.merge(probes);
+    let document = openapi.to_json().unwrap_or_default();
+    let guarded = guarded
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    document,
+                )
+            }),
+        )
+        .layer(from_fn_with_state(Arc::clone(&state), auth::require_token));
+    let router = Router::new()
+        .merge(public)
+        .merge(dashboard::routes())
+        .merge(guarded)
+        .layer(from_fn(auth::same_origin_writes));
+    (router, openapi)
+}
+
+fn probe_routes(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
+    OpenApiRouter::new()
+        .routes(routes!(routes::healthz))
+        .routes(routes!(routes::readyz))
+        .routes(routes!(routes::metrics))
+        .with_state(state)
+        .split_for_parts()
+}
+
+/// Only the probes and metrics, for a process without the api target.
+pub fn probes(state: Arc<AppState>) -> Router {
+    probe_routes(state).0
+}
+
+impl AppState {
+    /// The state of a server; its live feeds start with [`serve`].
+    pub fn new(config: ApiConfig, pool: PgPool, stop: watch::Receiver<bool>) -> Arc<Self> {
+        let hub = live::Hub::new(config.units.iter().map(|p| p.code.clone()));
+        let broker = pipeline::Broker::new(config.amqp_url.clone(), config.topology.clone());
+        Arc::new(Self {
+            config,
+            pool,
+            hub: Arc::new(hub),
+            broker,
+            stop,
+        })
+    }
+}
+
+/// Resolves `addr` and binds it, refusing a non-loopback address without a token.
+pub async fn bind(addr: &str, token: Option<&str>) -> anyhow::Result<TcpListener> {
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+        .await
+        .with_context(|| format!("BAOCAO_HTTP_ADDR '{addr}' is not an address to listen on"))?
+        .collect();
+    auth::check_exposure(&addresses, token)?;
+    TcpListener::bind(addresses.as_slice())
+        .await
+        .with_context(|| format!("Failed to listen on {addr}"))
+}
+
+/// Serves the whole API on `listener` until `stop` turns true; `full` false serves only the
+/// probes and metrics.
+pub async fn serve(listener: TcpListener, state: Arc<AppState>, full: bool) -> anyhow::Result<()> {
+    let address = listener.local_addr().context("no local address")?;
+    let mut stop = state.stop.clone();
+    let router = if full {
+        let hub = Arc::clone(&state.hub);
+        tokio::spawn(hub.run(state.pool.clone(), state.config.tz, stop.clone()));
+        router(Arc::clone(&state)).0
+    } else {
+        probes(Arc::clone(&state))
+    };
+    tracing::info!(
+        %address,
+        token = if state.config.admin_token.is_some() { "required" } else { "none (loopback only)" },
+        "HTTP listening"
+    );
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            stop.wait_for(|stop| *stop).await.ok();
+        })
+        .await
+        .context("the HTTP server failed")
+}

@@ -1,0 +1,212 @@
+//! Live counters: every committed batch announces its units over PostgreSQL `LISTEN/NOTIFY`;
+//! one refresher per unit reads the open window's indicators again and hands the document to
+//! every stream of that unit at once.
+//!
+//! Bursts coalesce: announcements that arrive while a unit is being read, or during the rest
+//! after it, make one more reading, so a unit is read at most [`READS_PER_SECOND`] times a
+//! second however fast events come. A unit nobody watches is not read; the first stream to
+//! open asks for a fresh reading. Every [`QUIET_REFRESH`] a watched unit is read anyway, for
+//! what changes with the clock alone (dossiers falling overdue, the window rolling over).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use domain::{Period, UnitCode};
+use store::PgPool;
+use store::changes::{Change, Changes};
+use tokio::sync::{Notify, watch};
+
+/// The most readings of one unit per second.
+pub const READS_PER_SECOND: u32 = 5;
+/// How often a watched unit is read without an announcement.
+pub const QUIET_REFRESH: Duration = Duration::from_secs(30);
+
+/// One reading of a unit's open window, as sent to streams.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Increases with every reading sent; with the hub's epoch it makes the SSE event id.
+    pub sequence: u64,
+    /// The indicators document of SPEC §5, as JSON.
+    pub json: String,
+}
+
+struct Feed {
+    unit: UnitCode,
+    latest: watch::Sender<Option<Arc<Snapshot>>>,
+    wake: Notify,
+    /// The latest snapshot may be behind: an announcement came while nobody watched.
+    stale: AtomicBool,
+}
+
+/// The live feeds of every configured unit.
+pub struct Hub {
+    feeds: HashMap<String, Arc<Feed>>,
+    /// Distinguishes this process's event ids from another replica's or an earlier run's.
+    epoch: u64,
+    sequence: AtomicU64,
+}
+
+/// A stream's view of one unit's feed.
+pub struct Subscription {
+    /// The readings, latest first.
+    pub receiver: watch::Receiver<Option<Arc<Snapshot>>>,
+    /// Whether the current reading may be sent at once (false: a fresh one is on its way).
+    pub current_is_fresh: bool,
+}
+
+impl Hub {
+    /// A hub for `units`; nothing runs until [`Hub::run`].
+    pub fn new(units: impl IntoIterator<Item = UnitCode>) -> Self {
+        let feeds = units
+            .into_iter()
+            .map(|unit| {
+                let feed = Feed {
+                    unit: unit.clone(),
+                    latest: watch::Sender::new(None),
+                    wake: Notify::new(),
+                    stale: AtomicBool::new(true),
+                };
+                (unit.as_str().to_owned(), Arc::new(feed))
+            })
+            .collect();
+        Self {
+            feeds,
+            epoch: Utc::now().timestamp_millis() as u64,
+            sequence: AtomicU64::new(0),
+        }
+    }
+
+    /// The SSE event id of `snapshot`.
+    pub fn event_id(&self, snapshot: &Snapshot) -> String {
+        format!("{}-{}", self.epoch, snapshot.sequence)
+    }
+
+    /// Subscribes to `unit`'s readings; `None` for an unknown unit.
+    pub fn subscribe(&self, unit: &str) -> Option<Subscription> {
+        let feed = self.feeds.get(unit)?;
+        let receiver = feed.latest.subscribe();
+        let current_is_fresh = !feed.stale.load(Ordering::Acquire) && receiver.borrow().is_some();
+        if !current_is_fresh {
+            feed.wake.notify_one();
+        }
+        Some(Subscription {
+            receiver,
+            current_is_fresh,
+        })
+    }
+
+    /// Listens for announcements and keeps every feed's reading current, until `stop`.
+    pub async fn run(self: Arc<Self>, pool: PgPool, tz: Tz, mut stop: watch::Receiver<bool>) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for feed in self.feeds.values() {
+            let (hub, feed, pool) = (Arc::clone(&self), Arc::clone(feed), pool.clone());
+            tasks.spawn(async move { hub.refresh(feed, pool, tz).await });
+        }
+        let listening = self.listen(pool);
+        tokio::select! {
+            () = listening => {}
+            _ = stop.wait_for(|stop| *stop) => {}
+        }
+        tasks.abort_all();
+    }
+
+    async fn listen(&self, pool: PgPool) {
+        let mut failing = false;
+        loop {
+            let mut changes = match Changes::listen(&pool).await {
+                Ok(changes) => changes,
+                Err(error) => {
+                    if !failing {
+                        tracing::error!(
+                            error = format!("{error:#}"),
+                            "cannot listen for changes; live counters are paused, retrying"
+                        );
+                    }
+                    failing = true;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    continue;
+                }
+            };
+            if failing {
+                tracing::info!("listening for changes again");
+                failing = false;
+            }
+            // Anything may have changed while nobody listened.
+            self.wake_all();
+            loop {
+                match changes.next().await {
+                    Ok(Change::Unit(unit)) => {
+                        if let Some(feed) = self.feeds.get(&unit) {
+                            feed.wake.notify_one();
+                        }
+                    }
+                    Ok(Change::Reconnected) => self.wake_all(),
+                    Err(error) => {
+                        tracing::warn!(error = format!("{error:#}"), "listening for changes");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn wake_all(&self) {
+        for feed in self.feeds.values() {
+            feed.wake.notify_one();
+        }
+    }
+
+    async fn refresh(&self, feed: Arc<Feed>, pool: PgPool, tz: Tz) {
+        let rest = Duration::from_secs(1) / READS_PER_SECOND;
+        loop {
+            let quiet = tokio::time::timeout(QUIET_REFRESH, feed.wake.notified()).await;
+            if feed.latest.receiver_count() == 0 {
+                feed.stale.store(true, Ordering::Release);
+                continue;
+            }
+            if quiet.is_err() && feed.latest.borrow().is_none() {
+                continue;
+            }
+            let was_stale = feed.stale.swap(false, Ordering::AcqRel);
+            let started = Instant::now();
+            match read(&pool, &feed.unit, tz).await {
+                Ok(json) => {
+                    metrics::global()
+                        .live_refresh_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                    let changed = feed
+                        .latest
+                        .borrow()
+                        .as_ref()
+                        .is_none_or(|latest| latest.json != json);
+                    // After a stale spell a stream waits for this reading, changed or not.
+                    if changed || was_stale {
+                        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
+                        feed.latest
+                            .send_replace(Some(Arc::new(Snapshot { sequence, json })));
+                    }
+                }
+                Err(error) => {
+                    feed.stale.store(was_stale, Ordering::Release);
+                    tracing::warn!(unit = %feed.unit, error = format!("{error:#}"), "cannot read live counters");
+                    feed.wake.notify_one();
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            tokio::time::sleep(rest).await;
+        }
+    }
+}
+
+/// The open window's indicators of `unit` as JSON.
+async fn read(pool: &PgPool, unit: &UnitCode, tz: Tz) -> anyhow::Result<String> {
+    let now = Utc::now();
+    let period = Period::containing(now, tz);
+    let indicators = store::indicators::for_period(pool, unit, period, tz, now).await?;
+    Ok(serde_json::to_string(&indicators)?)
+}

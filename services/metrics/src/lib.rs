@@ -1,0 +1,302 @@
+//! The process's metrics, exposed at `/metrics` in the OpenMetrics text format that Prometheus
+//! scrapes. Each target counts what it does in [`global`]; the HTTP server of the process sets
+//! the gauges read at scrape time (queue depths, outbox states) and encodes them all.
+//!
+//! Names follow the Prometheus conventions: a `baocao_` prefix, base units (seconds), `_total`
+//! on counters.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+/// The content type of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Labels of an ingested event.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabels {
+    /// The unit code.
+    pub unit: String,
+    /// The event type, such as `dossier.received`.
+    pub r#type: String,
+}
+
+/// A rejection's reason code.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// The reason code of SPEC §3.4.
+    pub reason: String,
+}
+
+/// A queue's name.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabels {
+    /// The queue.
+    pub queue: String,
+}
+
+/// An outbox state.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    /// queued, sending, retrying, sent or failed.
+    pub state: String,
+}
+
+/// A rendered format.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FormatLabels {
+    /// text, html, docx or pdf.
+    pub format: String,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Every metric of the process.
+pub struct Metrics {
+    registry: Registry,
+    /// Events stored for the first time, by unit and type.
+    pub events_ingested: Family<EventLabels, Counter>,
+    /// Deliveries dead-lettered, by reason.
+    pub events_rejected: Family<ReasonLabels, Counter>,
+    /// Deliveries whose event was already stored.
+    pub events_duplicate: Counter,
+    /// Deliveries per batch written.
+    pub batch_size: Histogram,
+    /// Seconds from beginning a batch's transaction to its commit.
+    pub commit_seconds: Histogram,
+    /// Messages waiting in each inbound queue: how far the consumers are behind.
+    pub consumer_lag: Family<QueueLabels, Gauge>,
+    /// Messages in the dead-letter queue.
+    pub dead_letters: Gauge,
+    /// Outbox messages by state.
+    pub outbox: Family<StateLabels, Gauge>,
+    /// Emails accepted by the mail server (or written out).
+    pub emails_sent: Counter,
+    /// Emails given up on.
+    pub emails_failed: Counter,
+    /// Sending attempts that will be retried.
+    pub email_retries: Counter,
+    /// Seconds to render one report format.
+    pub render_seconds: HistogramFamily<FormatLabels>,
+    /// Seconds to read one unit's indicators for the live stream.
+    pub live_refresh_seconds: Histogram,
+    /// Server-Sent Events clients connected.
+    pub sse_clients: Gauge,
+}
+
+fn latency_buckets() -> Histogram {
+    Histogram::new([
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let mut registry = Registry::with_prefix("baocao");
+        let metrics = Self {
+            events_ingested: Family::default(),
+            events_rejected: Family::default(),
+            events_duplicate: Counter::default(),
+            batch_size: Histogram::new([
+                1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0,
+            ]),
+            commit_seconds: latency_buckets(),
+            consumer_lag: Family::default(),
+            dead_letters: Gauge::default(),
+            outbox: Family::default(),
+            emails_sent: Counter::default(),
+            emails_failed: Counter::default(),
+            email_retries: Counter::default(),
+            render_seconds: Family::new_with_constructor(latency_buckets),
+            live_refresh_seconds: latency_buckets(),
+            sse_clients: Gauge::default(),
+            registry: Registry::default(),
+        };
+        let r = &mut registry;
+        r.register(
+            "events_ingested",
+            "Events stored for the first time, by unit and type",
+            metrics.events_ingested.clone(),
+        );
+        r.register(
+            "events_rejected",
+            "Deliveries dead-lettered, by reason",
+            metrics.events_rejected.clone(),
+        );
+        r.register(
+            "events_duplicate",
+            "Deliveries whose event was already stored (not counted again)",
+            metrics.events_duplicate.clone(),
+        );
+        r.register(
+            "ingest_batch_size",
+            "Deliveries per batch written in one transaction",
+            metrics.batch_size.clone(),
+        );
+        r.register_with_unit(
+            "ingest_commit",
+            "Time from beginning a batch's transaction to its commit",
+            Unit::Seconds,
+            metrics.commit_seconds.clone(),
+        );
+        r.register(
+            "consumer_lag_messages",
+            "Messages waiting in an inbound queue, read from the broker at scrape time",
+            metrics.consumer_lag.clone(),
+        );
+        r.register(
+            "dead_letter_messages",
+            "Messages in the dead-letter queue, read from the broker at scrape time",
+            metrics.dead_letters.clone(),
+        );
+        r.register(
+            "outbox_messages",
+            "Report emails in the outbox by state, read from the database at scrape time",
+            metrics.outbox.clone(),
+        );
+        r.register(
+            "emails_sent",
+            "Report emails accepted by the mail server or written out",
+            metrics.emails_sent.clone(),
+        );
+        r.register(
+            "emails_failed",
+            "Report emails given up on (a permanent error or too many attempts)",
+            metrics.emails_failed.clone(),
+        );
+        r.register(
+            "email_retries",
+            "Sending attempts that failed and will be retried",
+            metrics.email_retries.clone(),
+        );
+        r.register_with_unit(
+            "report_render",
+            "Time to render one report format",
+            Unit::Seconds,
+            metrics.render_seconds.clone(),
+        );
+        r.register_with_unit(
+            "live_refresh",
+            "Time to read a unit's open-window indicators for the live stream",
+            Unit::Seconds,
+            metrics.live_refresh_seconds.clone(),
+        );
+        r.register(
+            "sse_clients",
+            "Server-Sent Events clients connected",
+            metrics.sse_clients.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// The metrics in the OpenMetrics text format ([`CONTENT_TYPE`]).
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+
+    /// Counts a committed batch.
+    pub fn observe_batch(&self, deliveries: usize, commit: Duration) {
+        self.batch_size.observe(deliveries as f64);
+        self.commit_seconds.observe(commit.as_secs_f64());
+    }
+
+    /// Counts `count` events of `unit` and `event_type` stored for the first time.
+    pub fn count_ingested(&self, unit: &str, event_type: &str, count: u64) {
+        self.events_ingested
+            .get_or_create(&EventLabels {
+                unit: unit.to_owned(),
+                r#type: event_type.to_owned(),
+            })
+            .inc_by(count);
+    }
+
+    /// Counts a dead-lettered delivery.
+    pub fn count_rejected(&self, reason: &str) {
+        self.events_rejected
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Records how long rendering `format` took.
+    pub fn observe_render(&self, format: &str, took: Duration) {
+        self.render_seconds
+            .get_or_create(&FormatLabels {
+                format: format.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// Sets the number of messages waiting in `queue`.
+    pub fn set_consumer_lag(&self, queue: &str, messages: u32) {
+        self.consumer_lag
+            .get_or_create(&QueueLabels {
+                queue: queue.to_owned(),
+            })
+            .set(i64::from(messages));
+    }
+
+    /// Sets the outbox's count of messages in `state`.
+    pub fn set_outbox(&self, state: &str, messages: i64) {
+        self.outbox
+            .get_or_create(&StateLabels {
+                state: state.to_owned(),
+            })
+            .set(messages);
+    }
+}
+
+/// The process's metrics.
+pub fn global() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_prometheus_conventions() {
+        let metrics = Metrics::new();
+        metrics.count_ingested("tri-qua", "dossier.received", 3);
+        metrics.count_rejected("invalid_json");
+        metrics.observe_batch(250, Duration::from_millis(12));
+        metrics.observe_render("pdf", Duration::from_millis(80));
+        metrics.set_outbox("sent", 5);
+        metrics.set_consumer_lag("baocao.portal", 7);
+        let text = metrics.encode();
+        for line in [
+            "baocao_events_ingested_total{unit=\"tri-qua\",type=\"dossier.received\"} 3",
+            "baocao_events_rejected_total{reason=\"invalid_json\"} 1",
+            "baocao_events_duplicate_total 0",
+            "baocao_ingest_batch_size_count 1",
+            "baocao_ingest_commit_seconds_bucket{le=\"0.025\"} 1",
+            "baocao_report_render_seconds_count{format=\"pdf\"} 1",
+            "baocao_outbox_messages{state=\"sent\"} 5",
+            "baocao_consumer_lag_messages{queue=\"baocao.portal\"} 7",
+            "baocao_sse_clients 0",
+            "# TYPE baocao_ingest_commit_seconds histogram",
+            "# UNIT baocao_ingest_commit_seconds seconds",
+            "# EOF",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+}
