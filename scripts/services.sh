@@ -1,6 +1,6 @@
 # Sourced by scripts/test and scripts/demo: starts PostgreSQL and RabbitMQ on this machine if
 # they are not running (the commands of this machine kind), and waits until they answer; installs
-# the document tools the report tests use.
+# the document tools the report tests use and the browser the dashboard test drives.
 
 ensure_postgres() {
   if ! pg_isready -q -h 127.0.0.1 -p 5432; then
@@ -35,6 +35,20 @@ ensure_report_tools() {
   if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
     echo "installing aiosmtpd" >&2
     python3 -m pip install -q 'aiosmtpd==1.4.6'
+  fi
+}
+
+# The browser the dashboard test drives: Debian's chromium (playwright-core downloads no browser
+# of its own and is pointed at /usr/bin/chromium), and tests/browser's node modules as locked.
+ensure_browser() {
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "installing chromium" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; })
+  fi
+  if [ ! -d tests/browser/node_modules ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules ]; then
+    echo "installing the browser test's node modules" >&2
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
 }
 

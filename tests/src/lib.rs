@@ -4,6 +4,8 @@
 //! in parallel against the real services and leave nothing behind: both are removed when the
 //! environment is dropped, even after a failed assertion.
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -263,8 +265,31 @@ impl TestEnv {
             .env("BAOCAO_CONFIG", repo_root().join("baocao.toml"))
             .env("BAOCAO_DATABASE_URL", &self.database_url)
             .env("BAOCAO_AMQP_URL", &self.amqp_url)
+            // Any free port: tests run many processes at once.
+            .env("BAOCAO_HTTP_ADDR", "127.0.0.1:0")
+            .env_remove("BAOCAO_ADMIN_TOKEN")
             .env("BAOCAO_LOG", "warn");
         command
+    }
+
+    /// Starts the api target in this process on a free loopback port, with `token` as
+    /// `BAOCAO_ADMIN_TOKEN`.
+    pub async fn start_api(&self, token: Option<&str>) -> RunningApi {
+        let config = api::ApiConfig {
+            admin_token: token.map(str::to_owned),
+            ..baocao::run::api_config(&self.settings())
+        };
+        let listener = api::bind("127.0.0.1:0", token).await.expect("a free port");
+        let address = listener.local_addr().expect("an address").to_string();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let state = api::AppState::new(config, self.pool.clone(), stopped);
+        let handle = tokio::spawn(api::serve(listener, state, true));
+        RunningApi {
+            address,
+            token: token.map(str::to_owned),
+            stop,
+            handle,
+        }
     }
 
     /// The dead letters now in `baocao.dead`, left in place.
@@ -368,6 +393,53 @@ impl RunningIngest {
             .expect("ingest stops within 30 s")
             .expect("ingest did not panic")
             .expect("ingest ends cleanly");
+    }
+}
+
+/// The api target running in the test's process.
+pub struct RunningApi {
+    /// host:port.
+    pub address: String,
+    /// Its token.
+    pub token: Option<String>,
+    stop: tokio::sync::watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningApi {
+    /// `GET path` with the token.
+    pub async fn get(&self, path: &str) -> http::Response {
+        http::Request::get(path)
+            .bearer(self.token.as_deref())
+            .send(&self.address)
+            .await
+    }
+
+    /// `POST path` with a JSON body and the token.
+    pub async fn post(&self, path: &str, body: &Value) -> http::Response {
+        http::Request::post_json(path, body)
+            .bearer(self.token.as_deref())
+            .send(&self.address)
+            .await
+    }
+
+    /// Opens `path` as an event stream with the token (and `Last-Event-ID`, if given).
+    pub async fn events(&self, path: &str, last_event_id: Option<&str>) -> http::EventStream {
+        let mut request = http::Request::get(path).bearer(self.token.as_deref());
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        request.events(&self.address).await
+    }
+
+    /// Stops the server, ending open streams, and waits for it.
+    pub async fn stop(self) {
+        self.stop.send(true).ok();
+        tokio::time::timeout(Duration::from_secs(10), self.handle)
+            .await
+            .expect("the API stops within 10 s, streams included")
+            .expect("the API did not panic")
+            .expect("the API ends cleanly");
     }
 }
 

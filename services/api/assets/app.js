@@ -19,6 +19,11 @@ const STATE_LABELS = {
   queued: ["Chờ gửi", "warn"], sending: ["Đang gửi", "warn"], retrying: ["Gửi lại sau", "warn"],
   sent: ["Đã gửi", "ok"], failed: ["Thất bại", "bad"],
 };
+// The system each event type comes from, as a ward's officer names it.
+const SOURCE_LABELS = {
+  document: "Văn phòng điện tử", petition: "Hệ thống phản ánh kiến nghị",
+  procedure: "Cổng dịch vụ công", article: "Cổng thông tin điện tử",
+};
 const EVENT_LABELS = {
   "document.signed": "Văn bản ký ban hành", "petition.received": "Tiếp nhận phản ánh",
   "petition.resolved": "Xử lý phản ánh", "procedure.received": "Tiếp nhận hồ sơ",
@@ -26,8 +31,11 @@ const EVENT_LABELS = {
 };
 
 const $ = (id) => document.getElementById(id);
+const TZ = "Asia/Ho_Chi_Minh";
 let unit = null;
+let unitName = "";
 let stream = null;
+let trendPoints = [];
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -92,7 +100,7 @@ async function json(path, options) {
 
 // ---------------------------------------------------------------- numbers as the report writes them
 
-function count(n) { return n < 10 && n >= 0 ? "0" + n : String(n); }
+function count(n) { return Number(n).toLocaleString("vi-VN"); }
 
 function share(part, whole) {
   if (!whole) return "không phát sinh";
@@ -106,7 +114,7 @@ function dig(doc, path) { return path.split(".").reduce((v, k) => (v == null ? v
 
 function date(text) {
   const d = new Date(text);
-  return d.toLocaleString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh", hour12: false });
+  return d.toLocaleString("vi-VN", { timeZone: TZ, hour12: false });
 }
 
 function periodName(period) {
@@ -132,10 +140,26 @@ function showIndicators(doc) {
     node.textContent = share(dig(doc, part), dig(doc, whole));
   }
   const start = new Date(doc.window.start), end = new Date(doc.window.end);
-  const day = (d) => d.toLocaleDateString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" });
+  const day = (d) => d.toLocaleDateString("vi-VN", { timeZone: TZ });
   $("counters-title").textContent = `Kỳ đang mở: ${periodName(doc.period)}`;
   $("window").textContent = `Từ ${day(start)} đến hết ngày ${day(new Date(end - 1))}`;
-  $("as-of").textContent = "Cập nhật lúc " + new Date().toLocaleTimeString("vi-VN", { hour12: false });
+  $("as-of").textContent = "Cập nhật lúc " + new Date().toLocaleTimeString("vi-VN", { timeZone: TZ, hour12: false });
+  updateTrend(doc);
+}
+
+// The open window's point of the trend follows the live counters.
+function updateTrend(doc) {
+  const last = trendPoints[trendPoints.length - 1];
+  if (!last || last.period !== doc.period) return;
+  const p = doc.procedures, handled = p.carried_over + p.received;
+  const pct = (part, whole) => (whole ? Math.round(part * 10000 / whole) / 100 : null);
+  Object.assign(last, {
+    received: p.received,
+    online_share: pct(p.online, p.received), resolved_share: pct(p.resolved, handled),
+    digitized_share: pct(p.digitized, p.received),
+    text: { online: share(p.online, p.received), resolved: share(p.resolved, handled), digitized: share(p.digitized, p.received) },
+  });
+  drawTrend(trendPoints);
 }
 
 function liveState(text, kind) {
@@ -153,7 +177,7 @@ async function follow(code, signal) {
       const headers = lastId ? { "Last-Event-ID": lastId } : {};
       const response = await api(`/api/units/${encodeURIComponent(code)}/stream`, { headers, signal });
       if (!response.ok) throw new Error(response.statusText);
-      liveState("Trực tiếp", "ok");
+      liveState("Đã kết nối", "ok");
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {
@@ -189,6 +213,8 @@ async function follow(code, signal) {
 // ---------------------------------------------------------------- trend chart
 
 function drawTrend(points) {
+  trendPoints = points;
+  drawTrendTable(points);
   const box = $("trend");
   box.replaceChildren();
   const width = 900, height = 260, left = 44, right = 16, top = 14, bottom = 36;
@@ -211,7 +237,7 @@ function drawTrend(points) {
   points.forEach((p, i) => {
     const [yy, mm] = p.period.split("-");
     node("text", { x: x(i), y: height - 14, "text-anchor": "middle", "font-size": 11, fill: "#5f6b7a" },
-      `${Number(mm)}/${yy.slice(2)}` + (p.final ? "" : "*"));
+      `T${Number(mm)}/${yy}` + (p.final ? "" : "*"));
   });
   const series = [
     ["online_share", "online", "Trực tuyến", "#1f5fa8"],
@@ -238,6 +264,13 @@ function drawTrend(points) {
   box.append(el("div", { class: "legend" },
     series.map(([, , label, color]) => el("span", {}, el("span", { class: "swatch", style: `background:${color}` }), label)),
     el("span", { class: "muted" }, "* kỳ đang mở")));
+}
+
+function drawTrendTable(points) {
+  $("trend-table").replaceChildren(table(["Kỳ", "Hồ sơ tiếp nhận", "Trực tuyến", "Đã giải quyết", "Số hóa"],
+    points.map((p) => el("tr", {}, el("td", {}, periodName(p.period) + (p.final ? "" : " (đang mở)")),
+      el("td", { class: "num" }, count(p.received)), el("td", { class: "num" }, p.text.online),
+      el("td", { class: "num" }, p.text.resolved), el("td", { class: "num" }, p.text.digitized)))));
 }
 
 // ---------------------------------------------------------------- reports
@@ -372,7 +405,7 @@ async function refreshReports() {
     });
   }
   $("reports").replaceChildren(el("table", {},
-    el("thead", {}, el("tr", {}, el("th", {}, "Kỳ"), el("th", {}, "Lần gửi"), el("th", {}, "Nơi nhận"), el("th", {}, "Thao tác"))),
+    el("thead", {}, el("tr", {}, el("th", {}, "Kỳ"), el("th", {}, "Lần gửi"), el("th", {}, "Tình trạng gửi tới nơi nhận"), el("th", {}, "Thao tác"))),
     el("tbody", {}, rows)));
 }
 
@@ -391,13 +424,13 @@ async function refreshPipeline() {
     : table(["Hàng đợi", "Tin đang chờ", "Bộ tiêu thụ"], view.queues.map((q) => el("tr", {},
       el("td", {}, q.queue), el("td", { class: "num" }, q.messages), el("td", { class: "num" }, q.consumers)))));
   const mine = view.units.filter((u) => u.unit === unit);
-  $("data").replaceChildren(table(["Đơn vị", "Sự kiện", "Mồ côi", "Xung đột"], mine.map((u) => el("tr", {},
-    el("td", {}, u.unit), el("td", { class: "num" }, u.events),
+  $("data").replaceChildren(table(["Đơn vị", "Sự kiện", "Thiếu sự kiện tiếp nhận", "Xung đột"], mine.map((u) => el("tr", {},
+    el("td", {}, unitName), el("td", { class: "num" }, count(u.events)),
     el("td", { class: "num", title: "Hồ sơ, phản ánh có sự kiện giải quyết nhưng chưa có sự kiện tiếp nhận" }, u.orphans),
     el("td", { class: "num", title: "Sự kiện trùng mã khác nội dung, hoặc sự kiện thứ hai cho cùng một đối tượng" }, u.conflicts)))));
   $("sources").replaceChildren(table(["Nguồn", "Loại sự kiện", "Số sự kiện", "Nhận lần cuối"],
     mine.flatMap((u) => u.sources).map((s) => el("tr", {},
-      el("td", {}, s.source === "eoffice" ? "Văn phòng điện tử" : "Cổng dịch vụ công"),
+      el("td", {}, SOURCE_LABELS[s.event_type.split(".")[0]] || s.source),
       el("td", {}, EVENT_LABELS[s.event_type] || s.event_type),
       el("td", { class: "num" }, s.events), el("td", {}, date(s.last_stored_at))))));
   $("outbox").replaceChildren(table(["Trạng thái", "Số thư"], view.outbox.map((o) => el("tr", {},
@@ -406,8 +439,9 @@ async function refreshPipeline() {
   try {
     const dead = await json("/api/dead-letters?limit=100");
     $("dead").replaceChildren(
-      el("p", {}, `${dead.messages} thư trong hàng đợi ${dead.queue}`),
-      table(["Lý do", "Số thư"], dead.by_reason.map((r) => el("tr", {}, el("td", {}, r.reason), el("td", { class: "num" }, r.count)))),
+      el("p", {}, `${count(dead.messages)} sự kiện bị từ chối đang nằm trong hàng đợi ${dead.queue}` +
+        (dead.messages ? " (xem lý do dưới đây; sau khi sửa, chạy baocao dead-letters replay)" : "")),
+      table(["Lý do", "Số sự kiện"], dead.by_reason.map((r) => el("tr", {}, el("td", {}, r.reason), el("td", { class: "num" }, r.count)))),
       dead.letters.slice(-5).reverse().map((l) => el("details", {},
         el("summary", {}, `${l.reason}: ${l.detail || l.routing_key}`),
         el("pre", {}, `${l.exchange} ${l.routing_key}\n${l.body}`))));
@@ -420,6 +454,7 @@ async function refreshPipeline() {
 
 async function selectUnit(code) {
   unit = code;
+  unitName = $("unit").selectedOptions[0]?.textContent || code;
   if (stream) stream.abort();
   stream = new AbortController();
   follow(code, stream.signal);
@@ -448,6 +483,8 @@ async function start() {
     refreshReports().catch(() => {});
     refreshPipeline().catch(() => {});
   }, 15000);
+  // The closed months change only with late events: their rates are read again every 5 minutes.
+  setInterval(() => json(`/api/units/${unit}/trend?months=12`).then(drawTrend).catch(() => {}), 300000);
 }
 
 document.addEventListener("DOMContentLoaded", () => start().catch((error) => toast(error.message)));

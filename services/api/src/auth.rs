@@ -101,10 +101,11 @@ pub async fn require_token(
 
 /// The cross-site check, for every request: writes must be same-origin JSON.
 pub async fn same_origin_writes(request: Request, next: Next) -> Response {
-    if request.method() != Method::GET && request.method() != Method::HEAD {
-        if let Err(reason) = check_write(request.headers()) {
-            return problem(StatusCode::FORBIDDEN, reason).into_response();
-        }
+    if request.method() != Method::GET
+        && request.method() != Method::HEAD
+        && let Err(reason) = check_write(request.headers())
+    {
+        return problem(StatusCode::FORBIDDEN, reason).into_response();
     }
     next.run(request).await
 }

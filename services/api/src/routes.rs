@@ -627,7 +627,10 @@ pub async fn report(
                         state.config.templates.clone(),
                         profile.code.as_str(),
                     );
-                    tokio::task::block_in_place(|| renderer.render(&content, format))
+                    // Typesetting is CPU work: off the runtime's threads.
+                    tokio::task::spawn_blocking(move || renderer.render(&content, format))
+                        .await
+                        .map_err(anyhow::Error::from)?
                         .map_err(|error| anyhow::anyhow!("{error}"))?
                 }
             };

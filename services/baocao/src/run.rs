@@ -26,7 +26,25 @@ pub fn ingest_config(settings: &Settings) -> IngestConfig {
     }
 }
 
-/// Runs `target` until SIGTERM or SIGINT.
+/// The API's configuration from the settings.
+pub fn api_config(settings: &Settings) -> api::ApiConfig {
+    api::ApiConfig {
+        units: settings.file.units.clone(),
+        tz: settings.file.tz(),
+        schedule: settings.schedule(),
+        templates: settings.template_source(),
+        admin_token: settings
+            .env
+            .admin_token
+            .as_ref()
+            .map(|t| t.expose().to_owned()),
+        amqp_url: settings.env.amqp_url.expose().to_owned(),
+        topology: settings.file.broker.topology(),
+    }
+}
+
+/// Runs `target` until SIGTERM or SIGINT: the HTTP server always (the whole API with the api
+/// target, otherwise the probes and metrics), the workers of the target.
 pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     let token = settings
         .env
@@ -42,16 +60,7 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     let (trigger, shutdown) = Shutdown::new();
     let (stop_reporter, reporter_stop) = tokio::sync::watch::channel(false);
     let mut workers = tokio::task::JoinSet::new();
-    let api_config = api::ApiConfig {
-        units: settings.file.units.clone(),
-        tz: settings.file.tz(),
-        schedule: settings.schedule(),
-        templates: settings.template_source(),
-        admin_token: token,
-        amqp_url: settings.env.amqp_url.expose().to_owned(),
-        topology: settings.file.broker.topology(),
-    };
-    let state = api::AppState::new(api_config, pool.clone(), reporter_stop.clone());
+    let state = api::AppState::new(api_config(&settings), pool.clone(), reporter_stop.clone());
     let full_api = matches!(target, Target::All | Target::Api);
     workers.spawn(async move { ("api", api::serve(listener, state, full_api).await) });
     if matches!(target, Target::All | Target::Ingest) {
