@@ -272,6 +272,52 @@ impl TestEnv {
         command
     }
 
+    /// Starts `binary` with `args` (and `extra` environment) as a separate process, and returns
+    /// it with the HTTP address it logged it listens on (the port is any free one).
+    pub async fn spawn_listening(
+        &self,
+        binary: &Path,
+        args: &[&str],
+        extra: &[(&str, &str)],
+    ) -> (tokio::process::Child, String) {
+        use tokio::io::AsyncBufReadExt;
+        let mut command = tokio::process::Command::from(self.command(binary));
+        command
+            .args(args)
+            .env("BAOCAO_LOG", "api=info,warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("the binary starts");
+        let stderr = child.stderr.take().expect("its stderr");
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let address = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.expect("its logs") {
+                if let Ok(log) = serde_json::from_str::<Value>(&line)
+                    && log["fields"]["message"] == "HTTP listening"
+                {
+                    return log["fields"]["address"].as_str().map(str::to_owned);
+                }
+                eprintln!("{line}");
+            }
+            None
+        })
+        .await
+        .expect("listening within 30 s")
+        .expect("the binary ended without listening");
+        // Keep draining its logs so that it never blocks on a full pipe.
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("{line}");
+            }
+        });
+        (child, address)
+    }
+
     /// Starts the api target in this process on a free loopback port, with `token` as
     /// `BAOCAO_ADMIN_TOKEN`.
     pub async fn start_api(&self, token: Option<&str>) -> RunningApi {
