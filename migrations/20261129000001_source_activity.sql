@@ -9,3 +9,8 @@ create table source_activity (
     last_occurred_at timestamptz not null,
     primary key (unit, event_type)
 );
+
+-- What was stored before this table existed.
+insert into source_activity (unit, event_type, events, last_stored_at, last_occurred_at)
+select unit, event_type, count(*), max(stored_at), max(occurred_at)
+from event group by unit, event_type;

@@ -258,7 +258,8 @@ impl TestEnv {
     }
 
     /// The binary at `binary` (a test's `CARGO_BIN_EXE_baocao-under-test`) with the shipped
-    /// configuration, this environment's database and vhost, and warnings-only logs.
+    /// configuration, this environment's database and vhost, any free HTTP port, and
+    /// warnings-only logs (`BAOCAO_TEST_WORKER_LOG` sets another filter, for debugging).
     pub fn command(&self, binary: &Path) -> Command {
         let mut command = Command::new(binary);
         command
@@ -268,7 +269,10 @@ impl TestEnv {
             // Any free port: tests run many processes at once.
             .env("BAOCAO_HTTP_ADDR", "127.0.0.1:0")
             .env_remove("BAOCAO_ADMIN_TOKEN")
-            .env("BAOCAO_LOG", "warn");
+            .env(
+                "BAOCAO_LOG",
+                std::env::var("BAOCAO_TEST_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
+            );
         command
     }
 
@@ -325,10 +329,13 @@ impl TestEnv {
             admin_token: token.map(str::to_owned),
             ..baocao::run::api_config(&self.settings())
         };
-        let listener = api::bind("127.0.0.1:0", token).await.expect("a free port");
+        let listener = api::bind("127.0.0.1:0", true, token)
+            .await
+            .expect("a free port");
         let address = listener.local_addr().expect("an address").to_string();
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let state = api::AppState::new(config, self.pool.clone(), stopped);
+        state.mark_database_ready();
         let handle = tokio::spawn(api::serve(listener, state, true));
         RunningApi {
             address,

@@ -288,16 +288,11 @@ async fn without_an_smtp_url_messages_are_written_as_eml_files() {
 
 /// `baocao …` against this test's database, broker and SMTP server.
 fn baocao(env: &TestEnv, server: &SmtpServer) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_baocao-under-test"));
+    let mut command = env.command(std::path::Path::new(env!(
+        "CARGO_BIN_EXE_baocao-under-test"
+    )));
     command
-        .env(
-            "BAOCAO_CONFIG",
-            baocao_tests::repo_root().join("baocao.toml"),
-        )
-        .env("BAOCAO_DATABASE_URL", &env.database_url)
-        .env("BAOCAO_AMQP_URL", &env.amqp_url)
         .env("BAOCAO_SMTP_URL", server.url())
-        .env("BAOCAO_LOG", "warn")
         .stdin(std::process::Stdio::null());
     command
 }

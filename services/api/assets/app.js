@@ -30,6 +30,18 @@ const EVENT_LABELS = {
   "procedure.resolved": "Giải quyết hồ sơ", "article.published": "Đăng tin, bài",
 };
 
+// Why an event was refused, as the officer reads it (SPEC §3.4 reason codes).
+const REASON_LABELS = {
+  too_large: "Sự kiện quá lớn", malformed: "Không đọc được (không phải JSON)",
+  unknown_type: "Loại sự kiện không xác định", unknown_unit: "Mã đơn vị không có trong cấu hình",
+  invalid_timestamp: "Thời điểm không hợp lệ", future_timestamp: "Thời điểm ở tương lai",
+  broker: "Bị hàng đợi từ chối",
+};
+function reasonLabel(code) {
+  if (code.startsWith("invalid_field:")) return `Trường ${code.slice(14)} không hợp lệ`;
+  return REASON_LABELS[code] || code;
+}
+
 const $ = (id) => document.getElementById(id);
 const TZ = "Asia/Ho_Chi_Minh";
 let unit = null;
@@ -68,6 +80,8 @@ function askToken(wrong) {
   asking = new Promise((resolve) => {
     const dialog = $("token-dialog");
     $("token-error").hidden = !wrong;
+    // Escape would close the dialog with every request still waiting for a token.
+    dialog.oncancel = (event) => event.preventDefault();
     $("token").value = "";
     $("token-form").onsubmit = () => {
       sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
@@ -217,7 +231,7 @@ function drawTrend(points) {
   drawTrendTable(points);
   const box = $("trend");
   box.replaceChildren();
-  const width = 900, height = 260, left = 44, right = 16, top = 14, bottom = 36;
+  const width = 900, height = 260, left = 44, right = 36, top = 14, bottom = 36;
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -310,22 +324,34 @@ function confirmAction(title, text, okLabel) {
   });
 }
 
-function sendReport(code, period, force) {
+const SEND_ERRORS = {
+  409: "Báo cáo kỳ này đã được gửi, hoặc kỳ báo cáo chưa kết thúc.",
+  422: "Kỳ này không có sự kiện nào: không có báo cáo để gửi.",
+  503: "Cơ sở dữ liệu tạm thời không truy cập được; vui lòng thử lại sau ít phút.",
+};
+
+function sendReport(code, period, force, scheduledAt) {
   return async () => {
+    const early = !force && scheduledAt && new Date(scheduledAt) > new Date()
+      ? ` Lịch gửi tự động là ${date(scheduledAt)}; sự kiện đến muộn sau khi gửi sẽ cần một bản sửa.`
+      : "";
     const ok = await confirmAction(
       force ? "Gửi lại báo cáo đã sửa?" : "Gửi báo cáo?",
       force
-        ? `Một bản sửa của báo cáo ${periodName(period)} sẽ được lập với số liệu hiện tại, lấy số mới và gửi tới toàn bộ nơi nhận.`
-        : `Báo cáo ${periodName(period)} sẽ được lập với số liệu hiện tại và gửi tới toàn bộ nơi nhận.`,
+        ? `Một bản sửa của báo cáo ${periodName(period)} sẽ được lập với số liệu hiện tại, thay thế bản đã gửi, và gửi tới toàn bộ nơi nhận.`
+        : `Báo cáo ${periodName(period)} sẽ được lập với số liệu hiện tại và gửi tới toàn bộ nơi nhận.` + early,
       force ? "Gửi lại" : "Gửi");
     if (!ok) return;
-    try {
-      const outcome = await json(`/api/units/${code}/reports/${period}/send`, {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ force }),
-      });
-      toast(`Đã lập lần ${outcome.revision}` + (outcome.number ? ` (số ${outcome.number})` : "") + `, ${outcome.messages} thư đang chờ gửi.`);
-      refreshReports();
-    } catch (error) { toast("Không gửi được: " + error.message); }
+    const response = await api(`/api/units/${code}/reports/${period}/send`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ force }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      toast("Không gửi được: " + (SEND_ERRORS[response.status] || body.error || response.statusText));
+      return;
+    }
+    toast(`Đã lập lần ${body.revision}` + (body.number ? ` (số ${body.number})` : "") + `, ${body.messages} thư đang chờ gửi.`);
+    refreshReports();
   };
 }
 
@@ -366,8 +392,10 @@ function deliveryChips(deliveries) {
     if (d.state === "sent" && d.sent_at) detail = " " + date(d.sent_at);
     if (d.state === "retrying") detail = ` (lần ${d.attempts}, thử lại ${date(d.next_attempt_at)})`;
     if (d.state === "failed") detail = ` sau ${d.attempts} lần`;
-    return el("span", { title: d.last_error || "" },
-      el("span", { class: "badge " + kind }, label), " ", d.address, el("span", { class: "muted small" }, detail));
+    return el("span", { title: (d.address + (d.last_error ? "\n" + d.last_error : "")) },
+      el("span", { class: "badge " + kind }, label), " ", d.label || d.address,
+      d.label ? el("span", { class: "muted small" }, " · " + d.address) : null,
+      el("span", { class: "muted small" }, detail));
   }));
 }
 
@@ -387,15 +415,17 @@ async function refreshReports() {
   if (!view.periods.some((p) => p.period === view.last_closed_period)) {
     rows.push(el("tr", {},
       el("td", {}, periodName(view.last_closed_period)), el("td", {}, el("span", { class: "badge warn" }, "Chưa gửi")),
-      el("td", {}, "Kỳ đã đóng; báo cáo được gửi theo lịch"),
+      el("td", {}, view.last_closed_send_at
+        ? `Kỳ đã kết thúc; báo cáo sẽ tự gửi lúc ${date(view.last_closed_send_at)}`
+        : "Kỳ đã kết thúc; báo cáo được gửi theo lịch"),
       el("td", {}, actions(view.last_closed_period,
-        el("button", { type: "button", class: "primary", onclick: sendReport(code, view.last_closed_period, false) }, "Gửi ngay")))));
+        el("button", { type: "button", class: "primary", onclick: sendReport(code, view.last_closed_period, false, view.last_closed_send_at) }, "Gửi ngay")))));
   }
   for (const p of view.periods) {
     p.revisions.slice().reverse().forEach((r, i) => {
       const latest = i === 0;
       const badges = [el("span", { class: "badge ok" }, `Lần ${r.revision}` + (r.number ? ` · Số ${r.number}` : ""))];
-      if (latest && p.out_of_date) badges.push(" ", el("span", { class: "badge bad", title: "Có sự kiện mới sau khi gửi làm thay đổi số liệu" }, "Đã lỗi thời"));
+      if (latest && p.out_of_date) badges.push(" ", el("span", { class: "badge bad", title: "Có sự kiện đến sau khi gửi làm thay đổi số liệu; gửi lại bản sửa để cập nhật" }, "Số liệu đã thay đổi sau khi gửi"));
       rows.push(el("tr", {},
         el("td", {}, latest ? periodName(p.period) : ""),
         el("td", {}, badges, el("div", { class: "muted small" }, "ngày " + r.issued_on.split("-").reverse().join("/"))),
@@ -421,7 +451,7 @@ async function refreshPipeline() {
   $("pipeline-as-of").textContent = "Đọc lúc " + date(view.as_of);
   $("queues").replaceChildren(view.broker_error
     ? el("p", { class: "error" }, "Không đọc được hàng đợi: " + view.broker_error)
-    : table(["Hàng đợi", "Tin đang chờ", "Bộ tiêu thụ"], view.queues.map((q) => el("tr", {},
+    : table(["Hàng đợi", "Sự kiện đang chờ", "Tiến trình nhận"], view.queues.map((q) => el("tr", {},
       el("td", {}, q.queue), el("td", { class: "num" }, q.messages), el("td", { class: "num" }, q.consumers)))));
   const mine = view.units.filter((u) => u.unit === unit);
   $("data").replaceChildren(table(["Đơn vị", "Sự kiện", "Thiếu sự kiện tiếp nhận", "Xung đột"], mine.map((u) => el("tr", {},
@@ -437,16 +467,19 @@ async function refreshPipeline() {
     el("td", {}, el("span", { class: "badge " + ((STATE_LABELS[o.state] || [])[1] || "") }, (STATE_LABELS[o.state] || [o.state])[0])),
     el("td", { class: "num" }, o.count)))));
   try {
-    const dead = await json("/api/dead-letters?limit=100");
+    const dead = await json("/api/dead-letters?limit=5");
+    const waiting = dead.messages == null ? "không đọc được" : count(dead.messages);
     $("dead").replaceChildren(
-      el("p", {}, `${count(dead.messages)} sự kiện bị từ chối đang nằm trong hàng đợi ${dead.queue}` +
-        (dead.messages ? " (xem lý do dưới đây; sau khi sửa, chạy baocao dead-letters replay)" : "")),
-      table(["Lý do", "Số sự kiện"], dead.by_reason.map((r) => el("tr", {}, el("td", {}, r.reason), el("td", { class: "num" }, r.count)))),
-      dead.letters.slice(-5).reverse().map((l) => el("details", {},
-        el("summary", {}, `${l.reason}: ${l.detail || l.routing_key}`),
-        el("pre", {}, `${l.exchange} ${l.routing_key}\n${l.body}`))));
+      el("p", {}, `Đang nằm trong hàng đợi ${dead.queue}: ${waiting}` +
+        (dead.messages ? " (sau khi sửa nguyên nhân, chạy baocao dead-letters replay để nhận lại)" : "")),
+      table(["Lý do (từ trước đến nay)", "Số sự kiện", "Lần gần nhất"], dead.by_reason.map((r) => el("tr", {},
+        el("td", { title: r.reason }, reasonLabel(r.reason)), el("td", { class: "num" }, count(r.count)),
+        el("td", {}, date(r.last_at))))),
+      dead.letters.map((l) => el("details", {},
+        el("summary", {}, `${date(l.rejected_at)} · ${reasonLabel(l.reason)}`),
+        el("pre", {}, `${l.detail}\n${l.exchange} ${l.routing_key} (${count(l.body_bytes)} byte)\n${l.body}`))));
   } catch (error) {
-    $("dead").replaceChildren(el("p", { class: "error" }, "Không đọc được thư chết: " + error.message));
+    $("dead").replaceChildren(el("p", { class: "error" }, "Không đọc được danh sách sự kiện bị từ chối: " + error.message));
   }
 }
 

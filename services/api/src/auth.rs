@@ -13,7 +13,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -111,22 +111,32 @@ pub async fn same_origin_writes(request: Request, next: Next) -> Response {
 }
 
 fn check_write(headers: &HeaderMap) -> Result<(), &'static str> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let json = text(header::CONTENT_TYPE.as_str()).is_some_and(|v| {
+        v.split(';')
+            .next()
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+    });
     if !json {
         return Err("a write must send Content-Type: application/json");
     }
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+    if let Some(site) = text("sec-fetch-site")
         && !matches!(site, "same-origin" | "none")
     {
         return Err("a write must come from the dashboard's own origin");
     }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if let Some(origin) = text(header::ORIGIN.as_str()) {
         let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-        if origin_host.is_none() || origin_host != host {
+        // Behind a reverse proxy that rewrites Host, the browser's host is X-Forwarded-Host.
+        let same = |host: Option<&str>| {
+            host.zip(origin_host)
+                .is_some_and(|(host, origin)| host.eq_ignore_ascii_case(origin))
+        };
+        if !same(text(header::HOST.as_str())) && !same(text("x-forwarded-host")) {
             return Err("a write must come from the dashboard's own origin");
         }
     }
@@ -206,6 +216,13 @@ mod tests {
             ("sec-fetch-site", "cross-site"),
         ]);
         assert!(check_write(&fetch_cross).is_err());
+        let proxied = headers(&[
+            ("content-type", "Application/JSON; charset=utf-8"),
+            ("host", "baocao-api:8080"),
+            ("x-forwarded-host", "baocao.triqua.gov.vn"),
+            ("origin", "https://BAOCAO.triqua.gov.vn"),
+        ]);
+        assert!(check_write(&proxied).is_ok());
         // curl and scripts send neither header.
         assert!(check_write(&headers(&[("content-type", "application/json")])).is_ok());
     }

@@ -17,6 +17,8 @@ pub mod routes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -57,6 +59,8 @@ pub struct AppState {
     hub: Arc<live::Hub>,
     broker: pipeline::Broker,
     stop: watch::Receiver<bool>,
+    database_ready: AtomicBool,
+    serves_api: AtomicBool,
 }
 
 #[derive(OpenApi)]
@@ -141,7 +145,8 @@ pub fn probes(state: Arc<AppState>) -> Router {
 }
 
 impl AppState {
-    /// The state of a server; its live feeds start with [`serve`].
+    /// The state of a server; its live feeds start with [`serve`]. `pool` may be lazy and its
+    /// database not yet migrated: call [`AppState::mark_database_ready`] once it is.
     pub fn new(config: ApiConfig, pool: PgPool, stop: watch::Receiver<bool>) -> Arc<Self> {
         let hub = live::Hub::new(config.units.iter().map(|p| p.code.clone()));
         let broker = pipeline::Broker::new(config.amqp_url.clone(), config.topology.clone());
@@ -151,17 +156,35 @@ impl AppState {
             hub: Arc::new(hub),
             broker,
             stop,
+            database_ready: AtomicBool::new(false),
+            serves_api: AtomicBool::new(false),
         })
+    }
+
+    /// The database exists and is migrated: readiness may report it.
+    pub fn mark_database_ready(&self) {
+        self.database_ready.store(true, Ordering::Release);
+    }
+
+    fn database_ready(&self) -> bool {
+        self.database_ready.load(Ordering::Acquire)
+    }
+
+    fn serves_api(&self) -> bool {
+        self.serves_api.load(Ordering::Acquire)
     }
 }
 
-/// Resolves `addr` and binds it, refusing a non-loopback address without a token.
-pub async fn bind(addr: &str, token: Option<&str>) -> anyhow::Result<TcpListener> {
+/// Resolves `addr` and binds it. With `guarded` (the whole API is served), a non-loopback
+/// address without a token is refused; probes and metrics alone are open anyway.
+pub async fn bind(addr: &str, guarded: bool, token: Option<&str>) -> anyhow::Result<TcpListener> {
     let addresses: Vec<SocketAddr> = tokio::net::lookup_host(addr)
         .await
         .with_context(|| format!("BAOCAO_HTTP_ADDR '{addr}' is not an address to listen on"))?
         .collect();
-    auth::check_exposure(&addresses, token)?;
+    if guarded {
+        auth::check_exposure(&addresses, token)?;
+    }
     TcpListener::bind(addresses.as_slice())
         .await
         .with_context(|| format!("Failed to listen on {addr}"))
@@ -172,6 +195,10 @@ pub async fn bind(addr: &str, token: Option<&str>) -> anyhow::Result<TcpListener
 pub async fn serve(listener: TcpListener, state: Arc<AppState>, full: bool) -> anyhow::Result<()> {
     let address = listener.local_addr().context("no local address")?;
     let mut stop = state.stop.clone();
+    state.serves_api.store(full, Ordering::Release);
+    let watching = Arc::clone(&state);
+    let watch_stop = stop.clone();
+    tokio::spawn(async move { watching.broker.watch(watch_stop).await });
     let router = if full {
         let hub = Arc::clone(&state.hub);
         tokio::spawn(hub.run(state.pool.clone(), state.config.tz, stop.clone()));
@@ -184,10 +211,19 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, full: bool) -> a
         token = if state.config.admin_token.is_some() { "required" } else { "none (loopback only)" },
         "HTTP listening"
     );
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            stop.wait_for(|stop| *stop).await.ok();
-        })
-        .await
-        .context("the HTTP server failed")
+    let mut deadline = stop.clone();
+    let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
+        stop.wait_for(|stop| *stop).await.ok();
+    });
+    // Streams end at the stop; a client that stopped reading gets 10 s more.
+    tokio::select! {
+        served = serving => served.context("the HTTP server failed"),
+        () = async {
+            deadline.wait_for(|stop| *stop).await.ok();
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        } => {
+            tracing::warn!("HTTP connections still open 10 s after the stop; closing them");
+            Ok(())
+        }
+    }
 }

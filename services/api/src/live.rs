@@ -9,8 +9,8 @@
 //! what changes with the clock alone (dossiers falling overdue, the window rolling over).
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -38,8 +38,10 @@ struct Feed {
     unit: UnitCode,
     latest: watch::Sender<Option<Arc<Snapshot>>>,
     wake: Notify,
-    /// The latest snapshot may be behind: an announcement came while nobody watched.
-    stale: AtomicBool,
+    /// The latest snapshot may be behind: an announcement came while nobody watched. Taken
+    /// with the decision it guards (whether anyone watches), so that a stream subscribing
+    /// while the refresher decides is never left with a stale reading and no wake-up.
+    stale: Mutex<bool>,
 }
 
 /// The live feeds of every configured unit.
@@ -68,7 +70,7 @@ impl Hub {
                     unit: unit.clone(),
                     latest: watch::Sender::new(None),
                     wake: Notify::new(),
-                    stale: AtomicBool::new(true),
+                    stale: Mutex::new(true),
                 };
                 (unit.as_str().to_owned(), Arc::new(feed))
             })
@@ -88,8 +90,12 @@ impl Hub {
     /// Subscribes to `unit`'s readings; `None` for an unknown unit.
     pub fn subscribe(&self, unit: &str) -> Option<Subscription> {
         let feed = self.feeds.get(unit)?;
-        let receiver = feed.latest.subscribe();
-        let current_is_fresh = !feed.stale.load(Ordering::Acquire) && receiver.borrow().is_some();
+        let (receiver, current_is_fresh) = {
+            let stale = feed.stale.lock().unwrap_or_else(|e| e.into_inner());
+            let receiver = feed.latest.subscribe();
+            let fresh = !*stale && receiver.borrow().is_some();
+            (receiver, fresh)
+        };
         if !current_is_fresh {
             feed.wake.notify_one();
         }
@@ -163,19 +169,27 @@ impl Hub {
 
     async fn refresh(&self, feed: Arc<Feed>, pool: PgPool, tz: Tz) {
         let rest = Duration::from_secs(1) / READS_PER_SECOND;
+        let mut failing = false;
         loop {
             let quiet = tokio::time::timeout(QUIET_REFRESH, feed.wake.notified()).await;
-            if feed.latest.receiver_count() == 0 {
-                feed.stale.store(true, Ordering::Release);
-                continue;
-            }
+            let was_stale = {
+                let mut stale = feed.stale.lock().unwrap_or_else(|e| e.into_inner());
+                if feed.latest.receiver_count() == 0 {
+                    *stale = true;
+                    continue;
+                }
+                std::mem::replace(&mut *stale, false)
+            };
             if quiet.is_err() && feed.latest.borrow().is_none() {
                 continue;
             }
-            let was_stale = feed.stale.swap(false, Ordering::AcqRel);
             let started = Instant::now();
             match read(&pool, &feed.unit, tz).await {
                 Ok(json) => {
+                    if failing {
+                        tracing::info!(unit = %feed.unit, "reading live counters again");
+                        failing = false;
+                    }
                     metrics::global()
                         .live_refresh_seconds
                         .observe(started.elapsed().as_secs_f64());
@@ -192,8 +206,13 @@ impl Hub {
                     }
                 }
                 Err(error) => {
-                    feed.stale.store(was_stale, Ordering::Release);
-                    tracing::warn!(unit = %feed.unit, error = format!("{error:#}"), "cannot read live counters");
+                    if was_stale {
+                        *feed.stale.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                    }
+                    if !failing {
+                        tracing::warn!(unit = %feed.unit, error = format!("{error:#}"), "cannot read live counters; retrying");
+                        failing = true;
+                    }
                     feed.wake.notify_one();
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }

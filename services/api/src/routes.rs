@@ -52,9 +52,20 @@ impl ApiError {
 }
 
 impl From<anyhow::Error> for ApiError {
+    /// The whole error goes to the log; the client learns only what kind of failure it was.
     fn from(error: anyhow::Error) -> Self {
         tracing::error!(error = format!("{error:#}"), "request failed");
-        Self(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"))
+        if store::db::is_unavailable(&error) {
+            Self(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable; try again shortly".into(),
+            )
+        } else {
+            Self(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the request failed; the server's log says why".into(),
+            )
+        }
     }
 }
 
@@ -126,9 +137,9 @@ pub async fn healthz() -> &'static str {
 /// Whether the database and the broker answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
-    /// "ok", or why the database does not answer.
+    /// "ok", "starting" (not yet migrated) or "unavailable".
     pub database: String,
-    /// "ok", or why the broker does not answer.
+    /// "ok" or "unavailable" (not answering in the last 20 s).
     pub broker: String,
 }
 
@@ -137,18 +148,22 @@ pub struct Readiness {
     (status = 200, description = "Both answer", body = Readiness),
     (status = 503, description = "One does not", body = Readiness)))]
 pub async fn readyz(State(state): Shared) -> Response {
-    let (database, broker) = tokio::join!(
-        crate::pipeline::database_ready(&state.pool),
-        state.broker.ready()
-    );
-    let text = |result: anyhow::Result<()>| match result {
-        Ok(()) => "ok".to_owned(),
-        Err(error) => format!("{error:#}"),
+    let database = if !state.database_ready() {
+        "starting"
+    } else if crate::pipeline::database_ready(&state.pool).await.is_ok() {
+        "ok"
+    } else {
+        "unavailable"
     };
-    let ready = database.is_ok() && broker.is_ok();
+    let broker = if state.broker.ready().is_ok() {
+        "ok"
+    } else {
+        "unavailable"
+    };
+    let ready = database == "ok" && broker == "ok";
     let body = Readiness {
-        database: text(database),
-        broker: text(broker),
+        database: database.to_owned(),
+        broker: broker.to_owned(),
     };
     let status = if ready {
         StatusCode::OK
@@ -163,7 +178,11 @@ pub async fn readyz(State(state): Shared) -> Response {
     responses((status = 200, description = "OpenMetrics text", body = String,
                content_type = "application/openmetrics-text")))]
 pub async fn metrics(State(state): Shared) -> Response {
-    crate::pipeline::refresh_gauges(&state.pool, &state.broker).await;
+    // The shared state (queues, outbox) is exported by the processes serving the whole API
+    // only, so that summing over all targets does not count it several times.
+    if state.serves_api() {
+        crate::pipeline::refresh_gauges(&state.pool, &state.broker).await;
+    }
     let text = metrics::global().encode();
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
 }
@@ -443,6 +462,8 @@ pub struct RevisionView {
 pub struct DeliveryView {
     /// The address.
     pub address: String,
+    /// The line of "Nơi nhận" it belongs to.
+    pub label: String,
     /// queued, sending, retrying, sent or failed.
     pub state: String,
     /// Attempts so far.
@@ -475,7 +496,9 @@ pub struct ReportsView {
     pub open_period: String,
     /// The period whose window closed last: it can be sent if it has no report yet.
     pub last_closed_period: String,
-    /// Periods with a report, newest first.
+    /// When that period's report is (or was) due to be sent on schedule.
+    pub last_closed_send_at: Option<DateTime<Utc>>,
+    /// The latest 12 periods with a report, newest first.
     pub periods: Vec<PeriodReports>,
 }
 
@@ -494,7 +517,9 @@ pub async fn reports(
     let now = Utc::now();
     let deliveries = store::outbox::deliveries(pool, &profile.code, None).await?;
     let mut periods = Vec::new();
-    for text in store::reports::periods(pool, &profile.code, None).await? {
+    let reported = store::reports::periods(pool, &profile.code, None).await?;
+    let skip = reported.len().saturating_sub(12);
+    for text in reported.into_iter().skip(skip) {
         let period = parse_period(&text)?;
         let revisions = store::reports::revisions(pool, &profile.code, period).await?;
         let out_of_date = job::out_of_date(
@@ -518,6 +543,7 @@ pub async fn reports(
                     .filter(|d| d.period == text && d.revision == r.revision)
                     .map(|d| DeliveryView {
                         address: d.address.clone(),
+                        label: d.label.clone(),
                         state: d.state.clone(),
                         attempts: d.attempts,
                         next_attempt_at: d.next_attempt_at,
@@ -535,10 +561,17 @@ pub async fn reports(
     }
     periods.reverse();
     let open = state.open_period();
+    let last_closed = open.previous();
     Ok(Json(ReportsView {
         unit,
         open_period: open.to_string(),
-        last_closed_period: open.previous().to_string(),
+        last_closed_period: last_closed.to_string(),
+        last_closed_send_at: state
+            .config
+            .schedule
+            .for_unit(profile)
+            .send_at(last_closed, state.config.tz)
+            .ok(),
         periods,
     }))
 }
@@ -641,6 +674,16 @@ pub async fn report(
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // A report opened on its own renders with no privilege of this origin.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(origin) = HeaderValue::from_str(&origin) {
         headers.insert("x-baocao-report", origin);
     }
@@ -689,11 +732,19 @@ pub struct SendOutcome {
 pub async fn send(
     State(state): Shared,
     Path((unit, period)): Path<(String, String)>,
-    request: Option<Json<SendRequest>>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let profile = state.profile(&unit)?;
     let period = parse_period(&period)?;
-    let force = request.map(|Json(r)| r.force).unwrap_or_default();
+    let force = if body.iter().all(u8::is_ascii_whitespace) {
+        false
+    } else {
+        serde_json::from_slice::<SendRequest>(&body)
+            .map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, format!("not a send request: {e}"))
+            })?
+            .force
+    };
     let now = Utc::now();
     let window = period.window(state.config.tz);
     if window.end().to_utc() > now {
@@ -852,26 +903,25 @@ pub async fn edit_narrative(
 
 // ---------------------------------------------------------------- pipeline
 
-/// How many to read.
+/// How many to show.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LimitQuery {
-    /// At most this many letters, 1–500 (100 without it).
+    /// At most this many of the latest letters, 1–200 (20 without it).
     pub limit: Option<usize>,
 }
 
-/// Dead letters, read without removing them, with counts by reason.
+/// Dead letters: how many wait in the dead-letter queue, and every one dead-lettered so far,
+/// counted by reason, with the latest. Read from baocao's own record, so that looking never
+/// touches the queue (`baocao dead-letters list | replay` work on the queue itself).
 #[utoipa::path(get, path = "/api/dead-letters", tag = "pipeline",
     security(("bearer" = [])), params(LimitQuery),
-    responses((status = 200, body = DeadLetters), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = DeadLetters)))]
 pub async fn dead_letters(
     State(state): Shared,
     Query(query): Query<LimitQuery>,
 ) -> ApiResult<Json<DeadLetters>> {
-    let limit = query.limit.unwrap_or(100).clamp(1, 500);
-    let letters =
-        state.broker.dead_letters(limit).await.map_err(|error| {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{error:#}"))
-        })?;
+    let limit = query.limit.unwrap_or(20).clamp(1, 200);
+    let letters = crate::pipeline::dead_letters(&state.pool, &state.broker, limit).await?;
     Ok(Json(letters))
 }
 
@@ -895,7 +945,7 @@ pub struct SourceView {
 pub struct UnitHealth {
     /// The unit.
     pub unit: String,
-    /// Events stored.
+    /// Events stored (each once; duplicates are not counted).
     pub events: i64,
     /// Petitions and dossiers resolved whose received event has not come.
     pub orphans: i64,
@@ -934,19 +984,23 @@ pub struct PipelineView {
     security(("bearer" = [])), responses((status = 200, body = PipelineView)))]
 pub async fn pipeline(State(state): Shared) -> ApiResult<Json<PipelineView>> {
     let pool = &state.pool;
-    let (queues, broker_error) = match state.broker.queue_depths().await {
+    let (queues, broker_error) = match state.broker.queue_depths() {
         Ok(queues) => (queues, None),
         Err(error) => (Vec::new(), Some(format!("{error:#}"))),
     };
     let activity = store::health::activity(pool).await?;
     let mut units = Vec::new();
     for profile in &state.config.units {
-        let health = store::health::data_health(pool, profile.code.as_str()).await?;
+        let (orphans, conflicts) = store::health::problems(pool, profile.code.as_str()).await?;
         units.push(UnitHealth {
             unit: profile.code.to_string(),
-            events: health.events,
-            orphans: health.orphans,
-            conflicts: health.conflicts,
+            events: activity
+                .iter()
+                .filter(|a| a.unit == profile.code.as_str())
+                .map(|a| a.events)
+                .sum(),
+            orphans,
+            conflicts,
             sources: activity
                 .iter()
                 .filter(|a| a.unit == profile.code.as_str())

@@ -16,18 +16,6 @@ use crate::sim;
 /// How long a one-shot command waits for the broker before it gives up with an error.
 const BROKER_PATIENCE: Duration = Duration::from_secs(60);
 
-/// Closes a one-shot command's broker connection, giving up after 5 s: lapin can wait for a
-/// close-ok that never comes (seen under load in CI), and the command's work is done by then.
-async fn close(connection: lapin::Connection) {
-    let closing = connection.close(200, "done".into());
-    if tokio::time::timeout(Duration::from_secs(5), closing)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the broker did not confirm closing the connection within 5 s");
-    }
-}
-
 /// `baocao migrate`.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 1).await?;
@@ -116,7 +104,7 @@ pub async fn simulate(settings: &Settings, args: &SimArgs) -> anyhow::Result<()>
         "published {published} events in {seconds:.1} s ({:.0}/s)",
         published as f64 / seconds.max(1e-9)
     );
-    close(connection).await;
+    broker::close(&connection, "done").await;
     if let Some(wait) = args.wait {
         let ids: Vec<uuid::Uuid> = events.iter().map(|event| event.id).collect();
         wait_until_stored(settings, &ids, Duration::from_secs(wait)).await?;
@@ -155,7 +143,7 @@ pub async fn dead_letters_list(settings: &Settings, limit: usize) -> anyhow::Res
     let letters = tokio::time::timeout(BROKER_PATIENCE, listing)
         .await
         .context("the broker did not answer within 60 s")??;
-    close(connection).await;
+    broker::close(&connection, "done").await;
     if letters.is_empty() {
         println!("no dead letters in {}", topology.dead_queue);
     }
@@ -182,7 +170,7 @@ pub async fn dead_letters_replay(settings: &Settings) -> anyhow::Result<()> {
     let (replayed, left) = tokio::time::timeout(BROKER_PATIENCE, replay)
         .await
         .context("the broker did not answer within 60 s")??;
-    close(connection).await;
+    broker::close(&connection, "done").await;
     println!(
         "replayed {replayed} dead letters; {left} without an origin left in {}",
         topology.dead_queue

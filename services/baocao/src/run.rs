@@ -12,6 +12,10 @@ use ingest::{IngestConfig, IngestStats, Shutdown};
 use crate::cli::Target;
 use crate::config::Settings;
 
+/// How long the workers may take to finish their work in flight after a stop signal: within
+/// Kubernetes' default grace period of 30 s.
+const STOP_PATIENCE: Duration = Duration::from_secs(25);
+
 /// The ingest worker's configuration from the settings.
 pub fn ingest_config(settings: &Settings) -> IngestConfig {
     let file = &settings.file;
@@ -46,23 +50,25 @@ pub fn api_config(settings: &Settings) -> api::ApiConfig {
 /// Runs `target` until SIGTERM or SIGINT: the HTTP server always (the whole API with the api
 /// target, otherwise the probes and metrics), the workers of the target.
 pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
-    let token = settings
-        .env
-        .admin_token
-        .as_ref()
-        .map(|t| t.expose().to_owned());
-    // Refused before anything else: an exposed address without a token is a configuration error.
-    let listener = api::bind(&settings.env.http_addr, token.as_deref()).await?;
+    let token = settings.env.admin_token.as_ref().map(|t| t.expose());
+    let full_api = matches!(target, Target::All | Target::Api);
+    // Refused before anything else: an exposed API without a token is a configuration error.
+    let listener = api::bind(&settings.env.http_addr, full_api, token).await?;
     let mut stop = StopSignal::listen()?;
+    let (stop_reporter, reporter_stop) = tokio::sync::watch::channel(false);
+    // The HTTP server answers its probes from the start, on a pool of its own that connects
+    // when the database is there: readiness says "starting" until it is migrated.
+    let api_pool = store::db::connect_lazy(settings.env.database_url.expose(), 6)?;
+    let state = api::AppState::new(api_config(&settings), api_pool, reporter_stop.clone());
+    let mut workers = tokio::task::JoinSet::new();
+    let serving = std::sync::Arc::clone(&state);
+    workers.spawn(async move { ("api", api::serve(listener, serving, full_api).await) });
     let Some(pool) = wait_for_database(&settings, &mut stop).await? else {
+        stop_reporter.send(true).ok();
         return Ok(());
     };
+    state.mark_database_ready();
     let (trigger, shutdown) = Shutdown::new();
-    let (stop_reporter, reporter_stop) = tokio::sync::watch::channel(false);
-    let mut workers = tokio::task::JoinSet::new();
-    let state = api::AppState::new(api_config(&settings), pool.clone(), reporter_stop.clone());
-    let full_api = matches!(target, Target::All | Target::Api);
-    workers.spawn(async move { ("api", api::serve(listener, state, full_api).await) });
     if matches!(target, Target::All | Target::Ingest) {
         let stats = Arc::new(IngestStats::default());
         let config = ingest_config(&settings);
@@ -98,11 +104,18 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     tracing::info!("stopping: finishing the work in flight");
     trigger.trigger();
     stop_reporter.send(true).ok();
-    while let Some(ended) = workers.join_next().await {
-        let (_, result) = ended.context("A worker panicked")?;
-        result?;
-    }
-    Ok(())
+    // Each finishes its batch or message in flight; one that hangs beyond that must not keep
+    // the process from exiting before its orchestrator kills it.
+    let finishing = async {
+        while let Some(ended) = workers.join_next().await {
+            let (_, result) = ended.context("A worker panicked")?;
+            result?;
+        }
+        anyhow::Ok(())
+    };
+    tokio::time::timeout(STOP_PATIENCE, finishing)
+        .await
+        .map_err(|_| anyhow::anyhow!("the workers did not stop within {STOP_PATIENCE:?}"))?
 }
 
 /// The outbox sender: SMTP with `BAOCAO_SMTP_URL`, else `.eml` files in `BAOCAO_MAIL_DIR`.

@@ -100,6 +100,19 @@ pub async fn connect(url: &str, name: &str) -> anyhow::Result<Connection> {
         .context("Failed to connect to RabbitMQ (check BAOCAO_AMQP_URL)")
 }
 
+/// Closes `connection`, giving up after 5 s: lapin can wait for a close-ok that never comes
+/// (seen under load), and whoever closes has finished its work by then. Closing hands the
+/// prefetched, unacknowledged deliveries back to the broker; so does the connection's end.
+pub async fn close(connection: &Connection, reason: &str) {
+    let closing = connection.close(200, reason.into());
+    if tokio::time::timeout(Duration::from_secs(5), closing)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the broker did not confirm closing the connection within 5 s");
+    }
+}
+
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 

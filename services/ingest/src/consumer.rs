@@ -66,23 +66,14 @@ pub async fn consume_until_failure(
     let publishing = match broker::connect(&config.amqp_url, "baocao-ingest-dead-letters").await {
         Ok(publishing) => publishing,
         Err(error) => {
-            connection
-                .close(200, "baocao ingest stopping".into())
-                .await
-                .ok();
+            broker::close(&connection, "baocao ingest stopping").await;
             return Err(error);
         }
     };
     let result = consume_on(&connection, &publishing, config, pool, stats, shutdown).await;
     // Closing hands the prefetched, unacknowledged deliveries back to the broker at once.
-    connection
-        .close(200, "baocao ingest stopping".into())
-        .await
-        .ok();
-    publishing
-        .close(200, "baocao ingest stopping".into())
-        .await
-        .ok();
+    broker::close(&connection, "baocao ingest stopping").await;
+    broker::close(&publishing, "baocao ingest stopping").await;
     result
 }
 
@@ -240,12 +231,7 @@ impl Worker {
                 &rejected,
             )
             .await?;
-            for (_, rejection) in &rejected {
-                tracing::warn!(reason = %rejection.reason(), detail = %rejection, "dead-lettered a message");
-                let reason = rejection.reason();
-                metrics::global().count_rejected(&reason);
-                self.stats.count_rejected(reason);
-            }
+            self.record_rejections(&rejected).await;
         }
         let acked = last
             .acker
@@ -260,6 +246,34 @@ impl Worker {
             );
         }
         Ok(())
+    }
+
+    /// Logs, counts and records the dead letters the broker confirmed. The record is the
+    /// administrator's view only (the dead-letter queue keeps the messages), so failing to
+    /// write it is logged and does not hold the batch.
+    async fn record_rejections(&self, rejected: &[(&Delivery, Rejection)]) {
+        let reasons: Vec<String> = rejected.iter().map(|(_, r)| r.reason()).collect();
+        let details: Vec<String> = rejected.iter().map(|(_, r)| r.to_string()).collect();
+        let mut records = Vec::with_capacity(rejected.len());
+        for (((delivery, _), reason), detail) in rejected.iter().zip(&reasons).zip(&details) {
+            tracing::warn!(%reason, %detail, "dead-lettered a message");
+            metrics::global().count_rejected(reason);
+            self.stats.count_rejected(reason.clone());
+            records.push(store::rejections::NewRejection {
+                reason,
+                detail,
+                exchange: delivery.exchange.as_str(),
+                routing_key: delivery.routing_key.as_str(),
+                queue: &self.queue,
+                body: &delivery.data,
+            });
+        }
+        if let Err(error) = store::rejections::record(&self.pool, &records).await {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "could not record dead letters for the dashboard; they are in the dead-letter queue"
+            );
+        }
     }
 
     /// Writes the batch, retrying with backoff while the database is unavailable. Returns

@@ -23,7 +23,7 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 pub struct EventLabels {
     /// The unit code.
     pub unit: String,
-    /// The event type, such as `dossier.received`.
+    /// The event type, such as `procedure.received`.
     pub r#type: String,
 }
 
@@ -272,16 +272,16 @@ mod tests {
     #[test]
     fn names_follow_prometheus_conventions() {
         let metrics = Metrics::new();
-        metrics.count_ingested("tri-qua", "dossier.received", 3);
-        metrics.count_rejected("invalid_json");
+        metrics.count_ingested("tri-qua", "procedure.received", 3);
+        metrics.count_rejected("malformed");
         metrics.observe_batch(250, Duration::from_millis(12));
         metrics.observe_render("pdf", Duration::from_millis(80));
         metrics.set_outbox("sent", 5);
         metrics.set_consumer_lag("baocao.portal", 7);
         let text = metrics.encode();
         for line in [
-            "baocao_events_ingested_total{unit=\"tri-qua\",type=\"dossier.received\"} 3",
-            "baocao_events_rejected_total{reason=\"invalid_json\"} 1",
+            "baocao_events_ingested_total{unit=\"tri-qua\",type=\"procedure.received\"} 3",
+            "baocao_events_rejected_total{reason=\"malformed\"} 1",
             "baocao_events_duplicate_total 0",
             "baocao_ingest_batch_size_count 1",
             "baocao_ingest_commit_seconds_bucket{le=\"0.025\"} 1",

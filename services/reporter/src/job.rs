@@ -92,7 +92,7 @@ pub async fn issue(
             &job.profile.numbering.symbol,
         ));
     }
-    let report = render_all(job, &content, revision, date)?;
+    let report = render_all(job, &content, revision, date).await?;
     let addressees = addressees(job.profile, period, revision);
     store::reports::insert(&mut tx, unit, period, &report, &addressees, now).await?;
     tx.commit().await.context("Failed to commit the report")?;
@@ -109,16 +109,29 @@ pub async fn issue(
     })
 }
 
-fn render_all(
+/// Renders the four forms on a blocking thread: typesetting is CPU work, and the runtime's
+/// threads also serve the API's streams and the ingest worker in the same process.
+async fn render_all(
     job: &UnitJob<'_>,
     content: &ReportContent,
     revision: i32,
     date: chrono::NaiveDate,
 ) -> anyhow::Result<NewReport> {
     let renderer = Renderer::new(job.templates.clone(), job.profile.code.as_str());
-    let text = |format| -> anyhow::Result<String> {
-        Ok(String::from_utf8(renderer.render(content, format)?)?)
-    };
+    let owned = content.clone();
+    let (body_text, body_html, docx, pdf) = tokio::task::spawn_blocking(move || {
+        let text = |format| -> anyhow::Result<String> {
+            Ok(String::from_utf8(renderer.render(&owned, format)?)?)
+        };
+        anyhow::Ok((
+            text(Format::Text)?,
+            text(Format::Html)?,
+            renderer.render(&owned, Format::Docx)?,
+            renderer.render(&owned, Format::Pdf)?,
+        ))
+    })
+    .await
+    .context("the rendering thread failed")??;
     Ok(NewReport {
         revision,
         number: content.number_value,
@@ -126,10 +139,10 @@ fn render_all(
         indicators: serde_json::to_value(&content.indicators)?,
         mail_from: job.profile.mail_from.clone(),
         subject: subject(job.profile, content),
-        body_text: text(Format::Text)?,
-        body_html: text(Format::Html)?,
-        docx: renderer.render(content, Format::Docx)?,
-        pdf: renderer.render(content, Format::Pdf)?,
+        body_text,
+        body_html,
+        docx,
+        pdf,
     })
 }
 

@@ -94,3 +94,23 @@ pub async fn ping(pool: &PgPool) -> anyhow::Result<()> {
         .context("the database does not answer")?;
     Ok(())
 }
+
+/// A pool on `url` that connects when first used: for the HTTP server, which answers its
+/// probes while the database is still unavailable at start-up.
+pub fn connect_lazy(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(url).context("Failed to parse the database URL")?;
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options))
+}
+
+/// Whether `error` means the database is unavailable (rather than a query being wrong).
+pub fn is_unavailable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sqlx::Error>(),
+            Some(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+        )
+    })
+}

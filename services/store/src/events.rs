@@ -122,7 +122,7 @@ async fn record_activity(
             as input (unit, event_type, events, occurred)
         on conflict (unit, event_type) do update
         set events = a.events + excluded.events,
-            last_stored_at = excluded.last_stored_at,
+            last_stored_at = greatest(a.last_stored_at, excluded.last_stored_at),
             last_occurred_at = greatest(a.last_occurred_at, excluded.last_occurred_at)
         "#,
         &units as &[&str],

@@ -17,10 +17,26 @@ pub struct DataHealth {
 
 /// Totals for `unit`.
 pub async fn data_health(pool: &PgPool, unit: &str) -> anyhow::Result<DataHealth> {
+    let events = sqlx::query_scalar!(
+        r#"select count(*) as "events!" from event where unit = $1"#,
+        unit
+    )
+    .fetch_one(pool)
+    .await
+    .context("Failed to count the events")?;
+    let (orphans, conflicts) = problems(pool, unit).await?;
+    Ok(DataHealth {
+        events,
+        orphans,
+        conflicts,
+    })
+}
+
+/// A unit's orphans and conflicts, without counting its events (a scan of the event table).
+pub async fn problems(pool: &PgPool, unit: &str) -> anyhow::Result<(i64, i64)> {
     let row = sqlx::query!(
         r#"
         select
-            (select count(*) from event where unit = $1) as "events!",
             (select count(*) from petition where unit = $1 and received_at is null)
               + (select count(*) from dossier where unit = $1 and received_at is null) as "orphans!",
             (select count(*) from conflict where unit = $1) as "conflicts!"
@@ -29,12 +45,8 @@ pub async fn data_health(pool: &PgPool, unit: &str) -> anyhow::Result<DataHealth
     )
     .fetch_one(pool)
     .await
-    .context("Failed to read the data health")?;
-    Ok(DataHealth {
-        events: row.events,
-        orphans: row.orphans,
-        conflicts: row.conflicts,
-    })
+    .context("Failed to read the orphans and conflicts")?;
+    Ok((row.orphans, row.conflicts))
 }
 
 /// How many of `ids` are stored, for waiting until a published batch has been ingested.

@@ -11,6 +11,7 @@
 //! - [`outbox`]: the email outbox, claimed with `FOR UPDATE SKIP LOCKED`, every attempt recorded.
 //! - [`health`]: what the administrator needs to see about the stored data (orphans, conflicts,
 //!   when each source was last heard of).
+//! - [`rejections`]: the log of dead-lettered messages, for the dashboard.
 //! - [`changes`]: listening for the units each committed batch changed (`LISTEN/NOTIFY`).
 
 pub mod changes;
@@ -21,6 +22,7 @@ pub mod indicators;
 pub mod narrative;
 pub mod numbering;
 pub mod outbox;
+pub mod rejections;
 pub mod reports;
 
 pub use sqlx::PgPool;

@@ -158,6 +158,8 @@ pub struct Delivery {
     pub number: Option<i32>,
     /// The address.
     pub address: String,
+    /// The line of "Nơi nhận" it belongs to.
+    pub label: String,
     /// queued, sending, retrying, sent or failed.
     pub state: String,
     /// Attempts so far.
@@ -178,7 +180,7 @@ pub async fn deliveries(
 ) -> anyhow::Result<Vec<Delivery>> {
     let rows = sqlx::query_as!(
         Delivery,
-        "select report.period, report.revision, report.number, outbox.address, outbox.state,
+        "select report.period, report.revision, report.number, outbox.address, outbox.label, outbox.state,
                 outbox.attempts, outbox.next_attempt_at, outbox.last_error, outbox.sent_at
          from outbox join report using (report_id)
          where report.unit = $1 and ($2::text is null or report.period = $2)
