@@ -159,6 +159,23 @@ async fn indicators_units_and_probes() {
     .unwrap();
     assert_eq!(may.json(), expected);
 
+    // The trend: the report's three shares, as numbers for the chart and as the report
+    // writes them.
+    let trend = api.get("/api/units/tri-qua/trend?months=36").await.json();
+    let points = trend.as_array().unwrap();
+    assert_eq!(points.len(), 36);
+    let may = points.iter().find(|p| p["period"] == "2026-05").unwrap();
+    assert_eq!(
+        may,
+        &json!({"period": "2026-05", "final": true, "received": 550,
+                "online_share": 84.55, "resolved_share": 93.27, "digitized_share": 100.0,
+                "text": {"online": "84.55%", "resolved": "93.27%", "digitized": "100%"}})
+    );
+    let april = points.iter().find(|p| p["period"] == "2026-04").unwrap();
+    assert_eq!(april["online_share"], Value::Null);
+    assert_eq!(april["text"]["online"], "không phát sinh");
+    assert_eq!(points.last().unwrap()["final"], false);
+
     let open = api.get("/api/units/tri-qua/indicators").await.json();
     assert_eq!(open["final"], false);
     assert_eq!(open["period"], units[0]["open_period"]);
@@ -357,6 +374,12 @@ async fn reports_are_listed_sent_downloaded_and_edited() {
         )
         .await;
     assert_eq!(unknown.status, 400);
+    let shown = api
+        .get("/api/units/tri-qua/reports/2026-05/narrative")
+        .await
+        .json();
+    assert_eq!(shown.as_array().unwrap().len(), 9);
+    assert!(shown.as_array().unwrap().contains(&proposals));
     let reset = api
         .post(
             "/api/units/tri-qua/reports/2026-05/narrative",

@@ -216,6 +216,24 @@ async fn a_permanent_refusal_fails_that_address_only() {
             .is_empty()
     );
     assert_eq!(server.messages().len(), 4);
+    // The sender counts what it did for /metrics (this test's process has only this sender).
+    let text = metrics::global().encode();
+    for line in [
+        "baocao_emails_sent_total 4",
+        "baocao_emails_failed_total 1",
+        "baocao_email_retries_total 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    // Issuing rendered each format once.
+    assert!(
+        text.lines()
+            .any(|l| l == "baocao_report_render_seconds_count{format=\"pdf\"} 1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
