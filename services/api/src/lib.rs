@@ -23,10 +23,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
-use chrono_tz::Tz;
-use domain::profile::UnitProfile;
-use reporter::TemplateSource;
-use reporter::compose::Schedule;
+use reporter::service::ReporterConfig;
 use store::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -36,14 +33,8 @@ use utoipa_axum::routes;
 
 /// What the API needs besides the database.
 pub struct ApiConfig {
-    /// The configured units.
-    pub units: Vec<UnitProfile>,
-    /// The deployment's time zone.
-    pub tz: Tz,
-    /// When reports are sent, unless a unit has its own schedule.
-    pub schedule: Schedule,
-    /// Where templates come from.
-    pub templates: TemplateSource,
+    /// The units, time zone, schedule and templates, as the reporter has them.
+    pub reports: ReporterConfig,
     /// `BAOCAO_ADMIN_TOKEN`; never logged.
     pub admin_token: Option<String>,
     /// `BAOCAO_AMQP_URL`; never logged.
@@ -148,7 +139,7 @@ impl AppState {
     /// The state of a server; its live feeds start with [`serve`]. `pool` may be lazy and its
     /// database not yet migrated: call [`AppState::mark_database_ready`] once it is.
     pub fn new(config: ApiConfig, pool: PgPool, stop: watch::Receiver<bool>) -> Arc<Self> {
-        let hub = live::Hub::new(config.units.iter().map(|p| p.code.clone()));
+        let hub = live::Hub::new(config.reports.units.iter().map(|p| p.code.clone()));
         let broker = pipeline::Broker::new(config.amqp_url.clone(), config.topology.clone());
         Arc::new(Self {
             config,
@@ -201,7 +192,7 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, full: bool) -> a
     tokio::spawn(async move { watching.broker.watch(watch_stop).await });
     let router = if full {
         let hub = Arc::clone(&state.hub);
-        tokio::spawn(hub.run(state.pool.clone(), state.config.tz, stop.clone()));
+        tokio::spawn(hub.run(state.pool.clone(), state.config.reports.tz, stop.clone()));
         router(Arc::clone(&state)).0
     } else {
         probes(Arc::clone(&state))

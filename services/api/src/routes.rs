@@ -80,6 +80,7 @@ type ApiResult<T> = Result<T, ApiError>;
 impl AppState {
     fn profile(&self, unit: &str) -> ApiResult<&UnitProfile> {
         self.config
+            .reports
             .units
             .iter()
             .find(|p| p.code.as_str() == unit)
@@ -92,16 +93,11 @@ impl AppState {
     }
 
     fn job<'a>(&self, profile: &'a UnitProfile) -> UnitJob<'a> {
-        UnitJob {
-            profile,
-            tz: self.config.tz,
-            schedule: self.config.schedule.for_unit(profile),
-            templates: self.config.templates.clone(),
-        }
+        self.config.reports.job(profile)
     }
 
     fn open_period(&self) -> Period {
-        Period::containing(Utc::now(), self.config.tz)
+        Period::containing(Utc::now(), self.config.reports.tz)
     }
 }
 
@@ -115,7 +111,7 @@ fn parse_period(text: &str) -> ApiResult<Period> {
 }
 
 fn started(state: &AppState, period: Period) -> ApiResult<Period> {
-    let start = period.window(state.config.tz).start();
+    let start = period.window(state.config.reports.tz).start();
     if start.to_utc() > Utc::now() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -209,10 +205,11 @@ pub struct UnitSummary {
     responses((status = 200, body = Vec<UnitSummary>)))]
 pub async fn units(State(state): Shared) -> Json<Vec<UnitSummary>> {
     let open = state.open_period();
-    let window = domain::indicators::WindowBounds::of(&open.window(state.config.tz));
+    let window = domain::indicators::WindowBounds::of(&open.window(state.config.reports.tz));
     Json(
         state
             .config
+            .reports
             .units
             .iter()
             .map(|p| UnitSummary {
@@ -253,7 +250,7 @@ pub async fn indicators(
         &state.pool,
         &profile.code,
         period,
-        state.config.tz,
+        state.config.reports.tz,
         Utc::now(),
     )
     .await?;
@@ -416,9 +413,14 @@ pub async fn trend(
     let mut period = state.open_period();
     let mut points = Vec::with_capacity(months as usize);
     for _ in 0..months {
-        let i =
-            store::indicators::for_period(&state.pool, &profile.code, period, state.config.tz, now)
-                .await?;
+        let i = store::indicators::for_period(
+            &state.pool,
+            &profile.code,
+            period,
+            state.config.reports.tz,
+            now,
+        )
+        .await?;
         let p = &i.procedures;
         let handled = p.carried_over + p.received;
         points.push(TrendPoint {
@@ -526,7 +528,7 @@ pub async fn reports(
             pool,
             &profile.code,
             period,
-            state.config.tz,
+            state.config.reports.tz,
             now,
             &revisions,
         )
@@ -567,10 +569,9 @@ pub async fn reports(
         open_period: open.to_string(),
         last_closed_period: last_closed.to_string(),
         last_closed_send_at: state
-            .config
+            .job(profile)
             .schedule
-            .for_unit(profile)
-            .send_at(last_closed, state.config.tz)
+            .send_at(last_closed, state.config.reports.tz)
             .ok(),
         periods,
     }))
@@ -646,7 +647,7 @@ pub async fn report(
                         &state.pool,
                         &profile.code,
                         period,
-                        state.config.tz,
+                        state.config.reports.tz,
                         now,
                     )
                     .await?;
@@ -657,7 +658,7 @@ pub async fn report(
                     let content =
                         reporter::compose::preview(&state.pool, &job, period, now).await?;
                     let renderer = reporter::Renderer::new(
-                        state.config.templates.clone(),
+                        state.config.reports.templates.clone(),
                         profile.code.as_str(),
                     );
                     // Typesetting is CPU work: off the runtime's threads.
@@ -746,16 +747,6 @@ pub async fn send(
             .force
     };
     let now = Utc::now();
-    let window = period.window(state.config.tz);
-    if window.end().to_utc() > now {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "the window of {period} is still open (it closes {}): its report cannot be sent yet",
-                window.end()
-            ),
-        ));
-    }
     let issued = job::issue(&state.pool, &state.job(profile), period, now, force).await?;
     tracing::info!(%unit, %period, force, ?issued, "report send asked for over the API");
     match issued {
@@ -776,6 +767,12 @@ pub async fn send(
             StatusCode::CONFLICT,
             format!(
                 "{unit} {period} was already sent (revision {revision}); send with force to send a corrected revision"
+            ),
+        )),
+        Issued::WindowOpen { closes } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "the window of {period} is still open (it closes {closes}): its report cannot be sent yet"
             ),
         )),
         Issued::NoEvents => Err(ApiError::new(
@@ -990,7 +987,7 @@ pub async fn pipeline(State(state): Shared) -> ApiResult<Json<PipelineView>> {
     };
     let activity = store::health::activity(pool).await?;
     let mut units = Vec::new();
-    for profile in &state.config.units {
+    for profile in &state.config.reports.units {
         let (orphans, conflicts) = store::health::problems(pool, profile.code.as_str()).await?;
         units.push(UnitHealth {
             unit: profile.code.to_string(),

@@ -27,13 +27,6 @@ pub async fn send(settings: &Settings, args: &PeriodArgs, force: bool) -> anyhow
         .unit(args.unit.as_str())
         .with_context(|| format!("unit '{}' is not configured", args.unit))?;
     let now = Utc::now();
-    let window = args.period.window(settings.file.tz());
-    anyhow::ensure!(
-        window.end().to_utc() <= now,
-        "the window of {} is still open (it closes {}): its report cannot be sent yet",
-        args.period,
-        window.end()
-    );
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
     let issued = job::issue(&pool, &unit_job(settings, profile), args.period, now, force).await?;
     match issued {
@@ -55,6 +48,10 @@ pub async fn send(settings: &Settings, args: &PeriodArgs, force: bool) -> anyhow
         Issued::NoEvents => println!(
             "{} {} has no events: there is no report to send",
             args.unit, args.period
+        ),
+        Issued::WindowOpen { closes } => anyhow::bail!(
+            "the window of {} is still open (it closes {closes}): its report cannot be sent yet",
+            args.period
         ),
     }
     Ok(())

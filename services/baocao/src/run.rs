@@ -30,13 +30,21 @@ pub fn ingest_config(settings: &Settings) -> IngestConfig {
     }
 }
 
-/// The API's configuration from the settings.
-pub fn api_config(settings: &Settings) -> api::ApiConfig {
-    api::ApiConfig {
+/// What the reporter (and the API, which issues and renders on request) needs from the
+/// settings.
+pub fn reporter_config(settings: &Settings) -> reporter::service::ReporterConfig {
+    reporter::service::ReporterConfig {
         units: settings.file.units.clone(),
         tz: settings.file.tz(),
         schedule: settings.schedule(),
         templates: settings.template_source(),
+    }
+}
+
+/// The API's configuration from the settings.
+pub fn api_config(settings: &Settings) -> api::ApiConfig {
+    api::ApiConfig {
+        reports: reporter_config(settings),
         admin_token: settings
             .env
             .admin_token
@@ -77,12 +85,7 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     }
     if matches!(target, Target::All | Target::Reporter) {
         let sender = reporter_sender(&settings)?;
-        let config = reporter::service::ReporterConfig {
-            units: settings.file.units.clone(),
-            tz: settings.file.tz(),
-            schedule: settings.schedule(),
-            templates: settings.template_source(),
-        };
+        let config = reporter_config(&settings);
         let pool = pool.clone();
         workers.spawn(async move {
             (

@@ -50,6 +50,11 @@ pub enum Issued {
     },
     /// The window has no events: there is nothing to report.
     NoEvents,
+    /// The window is still open at `now`: its report cannot be issued yet.
+    WindowOpen {
+        /// When it closes, in the deployment's zone.
+        closes: chrono::DateTime<Tz>,
+    },
 }
 
 /// Issues the report of `period` as of `now`. Without `force`, a period that already has a
@@ -63,6 +68,12 @@ pub async fn issue(
     force: bool,
 ) -> anyhow::Result<Issued> {
     let unit = &job.profile.code;
+    let window = period.window(job.tz);
+    if window.end().to_utc() > now {
+        return Ok(Issued::WindowOpen {
+            closes: window.end(),
+        });
+    }
     let mut tx = store::reports::begin_job(pool, unit, period).await?;
     let earlier = store::reports::revisions(&mut *tx, unit, period).await?;
     if let (Some(latest), false) = (earlier.last(), force) {
@@ -70,7 +81,6 @@ pub async fn issue(
             revision: latest.revision,
         });
     }
-    let window = period.window(job.tz);
     if !store::health::has_events(pool, unit, window.start().to_utc(), window.end().to_utc())
         .await?
     {

@@ -33,6 +33,18 @@ pub struct ReporterConfig {
     pub templates: TemplateSource,
 }
 
+impl ReporterConfig {
+    /// The job settings of `profile`, one of the configured units.
+    pub fn job<'a>(&self, profile: &'a UnitProfile) -> UnitJob<'a> {
+        UnitJob {
+            profile,
+            tz: self.tz,
+            schedule: self.schedule.for_unit(profile),
+            templates: self.templates.clone(),
+        }
+    }
+}
+
 /// Runs the reporter until `stop` turns true; returns after the message in flight.
 pub async fn run(
     pool: PgPool,
@@ -40,16 +52,7 @@ pub async fn run(
     sender: Sender,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let jobs: Vec<UnitJob<'_>> = config
-        .units
-        .iter()
-        .map(|profile| UnitJob {
-            profile,
-            tz: config.tz,
-            schedule: config.schedule.for_unit(profile),
-            templates: config.templates.clone(),
-        })
-        .collect();
+    let jobs: Vec<UnitJob<'_>> = config.units.iter().map(|p| config.job(p)).collect();
     let mut next_schedule = tokio::time::Instant::now();
     let mut failing = false;
     while !*stop.borrow() {

@@ -38,13 +38,13 @@ pub async fn write_batch(pool: &PgPool, events: &[ParsedEvent]) -> anyhow::Resul
         .await
         .context("Failed to begin the batch transaction")?;
     let outcome = write_batch_in(&mut tx, events).await?;
-    let units: Vec<&str> = outcome
+    // The keys are sorted by unit first: each unit once.
+    let mut units: Vec<&str> = outcome
         .stored_by_kind
         .keys()
         .map(|(unit, _)| unit.as_str())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
         .collect();
+    units.dedup();
     if !units.is_empty() {
         // Delivered to listeners at the commit, and only if it commits.
         sqlx::query("select pg_notify($1, unit) from unnest($2::text[]) as unit")
@@ -78,21 +78,22 @@ pub async fn write_batch_in(
         .filter(|p| new_ids.contains(&p.event.id()))
         .collect();
     apply_to_state(tx, &fresh).await?;
-    let mut stored_by_kind = BTreeMap::new();
-    let mut latest: BTreeMap<(String, &'static str), DateTime<Utc>> = BTreeMap::new();
+    let mut activity: Activity = BTreeMap::new();
     for parsed in &fresh {
         let key = (
             parsed.event.unit().to_string(),
             parsed.event.kind().type_name(),
         );
         let occurred = parsed.event.occurred_at_utc();
-        latest
-            .entry(key.clone())
-            .and_modify(|at| *at = (*at).max(occurred))
-            .or_insert(occurred);
-        *stored_by_kind.entry(key).or_insert(0) += 1;
+        let (count, latest) = activity.entry(key).or_insert((0, occurred));
+        *count += 1;
+        *latest = (*latest).max(occurred);
     }
-    record_activity(tx, &stored_by_kind, &latest).await?;
+    record_activity(tx, &activity).await?;
+    let stored_by_kind = activity
+        .into_iter()
+        .map(|(key, (count, _))| (key, count))
+        .collect();
     Ok(BatchOutcome {
         stored: fresh.len(),
         duplicates: events.len() - fresh.len(),
@@ -100,20 +101,22 @@ pub async fn write_batch_in(
     })
 }
 
+/// New events by unit and type: how many, and the latest `occurred_at`.
+type Activity = BTreeMap<(String, &'static str), (u64, DateTime<Utc>)>;
+
 /// Moves each unit's and type's activity forward. Last in the transaction and in key order, so
 /// that concurrent batches hold these row locks only until their commit and never deadlock.
 async fn record_activity(
     tx: &mut Transaction<'_, Postgres>,
-    counts: &BTreeMap<(String, &'static str), u64>,
-    latest: &BTreeMap<(String, &'static str), DateTime<Utc>>,
+    activity: &Activity,
 ) -> anyhow::Result<()> {
-    if counts.is_empty() {
+    if activity.is_empty() {
         return Ok(());
     }
-    let units: Vec<&str> = counts.keys().map(|(unit, _)| unit.as_str()).collect();
-    let types: Vec<&str> = counts.keys().map(|(_, kind)| *kind).collect();
-    let events: Vec<i64> = counts.values().map(|n| *n as i64).collect();
-    let occurred: Vec<DateTime<Utc>> = latest.values().copied().collect();
+    let units: Vec<&str> = activity.keys().map(|(unit, _)| unit.as_str()).collect();
+    let types: Vec<&str> = activity.keys().map(|(_, kind)| *kind).collect();
+    let events: Vec<i64> = activity.values().map(|(n, _)| *n as i64).collect();
+    let occurred: Vec<DateTime<Utc>> = activity.values().map(|(_, at)| *at).collect();
     sqlx::query!(
         r#"
         insert into source_activity as a (unit, event_type, events, last_stored_at, last_occurred_at)
