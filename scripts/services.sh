@@ -52,6 +52,15 @@ ensure_browser() {
   fi
 }
 
+# cargo-machete finds dependencies a crate declares and never uses; installed from crates.io
+# (pinned) when missing.
+ensure_machete() {
+  if ! cargo machete --version >/dev/null 2>&1; then
+    echo "installing cargo-machete" >&2
+    cargo install --locked --quiet cargo-machete@0.9.2
+  fi
+}
+
 ensure_services() {
   ensure_postgres
   ensure_rabbitmq

@@ -97,7 +97,7 @@ async fn benchmark() -> anyhow::Result<()> {
 async fn publish(env: &TestEnv, events: &[sim::SimEvent]) -> anyhow::Result<()> {
     let broker = env.broker().await;
     let channel = broker.connection.create_channel().await?;
-    for (queue, _) in broker.topology.sources() {
+    for queue in domain::Source::ALL.map(|s| broker.topology.queue(s)) {
         channel
             .queue_delete(queue.into(), lapin::options::QueueDeleteOptions::default())
             .await?;
@@ -154,12 +154,16 @@ async fn ack_only_consumer(
 ) -> anyhow::Result<Duration> {
     let broker = env.broker().await;
     let mut depths = Vec::new();
-    for (queue, _) in broker.topology.sources() {
+    for queue in domain::Source::ALL.map(|s| broker.topology.queue(s)) {
         depths.push(env.queue_depth(queue).await as usize);
     }
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for ((queue, _), depth) in broker.topology.sources().into_iter().zip(depths) {
+    for (queue, depth) in domain::Source::ALL
+        .map(|s| broker.topology.queue(s))
+        .into_iter()
+        .zip(depths)
+    {
         let channel = broker.connection.create_channel().await?;
         channel
             .basic_qos(prefetch, BasicQosOptions::default())
@@ -217,7 +221,7 @@ async fn worker_process(env: &TestEnv, count: usize) -> anyhow::Result<(Duration
     };
     loop {
         let mut ready = 0;
-        for (queue, _) in broker.topology.sources() {
+        for queue in domain::Source::ALL.map(|s| broker.topology.queue(s)) {
             let declared = channel
                 .queue_declare(queue.into(), passive, FieldTable::default())
                 .await?;

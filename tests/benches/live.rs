@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use baocao_tests::TestEnv;
 use baocao_tests::http::Request;
+use broker::{OutgoingMessage, Publisher};
 use chrono::{SecondsFormat, TimeDelta, Utc};
 use futures_lite::StreamExt;
-use ingest::broker::{OutgoingMessage, Publisher};
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use serde_json::{Value, json};

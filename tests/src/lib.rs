@@ -8,15 +8,14 @@ pub mod http;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 use baocao::config::{FileConfig, Settings};
+use broker::{OutgoingMessage, Publisher};
 use chrono::{DateTime, Utc};
 use domain::{Indicators, Period, UnitCode};
-use ingest::broker::{self, OutgoingMessage, Publisher};
-use ingest::shutdown::ShutdownTrigger;
-use ingest::{IngestConfig, IngestStats, Shutdown};
+use ingest::IngestConfig;
+use lifecycle::{Shutdown, ShutdownTrigger};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
@@ -127,18 +126,8 @@ impl TestEnv {
     /// Starts the ingest worker in this process with a given configuration.
     pub fn start_ingest_with(&self, config: IngestConfig) -> RunningIngest {
         let (trigger, shutdown) = Shutdown::new();
-        let stats = Arc::new(IngestStats::default());
-        let handle = tokio::spawn(ingest::run(
-            config,
-            self.pool.clone(),
-            Arc::clone(&stats),
-            shutdown,
-        ));
-        RunningIngest {
-            trigger,
-            handle,
-            stats,
-        }
+        let handle = tokio::spawn(ingest::run(config, self.pool.clone(), shutdown));
+        RunningIngest { trigger, handle }
     }
 
     /// Connects to this environment's vhost and declares the topology.
@@ -147,7 +136,7 @@ impl TestEnv {
             .await
             .expect("the broker");
         let channel = connection.create_channel().await.expect("a channel");
-        let topology = self.config.broker.topology();
+        let topology = self.config.broker.clone();
         broker::declare(&channel, &topology)
             .await
             .expect("the topology");
@@ -233,18 +222,28 @@ impl TestEnv {
         let connection = broker::connect(&self.amqp_url, "baocao-test-depth")
             .await
             .expect("the broker");
-        let channel = connection.create_channel().await.expect("a channel");
-        let options = lapin::options::QueueDeclareOptions {
-            passive: true,
-            ..Default::default()
-        };
         // A queue not declared (yet, or again after a test deleted it) holds nothing.
-        let depth = channel
-            .queue_declare(queue.into(), options, lapin::types::FieldTable::default())
+        let depth = broker::queue_depth(&connection, queue)
             .await
-            .map_or(0, |declared| declared.message_count());
+            .map_or(0, |depth| depth.messages);
         connection.close(200, "done".into()).await.ok();
         depth
+    }
+
+    /// Waits until `queue` holds exactly `depth` ready messages.
+    pub async fn wait_for_queue_depth(&self, queue: &str, depth: u32, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let now = self.queue_depth(queue).await;
+            if now == depth {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{queue} holds {now} messages, not {depth}, after {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Starts `binary run --target ingest` as a separate process on this environment. Tests and
@@ -333,7 +332,7 @@ impl TestEnv {
             .await
             .expect("a free port");
         let address = listener.local_addr().expect("an address").to_string();
-        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let (stop, stopped) = Shutdown::new();
         let state = api::AppState::new(config, self.pool.clone(), stopped);
         state.mark_database_ready();
         let handle = tokio::spawn(api::serve(listener, state, true));
@@ -343,6 +342,23 @@ impl TestEnv {
             stop,
             handle,
         }
+    }
+
+    /// The orphans and conflicts of the reference ward.
+    pub async fn problems(&self) -> store::health::UnitProblems {
+        store::health::problems(&self.pool)
+            .await
+            .expect("the problems")
+            .into_iter()
+            .find(|p| p.unit == "tri-qua")
+            .unwrap_or_default()
+    }
+
+    /// Starts `binary run --target ingest` (a test's `CARGO_BIN_EXE_baocao-under-test`) as a
+    /// separate process on this environment; returns it with the address of its `/metrics`.
+    pub async fn spawn_ingest(&self, binary: &Path) -> (tokio::process::Child, String) {
+        self.spawn_listening(binary, &["run", "--target", "ingest"], &[])
+            .await
     }
 
     /// The dead letters now in `baocao.dead`, left in place.
@@ -397,6 +413,50 @@ impl Drop for TestEnv {
     }
 }
 
+/// The value of the sample `sample` (a metric name with its labels as the exposition writes
+/// them, e.g. `baocao_events_duplicate_total`) in the `/metrics` of the process at `address`;
+/// 0 when it has none yet.
+pub async fn metric(address: &str, sample: &str) -> f64 {
+    let text = http::Request::get("/metrics").send(address).await.text();
+    text.lines()
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == sample).then(|| value.parse().ok())?
+        })
+        .unwrap_or(0.0)
+}
+
+/// Waits until the sample `sample` of the process at `address` reaches `at_least`.
+pub async fn wait_for_metric(address: &str, sample: &str, at_least: f64, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let value = metric(address, sample).await;
+        if value >= at_least {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{sample} is {value}, not {at_least}, after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends SIGTERM to `child` and waits for it to exit 0, within 30 s.
+pub async fn terminate(mut child: tokio::process::Child) {
+    let pid = child.id().expect("the child is running");
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("stops within 30 s of SIGTERM")
+        .expect("its exit status");
+    assert!(status.success(), "{status}");
+}
+
 /// Logs to the test's output when `BAOCAO_LOG` is set (e.g. `BAOCAO_LOG=debug`).
 pub fn init_logs() {
     if let Ok(filter) = std::env::var("BAOCAO_LOG") {
@@ -433,8 +493,6 @@ pub fn cut_broker_connections(vhost: &str) {
 pub struct RunningIngest {
     trigger: ShutdownTrigger,
     handle: tokio::task::JoinHandle<anyhow::Result<()>>,
-    /// Its running totals.
-    pub stats: Arc<IngestStats>,
 }
 
 impl RunningIngest {
@@ -455,7 +513,7 @@ pub struct RunningApi {
     pub address: String,
     /// Its token.
     pub token: Option<String>,
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: ShutdownTrigger,
     handle: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -487,7 +545,7 @@ impl RunningApi {
 
     /// Stops the server, ending open streams, and waits for it.
     pub async fn stop(self) {
-        self.stop.send(true).ok();
+        self.stop.trigger();
         tokio::time::timeout(Duration::from_secs(10), self.handle)
             .await
             .expect("the API stops within 10 s, streams included")
@@ -499,11 +557,11 @@ impl RunningApi {
 /// A connection to a test's vhost with a confirming publisher.
 pub struct TestBroker {
     /// The connection.
-    pub connection: lapin::Connection,
+    pub connection: broker::Connection,
     /// Publishes with confirms.
     pub publisher: Publisher,
     /// The names.
-    pub topology: ingest::Topology,
+    pub topology: broker::Topology,
 }
 
 impl TestBroker {
@@ -511,8 +569,10 @@ impl TestBroker {
     pub async fn publish_event(&self, event: &Value) {
         let type_name = event["type"].as_str().unwrap_or("unknown");
         let body = serde_json::to_vec(event).expect("JSON");
-        self.publish_raw(self.topology.exchange_for(type_name), type_name, &body)
-            .await;
+        // An unknown type (a test of bad input) goes where the portal's events go.
+        let exchange = self.topology.exchange_for_type(type_name);
+        let exchange = exchange.unwrap_or(&self.topology.portal_exchange);
+        self.publish_raw(exchange, type_name, &body).await;
     }
 
     /// Publishes several JSON events.
@@ -527,7 +587,10 @@ impl TestBroker {
         let messages = bodies
             .iter()
             .map(|(type_name, body)| OutgoingMessage {
-                exchange: self.topology.exchange_for(type_name),
+                exchange: self
+                    .topology
+                    .exchange_for_type(type_name)
+                    .unwrap_or(&self.topology.portal_exchange),
                 routing_key: type_name,
                 body,
                 headers: None,

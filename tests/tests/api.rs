@@ -212,7 +212,7 @@ async fn readiness_fails_when_the_broker_is_unreachable() {
         baocao::config::Secret::new("amqp://guest:guest@127.0.0.1:1/nowhere".to_owned());
     let listener = api::bind("127.0.0.1:0", true, None).await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (stop, stopped) = lifecycle::Shutdown::new();
     let state = api::AppState::new(
         baocao::run::api_config(&settings),
         env.pool.clone(),
@@ -225,15 +225,30 @@ async fn readiness_fails_when_the_broker_is_unreachable() {
     assert_eq!(starting.json()["database"], "starting");
     assert_eq!(Request::get("/healthz").send(&address).await.status, 200);
     state.mark_database_ready();
-    // The broker is looked at every 5 s: the first look has failed within a second.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Wait for the first look at the broker to have failed, as the pipeline view says.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let pipeline = Request::get("/api/pipeline").send(&address).await.json();
+        let error = pipeline["broker_error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if error.contains("RabbitMQ") || error.contains("connect") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no failed look: {pipeline}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let ready = Request::get("/readyz").send(&address).await;
     assert_eq!(ready.status, 503);
     assert_eq!(
         ready.json(),
         json!({"database": "ok", "broker": "unavailable"})
     );
-    stop.send(true).unwrap();
+    stop.trigger();
     server.await.unwrap().unwrap();
 }
 

@@ -54,7 +54,7 @@ fn there_is_a_schema_for_each_of_the_six_event_types() {
     let names: Vec<String> = schemas().into_keys().collect();
     let expected: Vec<String> = domain::event::EVENT_TYPES
         .iter()
-        .map(|t| format!("{t}.schema.json"))
+        .map(|(t, _)| format!("{t}.schema.json"))
         .collect();
     let mut expected_sorted = expected.clone();
     expected_sorted.sort();
@@ -129,7 +129,7 @@ fn the_asyncapi_document_names_the_topology_and_every_schema() {
     let text = fs::read_to_string(repo_root().join("proto/asyncapi.json")).unwrap();
     let document: Value = serde_json::from_str(&text).unwrap();
     assert!(document["asyncapi"].as_str().unwrap().starts_with("3."));
-    let topology = ingest::Topology::default();
+    let topology = broker::Topology::default();
     for name in [
         &topology.eoffice_exchange,
         &topology.portal_exchange,
@@ -142,7 +142,7 @@ fn the_asyncapi_document_names_the_topology_and_every_schema() {
             "asyncapi.json does not name {name}"
         );
     }
-    for type_name in domain::event::EVENT_TYPES {
+    for (type_name, _) in domain::event::EVENT_TYPES {
         let reference = format!("schemas/{type_name}.schema.json");
         assert!(
             text.contains(&reference),

@@ -21,8 +21,8 @@ const ADDRESSES: [&str; 5] = [
 /// The reference month ingested and its report issued on the 18th at 08:00.
 async fn issued_reference_month(env: &TestEnv) -> DateTime<Utc> {
     env.ingest_reference_month().await;
-    let settings = env.settings();
-    let unit = baocao::reports::unit_job(&settings, env.config.unit("tri-qua").unwrap());
+    let reports = env.settings().reporter_config();
+    let unit = reports.job(env.config.unit("tri-qua").unwrap());
     let now = instant("2026-05-18T01:00:00Z");
     let issued = job::issue(&env.pool, &unit, period("2026-05"), now, false)
         .await
@@ -354,14 +354,28 @@ async fn two_reporter_processes_and_report_send_deliver_each_address_one_message
         "{said}"
     );
 
-    let messages = wait_for_messages(&server, 5).await;
-    // Give a duplicate, if any, time to arrive before counting.
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    let messages = if server.messages().len() > messages.len() {
-        server.messages()
-    } else {
-        messages
-    };
+    wait_for_messages(&server, 5).await;
+    // Every message is recorded sent, each after one attempt, and no claim is outstanding:
+    // a second copy could only come from a second attempt, which would be recorded too.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while states(&env)
+        .await
+        .values()
+        .any(|(state, _)| state != "sent")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            states(&env).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let attempts: i64 = sqlx::query_scalar("select count(*) from delivery_attempt")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 5);
+    let messages = server.messages();
     let received = by_address(&messages);
     assert_eq!(received.len(), 5, "{received:?}");
     assert!(received.values().all(|copies| copies.len() == 1));
@@ -370,8 +384,9 @@ async fn two_reporter_processes_and_report_send_deliver_each_address_one_message
         .args(["report", "send", "--unit", "tri-qua", "--period", "2026-05"])
         .output()
         .unwrap();
+    assert_eq!(again.status.code(), Some(3), "already sent exits 3");
     assert!(
-        String::from_utf8_lossy(&again.stdout)
+        String::from_utf8_lossy(&again.stderr)
             .contains("was already sent (revision 1); nothing sent")
     );
     let status = baocao(&env, &server)

@@ -6,7 +6,8 @@ use reporter::job::{self, Issued, UnitJob};
 use serde_json::json;
 
 fn unit_job(env: &TestEnv) -> UnitJob<'_> {
-    baocao::reports::unit_job(&env.settings(), env.config.unit("tri-qua").unwrap())
+    let profile = env.config.unit("tri-qua").unwrap();
+    env.settings().reporter_config().job(profile)
 }
 
 async fn outbox_rows(env: &TestEnv) -> Vec<(i32, String, String, String)> {
@@ -228,9 +229,9 @@ async fn a_late_event_makes_the_report_out_of_date_and_force_sends_a_numbered_co
 #[tokio::test]
 async fn a_unit_with_its_own_schedule_is_issued_on_its_own_day() {
     let mut config = baocao_tests::shipped_config();
-    config.units[0].schedule.send_day = Some(baocao::config::SendDay::try_from(20).unwrap());
+    config.units[0].schedule.send_day = Some(domain::schedule::SendDay::try_from(20).unwrap());
     config.units[0].schedule.send_time =
-        Some(baocao::config::SendTime::try_from("09:30".to_owned()).unwrap());
+        Some(domain::schedule::SendTime::try_from("09:30".to_owned()).unwrap());
     let env = TestEnv::with_config(config).await;
     env.ingest_reference_month().await;
     let jobs = [unit_job(&env)];

@@ -6,6 +6,7 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use baocao::sim;
+use baocao_tests::http::Request;
 use baocao_tests::{TestEnv, cut_broker_connections, event, instant, period, tri_qua};
 use chrono::Utc;
 use domain::ParsedEvent;
@@ -57,14 +58,15 @@ async fn while_the_database_is_down_nothing_is_acknowledged_and_consumption_resu
 
     set_database_available(&env, false).await;
     broker.publish_events(&documents("outage-1", 100)).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The worker takes the batch and holds it, unacknowledged, while the database is away.
+    env.wait_for_queue_depth("baocao.eoffice", 0, WAIT).await;
     set_database_available(&env, true).await;
     env.wait_for_stored(200, WAIT).await;
 
     // Down again, and the worker is stopped meanwhile: the held batch goes back to the queue.
     set_database_available(&env, false).await;
     broker.publish_events(&documents("outage-2", 100)).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    env.wait_for_queue_depth("baocao.eoffice", 0, WAIT).await;
     worker.stop().await;
     assert_eq!(
         env.queue_depth("baocao.eoffice").await,
@@ -112,9 +114,12 @@ async fn after_the_broker_cuts_every_connection_the_worker_reconnects_and_counts
     broker.close().await;
 }
 
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_baocao-under-test"))
+}
+
 fn spawn_worker(env: &TestEnv) -> Child {
-    env.spawn_worker(Path::new(env!("CARGO_BIN_EXE_baocao-under-test")))
-        .unwrap()
+    env.spawn_worker(binary()).unwrap()
 }
 
 /// Waits for a child to exit, up to `limit`.
@@ -189,14 +194,10 @@ async fn a_worker_killed_mid_stream_and_restarted_counts_every_event_exactly_onc
         env.indicators(open, now).await,
         control.indicators(open, now).await
     );
-    let health = store::health::data_health(&env.pool, "tri-qua")
-        .await
-        .unwrap();
+    assert_eq!(env.stored_events().await, control.stored_events().await);
     assert_eq!(
-        health,
-        store::health::data_health(&control.pool, "tri-qua")
-            .await
-            .unwrap()
+        store::health::problems(&env.pool).await.unwrap(),
+        store::health::problems(&control.pool).await.unwrap()
     );
 }
 
@@ -248,19 +249,27 @@ async fn a_worker_started_while_the_database_is_down_waits_for_it_and_then_consu
     let broker = env.broker().await;
     broker.publish_events(&documents("early", 10)).await;
     set_database_available(&env, false).await;
-    let mut worker = spawn_worker(&env);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (mut worker, address) = env.spawn_ingest(binary()).await;
+    // It serves its probes while it waits: up, and not ready until the database is there.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let ready = Request::get("/readyz").send(&address).await;
+        if ready.status == 503 && ready.json()["database"] == "starting" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never waiting: {}",
+            ready.text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         worker.try_wait().unwrap().is_none(),
         "the worker gave up instead of waiting"
     );
     set_database_available(&env, true).await;
     env.wait_for_stored(10, WAIT).await;
-    terminate(&worker);
-    assert!(
-        wait_for_exit(&mut worker, Duration::from_secs(30))
-            .await
-            .success()
-    );
+    baocao_tests::terminate(worker).await;
     broker.close().await;
 }

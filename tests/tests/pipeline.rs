@@ -2,13 +2,20 @@
 //! them: the reference month, duplicates, out-of-order pairs, window boundaries and the
 //! carried-over, early, on-time, late and overdue dossiers.
 
+use std::path::Path;
 use std::time::Duration;
 
-use baocao_tests::{TestEnv, event, instant, period, received, resolved};
+use baocao_tests::{
+    TestEnv, event, instant, period, received, resolved, terminate, wait_for_metric,
+};
 use domain::ParsedEvent;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(30);
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_baocao-under-test"))
+}
 
 fn document(occurred_at: &str, document_id: &str) -> Value {
     event(
@@ -56,11 +63,9 @@ async fn the_same_message_published_three_times_counts_once() {
         .await;
     assert_eq!(indicators.documents.issued, 1);
     assert_eq!(env.stored_events().await, 1);
-    let health = store::health::data_health(&env.pool, "tri-qua")
-        .await
-        .unwrap();
     assert_eq!(
-        health.conflicts, 0,
+        env.problems().await.conflicts,
+        0,
         "identical copies are duplicates, not conflicts"
     );
 }
@@ -88,22 +93,10 @@ async fn a_batch_redelivered_after_it_was_committed_counts_once() {
         .unwrap();
 
     let broker = env.broker().await;
-    let worker = env.start_ingest();
+    let (worker, address) = env.spawn_ingest(binary()).await;
     broker.publish_events(&events).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while worker
-        .stats
-        .duplicates
-        .load(std::sync::atomic::Ordering::Relaxed)
-        < 50
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the redelivered batch was not consumed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    worker.stop().await;
+    wait_for_metric(&address, "baocao_events_duplicate_total", 50.0, WAIT).await;
+    terminate(worker).await;
     let indicators = env
         .indicators(period("2026-05"), instant("2026-06-01T00:00:00Z"))
         .await;
@@ -130,12 +123,7 @@ async fn the_same_id_with_another_body_keeps_the_first_and_records_a_conflict() 
     let broker = env.broker().await;
     broker.publish_event(&second).await;
     let deadline = tokio::time::Instant::now() + WAIT;
-    while store::health::data_health(&env.pool, "tri-qua")
-        .await
-        .unwrap()
-        .conflicts
-        == 0
-    {
+    while env.problems().await.conflicts == 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "no conflict was recorded"
@@ -174,13 +162,7 @@ async fn a_resolved_event_before_its_received_event_is_an_orphan_until_the_pair_
         ),
         (0, 0)
     );
-    assert_eq!(
-        store::health::data_health(&env.pool, "tri-qua")
-            .await
-            .unwrap()
-            .orphans,
-        1
-    );
+    assert_eq!(env.problems().await.orphans, 1);
 
     env.ingest(&[received(
         "HS-1",
@@ -200,13 +182,7 @@ async fn a_resolved_event_before_its_received_event_is_an_orphan_until_the_pair_
     );
     assert_eq!(indicators.procedures.resolved_early, 1);
     assert_eq!(indicators.procedures.pending, 0);
-    assert_eq!(
-        store::health::data_health(&env.pool, "tri-qua")
-            .await
-            .unwrap()
-            .orphans,
-        0
-    );
+    assert_eq!(env.problems().await.orphans, 0);
 }
 
 #[tokio::test]
@@ -459,26 +435,14 @@ async fn a_redelivered_event_with_a_number_postgres_jsonb_cannot_hold_counts_onc
         .unwrap()
         .replace("\"precision\":0.0", "\"precision\":1e-20000");
     let broker = env.broker().await;
-    let worker = env.start_ingest();
+    let (worker, address) = env.spawn_ingest(binary()).await;
     for _ in 0..2 {
         broker
             .publish_raw("eoffice.events", "document.signed", body.as_bytes())
             .await;
     }
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while worker
-        .stats
-        .duplicates
-        .load(std::sync::atomic::Ordering::Relaxed)
-        < 1
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the second copy was not consumed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    worker.stop().await;
+    wait_for_metric(&address, "baocao_events_duplicate_total", 1.0, WAIT).await;
+    terminate(worker).await;
     assert_eq!(env.stored_events().await, 1);
     assert_eq!(env.queue_depth("baocao.eoffice").await, 0);
     broker.close().await;

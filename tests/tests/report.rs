@@ -21,8 +21,10 @@ fn read(relative: &str) -> String {
 
 /// The text report of `period`, composed from the test's database with the clock at `now`.
 async fn text_report(env: &TestEnv, period: Period, now: &str) -> String {
-    let settings = env.settings();
-    let job = baocao::reports::unit_job(&settings, env.config.unit("tri-qua").unwrap());
+    let job = env
+        .settings()
+        .reporter_config()
+        .job(env.config.unit("tri-qua").unwrap());
     let content = compose::preview(&env.pool, &job, period, instant(now))
         .await
         .unwrap();
@@ -585,8 +587,8 @@ async fn two_officers_adding_paragraphs_at_once_both_keep_theirs() {
         .unit("tri-qua")
         .unwrap()
         .narrative
-        .limitations
-        .clone();
+        .get(domain::profile::NarrativeField::Limitations)
+        .to_vec();
     let add = |text: &'static str| {
         let (pool, unit, configured) = (env.pool.clone(), unit.clone(), configured.clone());
         async move {

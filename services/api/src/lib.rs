@@ -1,10 +1,10 @@
 //! The api target (SPEC §10): live counters as JSON and Server-Sent Events, reports and their
 //! delivery, the pipeline's health, the administrators' dashboard at `/`, and `/metrics`.
 //!
-//! - [`routes`]: the handlers, each documented for `/api/openapi.json`.
+//! - [`routes`]: the handlers by resource, each documented for `/api/openapi.json`.
 //! - [`live`]: `LISTEN/NOTIFY` to per-unit readings shared by every stream.
 //! - [`auth`]: the admin token, loopback-only without one, same-origin writes.
-//! - [`pipeline`]: the broker's queues and dead letters, and the scrape-time gauges.
+//! - [`queues`]: the broker's queues as last seen by a background look.
 //!
 //! Processes running only ingest or the reporter serve [`probes`]: `/healthz`, `/readyz` and
 //! `/metrics`, so that each Deployment has its probes and is scraped.
@@ -12,7 +12,7 @@
 pub mod auth;
 mod dashboard;
 pub mod live;
-pub mod pipeline;
+pub mod queues;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -23,13 +23,13 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
+use lifecycle::Shutdown;
 use reporter::service::ReporterConfig;
 use store::PgPool;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+
+use crate::queues::QueueWatch;
 
 /// What the API needs besides the database.
 pub struct ApiConfig {
@@ -40,7 +40,7 @@ pub struct ApiConfig {
     /// `BAOCAO_AMQP_URL`; never logged.
     pub amqp_url: String,
     /// The broker's names.
-    pub topology: ingest::Topology,
+    pub topology: broker::Topology,
 }
 
 /// The state every handler shares.
@@ -48,8 +48,8 @@ pub struct AppState {
     config: ApiConfig,
     pool: PgPool,
     hub: Arc<live::Hub>,
-    broker: pipeline::Broker,
-    stop: watch::Receiver<bool>,
+    queues: QueueWatch,
+    shutdown: Shutdown,
     database_ready: AtomicBool,
     serves_api: AtomicBool,
 }
@@ -86,20 +86,14 @@ impl utoipa::Modify for BearerScheme {
 
 /// The whole API and its OpenAPI document.
 pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
-    let (guarded, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(routes::units))
-        .routes(routes!(routes::indicators))
-        .routes(routes!(routes::stream))
-        .routes(routes!(routes::trend))
-        .routes(routes!(routes::reports))
-        .routes(routes!(routes::report))
-        .routes(routes!(routes::send))
-        .routes(routes!(routes::narrative, routes::edit_narrative))
-        .routes(routes!(routes::dead_letters))
-        .routes(routes!(routes::pipeline))
+    let (guarded, paths) = routes::guarded()
         .with_state(Arc::clone(&state))
         .split_for_parts();
-    let (public, probes) = probe_routes(Arc::clone(&state));
+    let mut openapi = ApiDoc::openapi();
+    openapi.merge(paths);
+    let (public, probes) = routes::probes::router()
+        .with_state(Arc::clone(&state))
+        .split_for_parts();
     openapi.merge(probes);
     let document = openapi.to_json().unwrap_or_default();
     let guarded = guarded
@@ -121,32 +115,26 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
     (router, openapi)
 }
 
-fn probe_routes(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
-    OpenApiRouter::new()
-        .routes(routes!(routes::healthz))
-        .routes(routes!(routes::readyz))
-        .routes(routes!(routes::metrics))
-        .with_state(state)
-        .split_for_parts()
-}
-
 /// Only the probes and metrics, for a process without the api target.
 pub fn probes(state: Arc<AppState>) -> Router {
-    probe_routes(state).0
+    routes::probes::router()
+        .with_state(state)
+        .split_for_parts()
+        .0
 }
 
 impl AppState {
     /// The state of a server; its live feeds start with [`serve`]. `pool` may be lazy and its
     /// database not yet migrated: call [`AppState::mark_database_ready`] once it is.
-    pub fn new(config: ApiConfig, pool: PgPool, stop: watch::Receiver<bool>) -> Arc<Self> {
+    pub fn new(config: ApiConfig, pool: PgPool, shutdown: Shutdown) -> Arc<Self> {
         let hub = live::Hub::new(config.reports.units.iter().map(|p| p.code.clone()));
-        let broker = pipeline::Broker::new(config.amqp_url.clone(), config.topology.clone());
+        let queues = QueueWatch::new(config.amqp_url.clone(), config.topology.clone());
         Arc::new(Self {
             config,
             pool,
             hub: Arc::new(hub),
-            broker,
-            stop,
+            queues,
+            shutdown,
             database_ready: AtomicBool::new(false),
             serves_api: AtomicBool::new(false),
         })
@@ -163,6 +151,39 @@ impl AppState {
 
     fn serves_api(&self) -> bool {
         self.serves_api.load(Ordering::Acquire)
+    }
+
+    /// "ok", "starting" (not yet migrated) or "unavailable".
+    async fn database_readiness(&self) -> &'static str {
+        if !self.database_ready() {
+            return "starting";
+        }
+        let ping = tokio::time::timeout(Duration::from_secs(2), store::db::ping(&self.pool));
+        match ping.await {
+            Ok(Ok(())) => "ok",
+            _ => "unavailable",
+        }
+    }
+
+    /// Sets the gauges of the shared state (the queues as last seen, the outbox) when this
+    /// process serves the whole API, so that summing over all targets counts them once; what
+    /// cannot be read is left as it was.
+    async fn export_shared_gauges(&self) {
+        if !self.serves_api() {
+            return;
+        }
+        self.queues.export_gauges();
+        let counting = store::outbox::counts_by_state(&self.pool);
+        if let Ok(Ok(counts)) = tokio::time::timeout(Duration::from_secs(2), counting).await {
+            let metrics = metrics::global();
+            for state in ["queued", "sending", "retrying", "sent", "failed"] {
+                let count = counts
+                    .iter()
+                    .find(|(s, _)| s == state)
+                    .map_or(0, |(_, n)| *n);
+                metrics.set_outbox(state, count);
+            }
+        }
     }
 }
 
@@ -181,18 +202,17 @@ pub async fn bind(addr: &str, guarded: bool, token: Option<&str>) -> anyhow::Res
         .with_context(|| format!("Failed to listen on {addr}"))
 }
 
-/// Serves the whole API on `listener` until `stop` turns true; `full` false serves only the
-/// probes and metrics.
+/// Serves the whole API on `listener` until shutdown; `full` false serves only the probes and
+/// metrics.
 pub async fn serve(listener: TcpListener, state: Arc<AppState>, full: bool) -> anyhow::Result<()> {
     let address = listener.local_addr().context("no local address")?;
-    let mut stop = state.stop.clone();
     state.serves_api.store(full, Ordering::Release);
     let watching = Arc::clone(&state);
-    let watch_stop = stop.clone();
-    tokio::spawn(async move { watching.broker.watch(watch_stop).await });
+    tokio::spawn(async move { watching.queues.run(watching.shutdown.clone()).await });
     let router = if full {
         let hub = Arc::clone(&state.hub);
-        tokio::spawn(hub.run(state.pool.clone(), state.config.reports.tz, stop.clone()));
+        let tz = state.config.reports.tz;
+        tokio::spawn(hub.run(state.pool.clone(), tz, state.shutdown.clone()));
         router(Arc::clone(&state)).0
     } else {
         probes(Arc::clone(&state))
@@ -202,15 +222,15 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, full: bool) -> a
         token = if state.config.admin_token.is_some() { "required" } else { "none (loopback only)" },
         "HTTP listening"
     );
-    let mut deadline = stop.clone();
-    let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
-        stop.wait_for(|stop| *stop).await.ok();
-    });
+    let stopping = state.shutdown.clone();
+    let serving =
+        axum::serve(listener, router).with_graceful_shutdown(async move { stopping.wait().await });
     // Streams end at the stop; a client that stopped reading gets 10 s more.
+    let deadline = state.shutdown.clone();
     tokio::select! {
         served = serving => served.context("the HTTP server failed"),
         () = async {
-            deadline.wait_for(|stop| *stop).await.ok();
+            deadline.wait().await;
             tokio::time::sleep(Duration::from_secs(10)).await;
         } => {
             tracing::warn!("HTTP connections still open 10 s after the stop; closing them");

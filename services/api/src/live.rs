@@ -7,15 +7,23 @@
 //! second however fast events come. A unit nobody watches is not read; the first stream to
 //! open asks for a fresh reading. Every [`QUIET_REFRESH`] a watched unit is read anyway, for
 //! what changes with the clock alone (dossiers falling overdue, the window rolling over).
+//!
+//! [`stream`] turns a subscription into the Server-Sent Events response of
+//! `/api/units/{unit}/stream`.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::http::HeaderValue;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use chrono_tz::Tz;
 use domain::{Period, UnitCode};
+use lifecycle::{Shutdown, Streak};
 use store::PgPool;
 use store::changes::{Change, Changes};
 use tokio::sync::{Notify, watch};
@@ -105,8 +113,8 @@ impl Hub {
         })
     }
 
-    /// Listens for announcements and keeps every feed's reading current, until `stop`.
-    pub async fn run(self: Arc<Self>, pool: PgPool, tz: Tz, mut stop: watch::Receiver<bool>) {
+    /// Listens for announcements and keeps every feed's reading current, until `shutdown`.
+    pub async fn run(self: Arc<Self>, pool: PgPool, tz: Tz, shutdown: Shutdown) {
         let mut tasks = tokio::task::JoinSet::new();
         for feed in self.feeds.values() {
             let (hub, feed, pool) = (Arc::clone(&self), Arc::clone(feed), pool.clone());
@@ -115,31 +123,29 @@ impl Hub {
         let listening = self.listen(pool);
         tokio::select! {
             () = listening => {}
-            _ = stop.wait_for(|stop| *stop) => {}
+            () = shutdown.wait() => {}
         }
         tasks.abort_all();
     }
 
     async fn listen(&self, pool: PgPool) {
-        let mut failing = false;
+        let mut streak = Streak::default();
         loop {
             let mut changes = match Changes::listen(&pool).await {
                 Ok(changes) => changes,
                 Err(error) => {
-                    if !failing {
+                    if streak.failed() {
                         tracing::error!(
                             error = format!("{error:#}"),
                             "cannot listen for changes; live counters are paused, retrying"
                         );
                     }
-                    failing = true;
                     tokio::time::sleep(Duration::from_secs(2)).await;
                     continue;
                 }
             };
-            if failing {
+            if streak.succeeded() {
                 tracing::info!("listening for changes again");
-                failing = false;
             }
             // Anything may have changed while nobody listened.
             self.wake_all();
@@ -169,7 +175,7 @@ impl Hub {
 
     async fn refresh(&self, feed: Arc<Feed>, pool: PgPool, tz: Tz) {
         let rest = Duration::from_secs(1) / READS_PER_SECOND;
-        let mut failing = false;
+        let mut streak = Streak::default();
         loop {
             let quiet = tokio::time::timeout(QUIET_REFRESH, feed.wake.notified()).await;
             let was_stale = {
@@ -186,9 +192,8 @@ impl Hub {
             let started = Instant::now();
             match read(&pool, &feed.unit, tz).await {
                 Ok(json) => {
-                    if failing {
+                    if streak.succeeded() {
                         tracing::info!(unit = %feed.unit, "reading live counters again");
-                        failing = false;
                     }
                     metrics::global()
                         .live_refresh_seconds
@@ -209,9 +214,8 @@ impl Hub {
                     if was_stale {
                         *feed.stale.lock().unwrap_or_else(|e| e.into_inner()) = true;
                     }
-                    if !failing {
+                    if streak.failed() {
                         tracing::warn!(unit = %feed.unit, error = format!("{error:#}"), "cannot read live counters; retrying");
-                        failing = true;
                     }
                     feed.wake.notify_one();
                     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -228,4 +232,89 @@ async fn read(pool: &PgPool, unit: &UnitCode, tz: Tz) -> anyhow::Result<String> 
     let period = Period::containing(now, tz);
     let indicators = store::indicators::for_period(pool, unit, period, tz, now).await?;
     Ok(serde_json::to_string(&indicators)?)
+}
+
+/// Counts one connected stream for as long as it lives.
+struct ClientGuard;
+
+impl ClientGuard {
+    fn new() -> Self {
+        metrics::global().sse_clients.inc();
+        Self
+    }
+}
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        metrics::global().sse_clients.dec();
+    }
+}
+
+/// One stream's state between two events.
+struct StreamState {
+    hub: Arc<Hub>,
+    receiver: watch::Receiver<Option<Arc<Snapshot>>>,
+    pending: Option<Arc<Snapshot>>,
+    first: bool,
+    shutdown: Shutdown,
+    _guard: ClientGuard,
+}
+
+/// The event stream of `unit`'s open window, skipping the current document if the client last
+/// saw it (`last_seen`, its `Last-Event-ID`); ends at `shutdown`. `None` for an unknown unit.
+pub fn stream(
+    hub: &Arc<Hub>,
+    unit: &str,
+    last_seen: Option<String>,
+    shutdown: Shutdown,
+) -> Option<Response> {
+    let subscription = hub.subscribe(unit)?;
+    let pending = if subscription.current_is_fresh {
+        subscription
+            .receiver
+            .borrow()
+            .clone()
+            .filter(|snapshot| Some(hub.event_id(snapshot)) != last_seen)
+    } else {
+        None
+    };
+    let state = StreamState {
+        hub: Arc::clone(hub),
+        receiver: subscription.receiver,
+        pending,
+        first: true,
+        shutdown,
+        _guard: ClientGuard::new(),
+    };
+    let events = futures_lite::stream::unfold(state, next_event);
+    let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    let mut response = sse.into_response();
+    // Tell proxies such as nginx not to buffer the stream.
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Some(response)
+}
+
+async fn next_event(mut s: StreamState) -> Option<(Result<Event, Infallible>, StreamState)> {
+    let snapshot = match s.pending.take() {
+        Some(snapshot) => snapshot,
+        None => loop {
+            tokio::select! {
+                changed = s.receiver.changed() => changed.ok()?,
+                () = s.shutdown.wait() => return None,
+            }
+            if let Some(snapshot) = s.receiver.borrow_and_update().clone() {
+                break snapshot;
+            }
+        },
+    };
+    let mut event = Event::default()
+        .id(s.hub.event_id(&snapshot))
+        .data(snapshot.json.as_str());
+    if s.first {
+        event = event.retry(Duration::from_secs(2));
+        s.first = false;
+    }
+    Some((Ok(event), s))
 }

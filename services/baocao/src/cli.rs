@@ -51,7 +51,8 @@ pub enum Target {
 /// `baocao report …`.
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
-    /// Print the indicators or report of a unit and period.
+    /// Print the indicators or report of a unit and period: the revision as sent if there is
+    /// one, else a draft with the figures as of now.
     Show {
         /// The unit's code, e.g. tri-qua.
         #[arg(long, value_parser = parse_unit)]
@@ -62,6 +63,12 @@ pub enum ReportCommand {
         /// The output format.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+        /// This revision as sent (default: the latest).
+        #[arg(long, conflicts_with = "draft")]
+        revision: Option<i32>,
+        /// A draft with the figures as of now, even if a revision was sent.
+        #[arg(long)]
+        draft: bool,
         /// Write to this file instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -154,15 +161,14 @@ pub enum Format {
     Pdf,
 }
 
-impl Format {
-    /// The report format, or `None` for the indicators document.
-    pub fn report_format(self) -> Option<reporter::Format> {
-        match self {
-            Format::Json => None,
-            Format::Text => Some(reporter::Format::Text),
-            Format::Html => Some(reporter::Format::Html),
-            Format::Docx => Some(reporter::Format::Docx),
-            Format::Pdf => Some(reporter::Format::Pdf),
+impl From<Format> for reporter::Format {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Json => reporter::Format::Json,
+            Format::Text => reporter::Format::Text,
+            Format::Html => reporter::Format::Html,
+            Format::Docx => reporter::Format::Docx,
+            Format::Pdf => reporter::Format::Pdf,
         }
     }
 }

@@ -5,11 +5,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
+use broker::Publisher;
 use chrono::Utc;
 use domain::{Period, UnitCode};
-use ingest::broker::{self, Publisher};
+use reporter::show::Which;
 
-use crate::cli::{Format, Profile, SimArgs};
+use crate::cli::{Profile, SimArgs};
 use crate::config::Settings;
 use crate::sim;
 
@@ -25,40 +26,44 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `baocao report show`.
+/// What `report show` shows.
+pub struct Show<'a> {
+    /// The unit.
+    pub unit: &'a UnitCode,
+    /// The period.
+    pub period: Period,
+    /// The format.
+    pub format: reporter::Format,
+    /// The revision as sent (the latest by default), or a draft.
+    pub which: Which,
+}
+
+/// `baocao report show`: the revision as sent if there is one (as the API shows it), else a
+/// draft.
 pub async fn report_show(
     settings: &Settings,
-    unit: &UnitCode,
-    period: Period,
-    format: Format,
+    show: Show<'_>,
     output: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let profile = settings
-        .file
-        .unit(unit.as_str())
-        .with_context(|| format!("unit '{unit}' is not configured"))?;
+    let reports = settings.reporter_config();
+    let job = reports.job(crate::reports::profile(settings, show.unit)?);
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
-    let tz = settings.file.tz();
-    let bytes = match format.report_format() {
-        None => {
-            let indicators =
-                store::indicators::for_period(&pool, unit, period, tz, Utc::now()).await?;
-            let mut json = serde_json::to_string_pretty(&indicators)?;
-            json.push('\n');
-            json.into_bytes()
-        }
-        Some(format) => {
-            let job = crate::reports::unit_job(settings, profile);
-            let content = reporter::compose::preview(&pool, &job, period, Utc::now()).await?;
-            reporter::Renderer::new(settings.template_source(), unit.as_str())
-                .render(&content, format)?
-        }
-    };
+    let shown = reporter::show::show(
+        &pool,
+        &job,
+        show.period,
+        show.format,
+        show.which,
+        Utc::now(),
+    )
+    .await?;
     pool.close().await;
+    let shown =
+        shown.with_context(|| format!("{} {} has no such revision", show.unit, show.period))?;
     match output {
-        Some(path) => std::fs::write(path, bytes)
+        Some(path) => std::fs::write(path, shown.bytes)
             .with_context(|| format!("Failed to write {}", path.display()))?,
-        None => std::io::stdout().write_all(&bytes)?,
+        None => std::io::stdout().write_all(&shown.bytes)?,
     }
     Ok(())
 }
@@ -90,15 +95,15 @@ pub async fn simulate(settings: &Settings, args: &SimArgs) -> anyhow::Result<()>
         }
     };
     let connection = broker::connect(settings.env.amqp_url.expose(), "baocao-sim").await?;
-    let topology = file.broker.topology();
+    let topology = &file.broker;
     let setup = connection
         .create_channel()
         .await
         .context("Failed to open a channel")?;
-    broker::declare(&setup, &topology).await?;
+    broker::declare(&setup, topology).await?;
     let publisher = Publisher::open(&connection).await?;
     let started = std::time::Instant::now();
-    let published = sim::publish(&publisher, &topology, &events, args.rate).await?;
+    let published = sim::publish(&publisher, topology, &events, args.rate).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "published {published} events in {seconds:.1} s ({:.0}/s)",
@@ -138,7 +143,7 @@ async fn wait_until_stored(
 /// `baocao dead-letters list`.
 pub async fn dead_letters_list(settings: &Settings, limit: usize) -> anyhow::Result<()> {
     let connection = broker::connect(settings.env.amqp_url.expose(), "baocao-dead-letters").await?;
-    let topology = settings.file.broker.topology();
+    let topology = &settings.file.broker;
     let listing = ingest::dead_letter::list(&connection, &topology.dead_queue, limit);
     let letters = tokio::time::timeout(BROKER_PATIENCE, listing)
         .await
@@ -165,7 +170,7 @@ pub async fn dead_letters_list(settings: &Settings, limit: usize) -> anyhow::Res
 /// `baocao dead-letters replay`.
 pub async fn dead_letters_replay(settings: &Settings) -> anyhow::Result<()> {
     let connection = broker::connect(settings.env.amqp_url.expose(), "baocao-dead-letters").await?;
-    let topology = settings.file.broker.topology();
+    let topology = &settings.file.broker;
     let replay = ingest::dead_letter::replay(&connection, &topology.dead_queue);
     let (replayed, left) = tokio::time::timeout(BROKER_PATIENCE, replay)
         .await

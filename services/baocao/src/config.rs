@@ -7,11 +7,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::NaiveTime;
+use broker::Topology;
 use chrono_tz::Tz;
 use domain::KnownUnits;
 use domain::profile::UnitProfile;
-pub use domain::profile::{SendDay, SendTime};
+use domain::schedule::Schedule;
 use serde::Deserialize;
 
 /// Everything the binary is configured with.
@@ -108,12 +108,12 @@ pub struct FileConfig {
     /// The deployment's time zone, an IANA name (default `Asia/Ho_Chi_Minh`).
     #[serde(default = "default_time_zone")]
     pub time_zone: TimeZone,
-    /// When reports are sent.
+    /// When reports are sent, unless a unit says otherwise (default: the 18th at 08:00).
     #[serde(default)]
     pub schedule: Schedule,
-    /// Exchange and queue names.
+    /// Exchange and queue names (SPEC §3.1).
     #[serde(default)]
-    pub broker: BrokerConfig,
+    pub broker: Topology,
     /// How the ingest worker batches.
     #[serde(default)]
     pub ingest: IngestTuning,
@@ -141,93 +141,6 @@ impl TryFrom<String> for TimeZone {
         name.parse::<Tz>()
             .map(TimeZone)
             .map_err(|_| format!("'{name}' is not an IANA time zone such as Asia/Ho_Chi_Minh"))
-    }
-}
-
-/// When reports are generated and sent (SPEC §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Schedule {
-    /// The day of month M on which the report for M is sent (1–28).
-    #[serde(default = "default_send_day")]
-    pub send_day: SendDay,
-    /// The local time at which it is sent, `HH:MM`.
-    #[serde(default = "default_send_time")]
-    pub send_time: SendTime,
-}
-
-impl Default for Schedule {
-    fn default() -> Self {
-        Self {
-            send_day: default_send_day(),
-            send_time: default_send_time(),
-        }
-    }
-}
-
-fn default_send_day() -> SendDay {
-    SendDay(18)
-}
-
-fn default_send_time() -> SendTime {
-    SendTime(NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default())
-}
-
-/// Exchange and queue names (SPEC §3.1).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-#[allow(missing_docs)]
-pub struct BrokerConfig {
-    pub eoffice_exchange: String,
-    pub portal_exchange: String,
-    pub eoffice_queue: String,
-    pub portal_queue: String,
-    pub dead_exchange: String,
-    pub dead_queue: String,
-    /// `quorum` or `classic`.
-    pub queue_type: QueueTypeName,
-}
-
-impl Default for BrokerConfig {
-    fn default() -> Self {
-        let t = ingest::Topology::default();
-        Self {
-            eoffice_exchange: t.eoffice_exchange,
-            portal_exchange: t.portal_exchange,
-            eoffice_queue: t.eoffice_queue,
-            portal_queue: t.portal_queue,
-            dead_exchange: t.dead_exchange,
-            dead_queue: t.dead_queue,
-            queue_type: QueueTypeName::Quorum,
-        }
-    }
-}
-
-/// The queue type as written in the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum QueueTypeName {
-    #[default]
-    Quorum,
-    Classic,
-}
-
-impl BrokerConfig {
-    /// The names as the ingest crate takes them.
-    pub fn topology(&self) -> ingest::Topology {
-        ingest::Topology {
-            eoffice_exchange: self.eoffice_exchange.clone(),
-            portal_exchange: self.portal_exchange.clone(),
-            eoffice_queue: self.eoffice_queue.clone(),
-            portal_queue: self.portal_queue.clone(),
-            dead_exchange: self.dead_exchange.clone(),
-            dead_queue: self.dead_queue.clone(),
-            queue_type: match self.queue_type {
-                QueueTypeName::Quorum => ingest::QueueType::Quorum,
-                QueueTypeName::Classic => ingest::QueueType::Classic,
-            },
-        }
     }
 }
 
@@ -268,18 +181,14 @@ impl Settings {
         }
     }
 
-    /// When reports are dated and sent, unless a unit says otherwise.
-    pub fn schedule(&self) -> reporter::compose::Schedule {
-        reporter::compose::Schedule {
-            send_day: self.file.schedule.send_day.0,
-            send_time: self.file.schedule.send_time.0,
+    /// What the reporter, the API and the command line know of the units.
+    pub fn reporter_config(&self) -> reporter::service::ReporterConfig {
+        reporter::service::ReporterConfig {
+            units: self.file.units.clone(),
+            tz: self.file.tz(),
+            schedule: self.file.schedule,
+            templates: self.template_source(),
         }
-    }
-
-    /// When `profile`'s reports are dated and sent: its own `[unit.schedule]` over
-    /// `[schedule]`.
-    pub fn schedule_for(&self, profile: &UnitProfile) -> reporter::compose::Schedule {
-        self.schedule().for_unit(profile)
     }
 }
 
@@ -491,7 +400,7 @@ mod tests {
         assert_eq!(unit.signer.name, "Nguyễn Chính Bảo");
         assert_eq!(unit.recipients.len(), 4);
         assert_eq!(config.tz(), chrono_tz::Asia::Ho_Chi_Minh);
-        assert_eq!(config.schedule.send_day, SendDay(18));
+        assert_eq!(config.schedule.send_day(), 18);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The entry point shared by the `baocao` binary and the test harness's copy of it.
+//! The entry point shared by the `baocao` binary and the test harness's copy of it, and the
+//! exit statuses a script or a cron job can test.
 
 use clap::Parser;
 
@@ -8,8 +9,42 @@ use crate::narrative;
 use crate::reports;
 use crate::{commands, run, telemetry};
 
-/// Parses the command line, runs the command and returns the exit status: 0 on success, 1
-/// with a one-line error on standard error otherwise.
+/// The exit statuses besides 0 (done) and 2 (the command line is wrong, from clap): 1 for an
+/// error, and one for each outcome that did nothing on purpose. The API answers the same
+/// outcomes with the same codes (`already_sent`, …) in its error body.
+pub const EXIT_STATUSES: [(&str, u8); 4] = [
+    ("error", 1),
+    ("already_sent", 3),
+    ("window_open", 4),
+    ("no_events", 5),
+];
+
+/// A command that did nothing, on purpose, for a reason a script may want to tell apart from
+/// an error: its exit status is its code's in [`EXIT_STATUSES`].
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Declined {
+    code: &'static str,
+    message: String,
+}
+
+impl Declined {
+    /// The outcome `code` (one of [`EXIT_STATUSES`]) with its explanation.
+    pub fn new(code: &'static str, message: String) -> Self {
+        Self { code, message }
+    }
+
+    /// The exit status of this outcome.
+    pub fn status(&self) -> u8 {
+        EXIT_STATUSES
+            .iter()
+            .find(|(code, _)| *code == self.code)
+            .map_or(1, |(_, status)| *status)
+    }
+}
+
+/// Parses the command line, runs the command and returns the exit status: 0 on success,
+/// otherwise the status of [`EXIT_STATUSES`] with a one-line message on standard error.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     telemetry::init();
@@ -28,7 +63,8 @@ pub fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
-            std::process::ExitCode::FAILURE
+            let status = error.downcast_ref::<Declined>().map_or(1, Declined::status);
+            std::process::ExitCode::from(status)
         }
     }
 }
@@ -37,20 +73,46 @@ async fn execute(settings: Settings, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run { target } => run::run(settings, target).await,
         Command::Migrate => commands::migrate(&settings).await,
-        Command::Report(ReportCommand::Show {
+        Command::Report(command) => report(&settings, command).await,
+        Command::Sim(args) => commands::simulate(&settings, &args).await,
+        Command::DeadLetters(DeadLetterCommand::List { limit }) => {
+            commands::dead_letters_list(&settings, limit).await
+        }
+        Command::DeadLetters(DeadLetterCommand::Replay) => {
+            commands::dead_letters_replay(&settings).await
+        }
+    }
+}
+
+async fn report(settings: &Settings, command: ReportCommand) -> anyhow::Result<()> {
+    match command {
+        ReportCommand::Show {
             unit,
             period,
             format,
+            revision,
+            draft,
             output,
-        }) => commands::report_show(&settings, &unit, period, format, output.as_deref()).await,
-        Command::Report(ReportCommand::Send { period, force }) => {
-            reports::send(&settings, &period, force).await
+        } => {
+            let which = match (draft, revision) {
+                (true, _) => reporter::show::Which::Draft,
+                (false, Some(revision)) => reporter::show::Which::Revision(revision),
+                (false, None) => reporter::show::Which::Latest,
+            };
+            let show = commands::Show {
+                unit: &unit,
+                period,
+                format: format.into(),
+                which,
+            };
+            commands::report_show(settings, show, output.as_deref()).await
         }
-        Command::Report(ReportCommand::Status { unit, period }) => {
-            reports::status(&settings, unit.as_ref(), period).await
+        ReportCommand::Send { period, force } => reports::send(settings, &period, force).await,
+        ReportCommand::Status { unit, period } => {
+            reports::status(settings, unit.as_ref(), period).await
         }
-        Command::Report(ReportCommand::Narrative(command)) => match command {
-            NarrativeCommand::Show(args) => narrative::show(&settings, &args).await,
+        ReportCommand::Narrative(command) => match command {
+            NarrativeCommand::Show(args) => narrative::show(settings, &args).await,
             NarrativeCommand::Set {
                 period,
                 field,
@@ -60,18 +122,11 @@ async fn execute(settings: Settings, command: Command) -> anyhow::Result<()> {
                 empty,
             } => {
                 let paragraphs = narrative::paragraphs(texts, file.as_deref(), empty)?;
-                narrative::set(&settings, &period, &field, paragraphs, append).await
+                narrative::set(settings, &period, &field, paragraphs, append).await
             }
             NarrativeCommand::Reset { period, field } => {
-                narrative::reset(&settings, &period, field.as_deref()).await
+                narrative::reset(settings, &period, field.as_deref()).await
             }
         },
-        Command::Sim(args) => commands::simulate(&settings, &args).await,
-        Command::DeadLetters(DeadLetterCommand::List { limit }) => {
-            commands::dead_letters_list(&settings, limit).await
-        }
-        Command::DeadLetters(DeadLetterCommand::Replay) => {
-            commands::dead_letters_replay(&settings).await
-        }
     }
 }

@@ -4,10 +4,12 @@
 use std::path::Path;
 
 use anyhow::Context;
-use domain::profile::{NARRATIVE_FIELDS, UnitProfile, check_paragraphs, split_paragraphs};
+use domain::profile::{NarrativeField, split_paragraphs};
+use reporter::narrative::{Applied, Change};
 
 use crate::cli::PeriodArgs;
 use crate::config::Settings;
+use crate::reports::profile;
 
 /// The paragraphs given on the command line: each `--text`, or the file's blocks separated by
 /// blank lines; none with `--empty`. A bullet mark pasted with a paragraph is dropped, since
@@ -35,24 +37,21 @@ pub fn paragraphs(
         !paragraphs.is_empty(),
         "no paragraphs given: use --text (repeatable), --file, or --empty to leave the field empty"
     );
-    check_paragraphs(&paragraphs).map_err(anyhow::Error::msg)?;
     Ok(paragraphs)
 }
 
 /// `report narrative show`.
 pub async fn show(settings: &Settings, args: &PeriodArgs) -> anyhow::Result<()> {
-    let profile = profile(settings, args)?;
+    let profile = profile(settings, &args.unit)?;
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 1).await?;
-    let edits = store::narrative::for_period(&pool, &args.unit, args.period).await?;
-    let narrative = reporter::compose::with_edits(&profile.narrative, &edits);
-    for (field, paragraphs) in narrative.fields() {
-        let origin = if edits.iter().any(|edit| edit.field == field) {
+    for text in reporter::narrative::fields(&pool, profile, args.period).await? {
+        let origin = if text.edited {
             format!("edited for {}", args.period)
         } else {
             "configured".to_owned()
         };
-        println!("[{field}] ({origin})");
-        for paragraph in paragraphs {
+        println!("[{}] ({origin})", text.field);
+        for paragraph in text.paragraphs {
             println!("  {paragraph}");
         }
     }
@@ -67,31 +66,19 @@ pub async fn set(
     paragraphs: Vec<String>,
     append: bool,
 ) -> anyhow::Result<()> {
-    let profile = profile(settings, args)?;
-    known_field(field)?;
-    let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 1).await?;
-    let count = if append {
-        let mut narrative = profile.narrative.clone();
-        let configured = narrative
-            .field_mut(field)
-            .context("the field was checked above")?;
-        store::narrative::append(
-            &pool,
-            &args.unit,
-            args.period,
-            field,
-            configured,
-            &paragraphs,
-        )
-        .await?
+    let field = NarrativeField::parse(field).map_err(anyhow::Error::msg)?;
+    let change = if append {
+        Change::Append(field, paragraphs)
     } else {
-        store::narrative::replace(&pool, &args.unit, args.period, field, &paragraphs).await?;
-        paragraphs.len()
+        Change::Replace(field, paragraphs)
     };
-    println!(
-        "{field} of {} {} now has {count} paragraph(s)",
-        args.unit, args.period
-    );
+    match apply(settings, args, change).await? {
+        Applied::Paragraphs(count) => println!(
+            "{field} of {} {} now has {count} paragraph(s)",
+            args.unit, args.period
+        ),
+        Applied::Reset(_) => {}
+    }
     Ok(())
 }
 
@@ -101,31 +88,21 @@ pub async fn reset(
     args: &PeriodArgs,
     field: Option<&str>,
 ) -> anyhow::Result<()> {
-    profile(settings, args)?;
-    if let Some(field) = field {
-        known_field(field)?;
+    let field = field
+        .map(NarrativeField::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    if let Applied::Reset(count) = apply(settings, args, Change::Reset(field)).await? {
+        println!(
+            "{count} field(s) of {} {} back to the configured text",
+            args.unit, args.period
+        );
     }
+    Ok(())
+}
+
+async fn apply(settings: &Settings, args: &PeriodArgs, change: Change) -> anyhow::Result<Applied> {
+    let profile = profile(settings, &args.unit)?;
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 1).await?;
-    let reset = store::narrative::reset(&pool, &args.unit, args.period, field).await?;
-    println!(
-        "{reset} field(s) of {} {} back to the configured text",
-        args.unit, args.period
-    );
-    Ok(())
-}
-
-fn profile<'a>(settings: &'a Settings, args: &PeriodArgs) -> anyhow::Result<&'a UnitProfile> {
-    settings
-        .file
-        .unit(args.unit.as_str())
-        .with_context(|| format!("unit '{}' is not configured", args.unit))
-}
-
-fn known_field(field: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        NARRATIVE_FIELDS.contains(&field),
-        "unknown narrative field '{field}'; the fields are {}",
-        NARRATIVE_FIELDS.join(", ")
-    );
-    Ok(())
+    Ok(reporter::narrative::apply(&pool, profile, args.period, change).await?)
 }

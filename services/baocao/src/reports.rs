@@ -1,60 +1,38 @@
 //! `baocao report send` and `baocao report status`: issuing a period's report by hand, and
 //! what became of every revision and message.
 
-use anyhow::Context;
 use chrono::Utc;
 use domain::profile::UnitProfile;
 use domain::{Period, UnitCode};
-use reporter::job::{self, Issued, UnitJob};
+use reporter::job::{self, Issued};
 
 use crate::cli::PeriodArgs;
 use crate::config::Settings;
+use crate::entry::Declined;
 
-/// The job settings of one configured unit.
-pub fn unit_job<'a>(settings: &Settings, profile: &'a UnitProfile) -> UnitJob<'a> {
-    UnitJob {
-        profile,
-        tz: settings.file.tz(),
-        schedule: settings.schedule_for(profile),
-        templates: settings.template_source(),
-    }
+/// The configured unit `code`.
+pub fn profile<'a>(settings: &'a Settings, code: &UnitCode) -> anyhow::Result<&'a UnitProfile> {
+    settings
+        .file
+        .unit(code.as_str())
+        .ok_or_else(|| anyhow::anyhow!("unit '{code}' is not configured"))
 }
 
-/// `report send`.
+/// `report send`: prints what was stored, or fails with the outcome's own exit status
+/// ([`Declined`]) when nothing was.
 pub async fn send(settings: &Settings, args: &PeriodArgs, force: bool) -> anyhow::Result<()> {
-    let profile = settings
-        .file
-        .unit(args.unit.as_str())
-        .with_context(|| format!("unit '{}' is not configured", args.unit))?;
-    let now = Utc::now();
+    let reports = settings.reporter_config();
+    let job = reports.job(profile(settings, &args.unit)?);
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
-    let issued = job::issue(&pool, &unit_job(settings, profile), args.period, now, force).await?;
+    let issued = job::issue(&pool, &job, args.period, Utc::now(), force).await?;
+    let said = issued.explain(args.unit.as_str(), args.period);
     match issued {
-        Issued::Stored {
-            revision,
-            number,
-            messages,
-        } => println!(
-            "{} {}: revision {revision}{} stored, {messages} message(s) queued",
-            args.unit,
-            args.period,
-            number.map_or(String::new(), |n| format!(" (Số {n})")),
-        ),
-        Issued::AlreadyIssued { revision } => println!(
-            "{} {} was already sent (revision {revision}); nothing sent. \
-             Use --force to send a corrected revision.",
-            args.unit, args.period
-        ),
-        Issued::NoEvents => println!(
-            "{} {} has no events: there is no report to send",
-            args.unit, args.period
-        ),
-        Issued::WindowOpen { closes } => anyhow::bail!(
-            "the window of {} is still open (it closes {closes}): its report cannot be sent yet",
-            args.period
-        ),
+        Issued::Stored { .. } => {
+            println!("{said}");
+            Ok(())
+        }
+        refused => Err(Declined::new(refused.code(), said).into()),
     }
-    Ok(())
 }
 
 /// `report status`.
@@ -64,70 +42,62 @@ pub async fn status(
     period: Option<Period>,
 ) -> anyhow::Result<()> {
     let units: Vec<&UnitProfile> = match unit {
-        Some(code) => vec![
-            settings
-                .file
-                .unit(code.as_str())
-                .with_context(|| format!("unit '{code}' is not configured"))?,
-        ],
+        Some(code) => vec![profile(settings, code)?],
         None => settings.file.units.iter().collect(),
     };
+    let reports = settings.reporter_config();
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
-    let tz = settings.file.tz();
-    let now = Utc::now();
     let mut any = false;
     for profile in units {
-        let deliveries = store::outbox::deliveries(&pool, &profile.code, period).await?;
-        for period_text in store::reports::periods(&pool, &profile.code, period).await? {
-            let period: Period = period_text.parse().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let revisions = store::reports::revisions(&pool, &profile.code, period).await?;
-            let out_of_date =
-                job::out_of_date(&pool, &profile.code, period, tz, now, &revisions).await?;
-            for revision in &revisions {
-                any = true;
-                let latest = Some(revision.revision) == revisions.last().map(|r| r.revision);
-                let out_of_date = latest && out_of_date;
-                println!(
-                    "{} {} revision {} Số {} ngày {}{}",
-                    profile.code,
-                    period,
-                    revision.revision,
-                    revision
-                        .number
-                        .map_or("(để trống)".to_owned(), |n| n.to_string()),
-                    revision.issued_on,
-                    if out_of_date {
-                        " OUT OF DATE: events arrived after sending; `report send --force` sends a correction"
-                    } else {
-                        ""
-                    }
-                );
-                for d in deliveries
-                    .iter()
-                    .filter(|d| d.period == period_text && d.revision == revision.revision)
-                {
-                    let detail = match d.state.as_str() {
-                        "sent" => d.sent_at.map_or(String::new(), |at| format!(" at {at}")),
-                        "retrying" => format!(
-                            " (attempt {}; next at {}; last error: {})",
-                            d.attempts,
-                            d.next_attempt_at,
-                            d.last_error.as_deref().unwrap_or("-")
-                        ),
-                        "failed" => format!(
-                            " after {} attempt(s): {}",
-                            d.attempts,
-                            d.last_error.as_deref().unwrap_or("-")
-                        ),
-                        _ => String::new(),
-                    };
-                    println!("  {:<40} {}{detail}", d.address, d.state);
-                }
-            }
+        let job = reports.job(profile);
+        let periods =
+            reporter::status::reports(&pool, &job, period, usize::MAX, Utc::now()).await?;
+        for period in periods {
+            any = true;
+            print_period(&profile.code, &period);
         }
     }
     if !any {
         println!("no report has been sent yet");
     }
     Ok(())
+}
+
+fn print_period(unit: &UnitCode, period: &reporter::status::PeriodReports) {
+    let latest = period.revisions.last().map(|r| r.revision);
+    for revision in &period.revisions {
+        let out_of_date = period.out_of_date && Some(revision.revision) == latest;
+        println!(
+            "{unit} {} revision {} Số {} ngày {}{}",
+            period.period,
+            revision.revision,
+            revision
+                .number
+                .map_or("(để trống)".to_owned(), |n| n.to_string()),
+            revision.issued_on,
+            if out_of_date {
+                " OUT OF DATE: events arrived after sending; `report send --force` sends a correction"
+            } else {
+                ""
+            }
+        );
+        for d in &revision.deliveries {
+            let detail = match d.state.as_str() {
+                "sent" => d.sent_at.map_or(String::new(), |at| format!(" at {at}")),
+                "retrying" => format!(
+                    " (attempt {}; next at {}; last error: {})",
+                    d.attempts,
+                    d.next_attempt_at,
+                    d.last_error.as_deref().unwrap_or("-")
+                ),
+                "failed" => format!(
+                    " after {} attempt(s): {}",
+                    d.attempts,
+                    d.last_error.as_deref().unwrap_or("-")
+                ),
+                _ => String::new(),
+            };
+            println!("  {:<40} {}{detail}", d.address, d.state);
+        }
+    }
 }

@@ -1,13 +1,11 @@
 //! `baocao run --target …`: starts the requested targets in this process and, on SIGTERM or
 //! Ctrl-C, asks each to finish its work in flight before exiting 0.
 
-use std::sync::Arc;
-
-use anyhow::Context;
 use std::time::Duration;
 
-use ingest::broker::Backoff;
-use ingest::{IngestConfig, IngestStats, Shutdown};
+use anyhow::Context;
+use ingest::IngestConfig;
+use lifecycle::{Backoff, Shutdown, Streak};
 
 use crate::cli::Target;
 use crate::config::Settings;
@@ -21,7 +19,7 @@ pub fn ingest_config(settings: &Settings) -> IngestConfig {
     let file = &settings.file;
     IngestConfig {
         amqp_url: settings.env.amqp_url.expose().to_owned(),
-        topology: file.broker.topology(),
+        topology: file.broker.clone(),
         prefetch: file.ingest.prefetch,
         consumers_per_queue: file.ingest.consumers_per_queue.max(1),
         batch_size: file.ingest.batch_size.max(1),
@@ -30,28 +28,17 @@ pub fn ingest_config(settings: &Settings) -> IngestConfig {
     }
 }
 
-/// What the reporter (and the API, which issues and renders on request) needs from the
-/// settings.
-pub fn reporter_config(settings: &Settings) -> reporter::service::ReporterConfig {
-    reporter::service::ReporterConfig {
-        units: settings.file.units.clone(),
-        tz: settings.file.tz(),
-        schedule: settings.schedule(),
-        templates: settings.template_source(),
-    }
-}
-
 /// The API's configuration from the settings.
 pub fn api_config(settings: &Settings) -> api::ApiConfig {
     api::ApiConfig {
-        reports: reporter_config(settings),
+        reports: settings.reporter_config(),
         admin_token: settings
             .env
             .admin_token
             .as_ref()
             .map(|t| t.expose().to_owned()),
         amqp_url: settings.env.amqp_url.expose().to_owned(),
-        topology: settings.file.broker.topology(),
+        topology: settings.file.broker.clone(),
     }
 }
 
@@ -63,35 +50,31 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     // Refused before anything else: an exposed API without a token is a configuration error.
     let listener = api::bind(&settings.env.http_addr, full_api, token).await?;
     let mut stop = StopSignal::listen()?;
-    let (stop_reporter, reporter_stop) = tokio::sync::watch::channel(false);
+    let (trigger, shutdown) = Shutdown::new();
     // The HTTP server answers its probes from the start, on a pool of its own that connects
     // when the database is there: readiness says "starting" until it is migrated.
     let api_pool = store::db::connect_lazy(settings.env.database_url.expose(), 6)?;
-    let state = api::AppState::new(api_config(&settings), api_pool, reporter_stop.clone());
+    let state = api::AppState::new(api_config(&settings), api_pool, shutdown.clone());
     let mut workers = tokio::task::JoinSet::new();
     let serving = std::sync::Arc::clone(&state);
     workers.spawn(async move { ("api", api::serve(listener, serving, full_api).await) });
     let Some(pool) = wait_for_database(&settings, &mut stop).await? else {
-        stop_reporter.send(true).ok();
+        trigger.trigger();
         return Ok(());
     };
     state.mark_database_ready();
-    let (trigger, shutdown) = Shutdown::new();
     if matches!(target, Target::All | Target::Ingest) {
-        let stats = Arc::new(IngestStats::default());
         let config = ingest_config(&settings);
-        let pool = pool.clone();
-        workers.spawn(async move { ("ingest", ingest::run(config, pool, stats, shutdown).await) });
+        let (pool, shutdown) = (pool.clone(), shutdown.clone());
+        workers.spawn(async move { ("ingest", ingest::run(config, pool, shutdown).await) });
     }
     if matches!(target, Target::All | Target::Reporter) {
         let sender = reporter_sender(&settings)?;
-        let config = reporter_config(&settings);
-        let pool = pool.clone();
+        let config = settings.reporter_config();
+        let (pool, shutdown) = (pool.clone(), shutdown.clone());
         workers.spawn(async move {
-            (
-                "reporter",
-                reporter::service::run(pool, config, sender, reporter_stop).await,
-            )
+            let stopped = reporter::service::run(pool, config, sender, shutdown).await;
+            ("reporter", stopped)
         });
     }
     tracing::info!(?target, config = %settings.config_path.display(), "baocao started");
@@ -106,7 +89,6 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     }
     tracing::info!("stopping: finishing the work in flight");
     trigger.trigger();
-    stop_reporter.send(true).ok();
     // Each finishes its batch or message in flight; one that hangs beyond that must not keep
     // the process from exiting before its orchestrator kills it.
     let finishing = async {
@@ -139,16 +121,17 @@ async fn wait_for_database(
     stop: &mut StopSignal,
 ) -> anyhow::Result<Option<store::PgPool>> {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
+    let mut streak = Streak::default();
     loop {
         match store::db::connect_and_migrate(settings.env.database_url.expose(), 8).await {
             Ok(pool) => {
-                if backoff.failures() > 0 {
+                if streak.succeeded() {
                     tracing::info!("the database is available");
                 }
                 return Ok(Some(pool));
             }
             Err(error) => {
-                if backoff.failures() == 0 {
+                if streak.failed() {
                     tracing::error!(
                         error = format!("{error:#}"),
                         "the database is unavailable; retrying"

@@ -10,11 +10,10 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use broker::{OutgoingMessage, Publisher, Topology};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use chrono_tz::Tz;
 use domain::{Period, UnitCode};
-use ingest::Topology;
-use ingest::broker::{OutgoingMessage, Publisher};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -273,13 +272,20 @@ pub async fn publish(
     let started = tokio::time::Instant::now();
     let mut published = 0;
     for slice in events.chunks(chunk) {
-        let messages = slice.iter().map(|event| OutgoingMessage {
-            exchange: topology.exchange_for(event.type_name),
-            routing_key: event.type_name,
-            body: &event.body,
-            headers: None,
-        });
-        let messages = messages.collect();
+        let messages = slice
+            .iter()
+            .map(|event| {
+                let exchange = topology
+                    .exchange_for_type(event.type_name)
+                    .with_context(|| format!("'{}' is not an event type", event.type_name))?;
+                Ok(OutgoingMessage {
+                    exchange,
+                    routing_key: event.type_name,
+                    body: &event.body,
+                    headers: None,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         published += publisher
             .publish_confirmed(messages)
             .await

@@ -102,17 +102,57 @@ impl EventKind {
             Self::ArticlePublished { .. } => "article.published",
         }
     }
+
+    /// The system that publishes events of this kind.
+    pub fn source(&self) -> Source {
+        match self {
+            Self::DocumentSigned { .. } => Source::Eoffice,
+            _ => Source::Portal,
+        }
+    }
 }
 
-/// The six event types, in the order of SPEC §3.3.
-pub const EVENT_TYPES: [&str; 6] = [
-    "document.signed",
-    "petition.received",
-    "petition.resolved",
-    "procedure.received",
-    "procedure.resolved",
-    "article.published",
+/// The six event types, in the order of SPEC §3.3, each with the system that publishes it.
+pub const EVENT_TYPES: [(&str, Source); 6] = [
+    ("document.signed", Source::Eoffice),
+    ("petition.received", Source::Portal),
+    ("petition.resolved", Source::Portal),
+    ("procedure.received", Source::Portal),
+    ("procedure.resolved", Source::Portal),
+    ("article.published", Source::Portal),
 ];
+
+/// The upstream system an event comes from, which decides the exchange it is published to
+/// (SPEC §3.3): the e-office system, or the public-service portal with its petitions module and
+/// the ward's web portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// The e-office system (Hệ thống quản lý văn bản điều hành): `eoffice.events`.
+    Eoffice,
+    /// The public-service portal: `portal.events`.
+    Portal,
+}
+
+impl Source {
+    /// Both sources.
+    pub const ALL: [Source; 2] = [Source::Eoffice, Source::Portal];
+
+    /// The source of events of type `type_name`, if it is one of the six.
+    pub fn of_type(type_name: &str) -> Option<Self> {
+        EVENT_TYPES
+            .iter()
+            .find(|(name, _)| *name == type_name)
+            .map(|(_, source)| *source)
+    }
+
+    /// "eoffice" or "portal", as the dashboard names them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Eoffice => "eoffice",
+            Self::Portal => "portal",
+        }
+    }
+}
 
 /// How a dossier was submitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,5 +183,27 @@ impl Channel {
             "postal" => Some(Self::Postal),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_come_from_the_eoffice_system_and_the_rest_from_the_portal() {
+        assert_eq!(Source::of_type("document.signed"), Some(Source::Eoffice));
+        for (name, source) in EVENT_TYPES.iter().skip(1) {
+            assert_eq!(
+                (Source::of_type(name), *source),
+                (Some(Source::Portal), Source::Portal)
+            );
+        }
+        assert_eq!(Source::of_type("document.deleted"), None);
+        let kind = EventKind::ArticlePublished {
+            article_id: "a".into(),
+            title: None,
+        };
+        assert_eq!(Source::of_type(kind.type_name()), Some(kind.source()));
     }
 }

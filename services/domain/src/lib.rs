@@ -4,11 +4,13 @@
 //! - [`period`]: reporting periods (`2026-05`) and their windows, the 15th-to-15th cut-off of
 //!   Nghị định 09/2019/NĐ-CP in the deployment's time zone.
 //! - [`profile`]: what a unit says about itself in its report (names, signer, narrative).
+//! - [`schedule`]: when a period's report is dated and sent.
 //! - [`event`]: the events upstream systems publish, as parsed types.
 //! - [`parse`]: turning a message body into an [`event::Event`] or a [`parse::Rejection`] whose
 //!   reason code is what the dead-letter header carries.
 //! - [`indicators`]: the indicators document of a unit and period (SPEC §5).
 //! - [`notation`]: how the report writes counts, shares, dates and document numbers.
+//! - [`text`]: text from outside made safe for the database, XML, headers and terminals.
 //!
 //! Everything here is deterministic: the clock and the time zone are parameters.
 
@@ -18,10 +20,12 @@ pub mod notation;
 pub mod parse;
 pub mod period;
 pub mod profile;
+pub mod schedule;
+pub mod text;
 pub mod unit;
 
-pub use event::{Channel, Event, EventKind};
+pub use event::{Channel, Event, EventKind, Source};
 pub use indicators::{Counts, Indicators};
-pub use parse::{ParsedEvent, Rejection, parse_event};
+pub use parse::{ParsedEvent, Rejection, parse_event, parse_event_from};
 pub use period::{Period, Window};
 pub use unit::{KnownUnits, UnitCode};

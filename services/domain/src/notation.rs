@@ -26,6 +26,12 @@ pub fn share(part: i64, whole: i64) -> String {
     }
 }
 
+/// `part` of `whole` as a percentage rounded as [`share`] rounds it (84.55 for 465/550), as a
+/// number for charts; `None` when `whole` is zero.
+pub fn share_value(part: i64, whole: i64) -> Option<f64> {
+    percent_hundredths(part, whole).map(|hundredths| hundredths as f64 / 100.0)
+}
+
 /// The percentage in hundredths of a percent, rounded half-up; `None` for a zero denominator.
 fn percent_hundredths(part: i64, whole: i64) -> Option<i128> {
     if whole <= 0 {
@@ -121,6 +127,14 @@ mod tests {
         for (part, whole, text) in table {
             assert_eq!(share(part, whole), text, "{part}/{whole}");
         }
+    }
+
+    #[test]
+    fn share_values_are_the_written_shares_as_numbers() {
+        assert_eq!(share_value(465, 550), Some(84.55));
+        assert_eq!(share_value(1, 20_000), Some(0.01));
+        assert_eq!(share_value(5, 5), Some(100.0));
+        assert_eq!(share_value(3, 0), None);
     }
 
     #[test]

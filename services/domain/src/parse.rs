@@ -1,15 +1,18 @@
 //! Parsing a message body into an [`Event`], or a [`Rejection`] with a stable reason code.
 //!
 //! The checks run in a fixed order and the first failure wins, so a given body always gets the
-//! same reason: size, then UTF-8/JSON/object, then `id`, `type`, `unit`, `occurred_at`, `data`
-//! and the fields of the type in the order of SPEC §3.3. `proto/` documents the same contract as
+//! same reason: size, then UTF-8/JSON/object, then `id`, `type` (and whether it came from the
+//! system that publishes it), `unit`, `occurred_at`, `data` and the fields of the type in the
+//! order of SPEC §3.3. What a rejection quotes of the input is bounded and free of control
+//! characters, so that it fits a dead-letter header and any log. `proto/` documents the same contract as
 //! JSON Schemas, and `tests/` checks that the schemas and this parser agree on every example.
 
 use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::event::{Channel, Event, EventKind};
+use crate::event::{Channel, Event, EventKind, Source};
+use crate::text;
 use crate::unit::KnownUnits;
 
 /// The largest body accepted, 1 MiB.
@@ -66,6 +69,17 @@ pub enum Rejection {
     /// `occurred_at` is more than [`MAX_CLOCK_SKEW`] ahead of the clock.
     #[error("occurred_at {0} is more than a day in the future")]
     FutureTimestamp(String),
+    /// The type was published on the other system's exchange (a `document.signed` on
+    /// `portal.events`, say).
+    #[error("type '{type_name}' comes from the {expected} system, not from {came_from}")]
+    WrongSource {
+        /// The event's type.
+        type_name: &'static str,
+        /// The system that publishes it.
+        expected: &'static str,
+        /// The system whose exchange it came through.
+        came_from: &'static str,
+    },
 }
 
 impl Rejection {
@@ -80,6 +94,7 @@ impl Rejection {
             Self::InvalidField { path, .. } => format!("invalid_field:{path}"),
             Self::InvalidTimestamp { .. } => "invalid_timestamp".into(),
             Self::FutureTimestamp(_) => "future_timestamp".into(),
+            Self::WrongSource { .. } => "wrong_source".into(),
         }
     }
 }
@@ -87,6 +102,26 @@ impl Rejection {
 /// Parses one message body, as received at `now`, for the configured `units`.
 pub fn parse_event(
     body: &[u8],
+    units: &KnownUnits,
+    now: DateTime<Utc>,
+) -> Result<ParsedEvent, Rejection> {
+    parse(body, None, units, now)
+}
+
+/// Parses one message body that came through `source`'s exchange: an event of the other
+/// system's type is rejected (`wrong_source`).
+pub fn parse_event_from(
+    source: Source,
+    body: &[u8],
+    units: &KnownUnits,
+    now: DateTime<Utc>,
+) -> Result<ParsedEvent, Rejection> {
+    parse(body, Some(source), units, now)
+}
+
+fn parse(
+    body: &[u8],
+    came_from: Option<Source>,
     units: &KnownUnits,
     now: DateTime<Utc>,
 ) -> Result<ParsedEvent, Rejection> {
@@ -109,8 +144,17 @@ pub fn parse_event(
 
     let id = parse_id(envelope)?;
     let type_name = string_field(envelope, "type", "type")?;
-    if !crate::event::EVENT_TYPES.contains(&type_name) {
-        return Err(Rejection::UnknownType(excerpt(type_name)));
+    let (type_name, source) = crate::event::EVENT_TYPES
+        .iter()
+        .find(|(name, _)| *name == type_name)
+        .copied()
+        .ok_or_else(|| Rejection::UnknownType(excerpt(type_name)))?;
+    if let Some(came_from) = came_from.filter(|came_from| *came_from != source) {
+        return Err(Rejection::WrongSource {
+            type_name,
+            expected: source.as_str(),
+            came_from: came_from.as_str(),
+        });
     }
     let unit_code = string_field(envelope, "unit", "unit")?;
     let unit = units
@@ -210,6 +254,9 @@ fn id_field(
     path: &'static str,
 ) -> Result<String, Rejection> {
     let text = string_field(object, key, path)?;
+    if text::control_in_line(text).is_some() {
+        return Err(invalid(path, "must not contain control characters"));
+    }
     match text.chars().count() {
         0 => Err(invalid(path, "must not be empty")),
         1..=MAX_ID_CHARS => Ok(text.to_owned()),
@@ -237,6 +284,9 @@ fn optional_text(
 ) -> Result<Option<String>, Rejection> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text::control_in_line(text).is_some() => {
+            Err(invalid(path, "must not contain control characters"))
+        }
         Some(Value::String(text)) if text.chars().count() <= max_chars => Ok(Some(text.clone())),
         Some(Value::String(_)) => Err(invalid(path, "is too long")),
         Some(_) => Err(invalid(path, "must be a string or null")),
@@ -251,7 +301,7 @@ fn timestamp_field(
     let text = string_field(object, key, path)?;
     parse_timestamp(text).ok_or_else(|| Rejection::InvalidTimestamp {
         path,
-        value: text.to_owned(),
+        value: excerpt(text),
     })
 }
 
@@ -273,13 +323,13 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<FixedOffset>> {
 }
 
 /// The start of a value received, to quote in a rejection: its explanation travels in a
-/// dead-letter header, which must stay far below the broker's frame size.
+/// dead-letter header, which must stay far below the broker's frame size, and is printed on
+/// terminals, so control characters are escaped.
 fn excerpt(text: &str) -> String {
     const MAX_CHARS: usize = 100;
-    match text.char_indices().nth(MAX_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+    let head: String = text.chars().take(MAX_CHARS).collect();
+    let cut = if head.len() < text.len() { "…" } else { "" };
+    format!("{}{cut}", text::escape_controls(&head))
 }
 
 fn contains_nul(value: &Value) -> bool {
@@ -489,6 +539,59 @@ mod tests {
         .unwrap_err();
         assert_eq!(rejection.reason(), "unknown_unit");
         assert!(rejection.to_string().chars().count() < 150, "{rejection}");
+    }
+
+    #[test]
+    fn a_200_kilobyte_timestamp_is_quoted_in_a_hundred_characters() {
+        let long = "2".repeat(200_000);
+        let rejection = parse_event(
+            &serde_json::to_vec(&with(received(), "/occurred_at", Some(json!(long)))).unwrap(),
+            &units(),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(rejection.reason(), "invalid_timestamp");
+        assert!(
+            rejection.to_string().len() < 300,
+            "{}",
+            rejection.to_string().len()
+        );
+    }
+
+    #[test]
+    fn control_characters_in_kept_strings_are_refused_and_never_quoted_raw() {
+        let bell = with(received(), "/data/dossier_id", Some(json!("HS\u{7}1")));
+        assert_eq!(reason(&bell), "invalid_field:data.dossier_id");
+        let title = json!({
+            "id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "type": "article.published",
+            "occurred_at": "2026-05-03T08:00:00Z", "unit": "tri-qua",
+            "data": {"article_id": "a-1", "title": "Tin\u{1b}[2J"}
+        });
+        assert_eq!(reason(&title), "invalid_field:data.title");
+        let escape = with(received(), "/unit", Some(json!("x\u{1b}[31m")));
+        let rejection =
+            parse_event(&serde_json::to_vec(&escape).unwrap(), &units(), now()).unwrap_err();
+        assert!(!rejection.to_string().contains('\u{1b}'), "{rejection}");
+    }
+
+    #[test]
+    fn a_type_on_the_other_systems_exchange_is_from_the_wrong_source() {
+        let document = json!({
+            "id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "type": "document.signed",
+            "occurred_at": "2026-05-03T08:00:00Z", "unit": "tri-qua",
+            "data": {"document_id": "VB-1", "digital": true}
+        });
+        let bytes = serde_json::to_vec(&document).unwrap();
+        let wrong = parse_event_from(Source::Portal, &bytes, &units(), now()).unwrap_err();
+        assert_eq!(wrong.reason(), "wrong_source");
+        assert!(parse_event_from(Source::Eoffice, &bytes, &units(), now()).is_ok());
+        let dossier = serde_json::to_vec(&received()).unwrap();
+        assert_eq!(
+            parse_event_from(Source::Eoffice, &dossier, &units(), now())
+                .unwrap_err()
+                .reason(),
+            "wrong_source"
+        );
     }
 
     #[test]

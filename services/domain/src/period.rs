@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -169,6 +169,29 @@ impl Window {
     pub fn contains(&self, instant: DateTime<Utc>) -> bool {
         self.start <= instant && instant < self.end
     }
+
+    /// The window's first local midnight, if the zone keeps one UTC offset for a year on either
+    /// side of the window; else `None`. In such a zone every local day near the window is 24
+    /// hours long, so the local day of an instant (a due date, which lies days or weeks from its
+    /// window) is a fixed-width bin counted from this midnight, with no zone lookup per instant.
+    pub fn fixed_offset_midnight(&self) -> Option<DateTime<Utc>> {
+        let tz = self.start.timezone();
+        let offset_at = |instant: DateTime<Utc>| instant.with_timezone(&tz).offset().fix();
+        let first = offset_at(self.start.to_utc());
+        let year = TimeDelta::days(366);
+        let mut instant = self.start.to_utc() - year;
+        while instant <= self.end.to_utc() + year {
+            if offset_at(instant) != first {
+                return None;
+            }
+            instant += TimeDelta::hours(12);
+        }
+        self.start
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .and_then(|midnight| midnight.and_local_timezone(tz).single())
+            .map(|midnight| midnight.to_utc())
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +258,18 @@ mod tests {
             "+026-05",
         ] {
             assert!(bad.parse::<Period>().is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_zone_without_daylight_saving_has_a_fixed_offset_midnight() {
+        let window = period("2026-05").window(Ho_Chi_Minh);
+        assert_eq!(
+            window.fixed_offset_midnight().map(|m| m.to_rfc3339()),
+            Some("2026-04-14T17:00:00+00:00".to_owned())
+        );
+        for zone in [chrono_tz::Europe::Berlin, chrono_tz::America::New_York] {
+            assert_eq!(period("2026-05").window(zone).fixed_offset_midnight(), None);
         }
     }
 

@@ -2,12 +2,12 @@
 //! paragraphs and "Nơi nhận" list. Read from `baocao.toml` (`[[unit]]`), used by rendering and
 //! by the email outbox.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
-
-use chrono::NaiveTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::schedule::Schedule;
 use crate::unit::UnitCode;
 
 /// One reporting unit (a ward).
@@ -38,17 +38,7 @@ pub struct UnitProfile {
     pub mail_from: String,
     /// This unit's own sending day and time, over the deployment's `[schedule]`.
     #[serde(default)]
-    pub schedule: UnitSchedule,
-}
-
-/// A unit's own schedule; what it leaves out comes from `[schedule]`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UnitSchedule {
-    /// The day of month M on which the report for M is sent (15–28).
-    pub send_day: Option<SendDay>,
-    /// The local time at which it is sent, `HH:MM`.
-    pub send_time: Option<SendTime>,
+    pub schedule: Schedule,
 }
 
 fn ward() -> String {
@@ -119,66 +109,116 @@ pub struct Signer {
     pub name: String,
 }
 
-/// Narrative paragraphs no system reports, editable per period before sending.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct Narrative {
-    pub legal_basis: Vec<String>,
-    pub propaganda: Vec<String>,
-    pub internal_it_before: Vec<String>,
-    pub internal_it_after: Vec<String>,
-    #[serde(default)]
-    pub citizen_services_after: Vec<String>,
-    pub strengths: Vec<String>,
-    pub limitations_intro: Vec<String>,
-    pub limitations: Vec<String>,
-    pub proposals: Vec<String>,
+/// One of the narrative paragraphs' fields, which no system reports and an officer can edit per
+/// period before sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
+pub enum NarrativeField {
+    /// "Căn cứ …": the legal basis.
+    LegalBasis,
+    /// "1. Về công tác tuyên truyền".
+    Propaganda,
+    /// Bullets of "2. Về Ứng dụng CNTT trong nội bộ" before the computed figures …
+    InternalItBefore,
+    /// … and after them.
+    InternalItAfter,
+    /// After the public-services figures.
+    CitizenServicesAfter,
+    /// "Ưu điểm".
+    Strengths,
+    /// The sentence that introduces the limitations.
+    LimitationsIntro,
+    /// "Hạn chế".
+    Limitations,
+    /// "Đề xuất, kiến nghị".
+    Proposals,
 }
 
-/// The names of the narrative fields, in the order the report uses them.
-pub const NARRATIVE_FIELDS: [&str; 9] = [
-    "legal_basis",
-    "propaganda",
-    "internal_it_before",
-    "internal_it_after",
-    "citizen_services_after",
-    "strengths",
-    "limitations_intro",
-    "limitations",
-    "proposals",
+/// Each field with its name in `baocao.toml`, the API and the templates, in the order the
+/// report uses them: the one list of narrative fields.
+const NARRATIVE_FIELDS: [(NarrativeField, &str); 9] = [
+    (NarrativeField::LegalBasis, "legal_basis"),
+    (NarrativeField::Propaganda, "propaganda"),
+    (NarrativeField::InternalItBefore, "internal_it_before"),
+    (NarrativeField::InternalItAfter, "internal_it_after"),
+    (
+        NarrativeField::CitizenServicesAfter,
+        "citizen_services_after",
+    ),
+    (NarrativeField::Strengths, "strengths"),
+    (NarrativeField::LimitationsIntro, "limitations_intro"),
+    (NarrativeField::Limitations, "limitations"),
+    (NarrativeField::Proposals, "proposals"),
 ];
 
-impl Narrative {
-    /// Each field's name and paragraphs, in [`NARRATIVE_FIELDS`] order.
-    pub fn fields(&self) -> [(&'static str, &[String]); 9] {
-        [
-            ("legal_basis", &self.legal_basis),
-            ("propaganda", &self.propaganda),
-            ("internal_it_before", &self.internal_it_before),
-            ("internal_it_after", &self.internal_it_after),
-            ("citizen_services_after", &self.citizen_services_after),
-            ("strengths", &self.strengths),
-            ("limitations_intro", &self.limitations_intro),
-            ("limitations", &self.limitations),
-            ("proposals", &self.proposals),
-        ]
+impl NarrativeField {
+    /// Every field, in the report's order.
+    pub fn all() -> impl Iterator<Item = Self> {
+        NARRATIVE_FIELDS.iter().map(|(field, _)| *field)
     }
 
-    /// The paragraphs of the field called `name`, to replace; `None` for an unknown name.
-    pub fn field_mut(&mut self, name: &str) -> Option<&mut Vec<String>> {
-        Some(match name {
-            "legal_basis" => &mut self.legal_basis,
-            "propaganda" => &mut self.propaganda,
-            "internal_it_before" => &mut self.internal_it_before,
-            "internal_it_after" => &mut self.internal_it_after,
-            "citizen_services_after" => &mut self.citizen_services_after,
-            "strengths" => &mut self.strengths,
-            "limitations_intro" => &mut self.limitations_intro,
-            "limitations" => &mut self.limitations,
-            "proposals" => &mut self.proposals,
-            _ => return None,
-        })
+    /// The field's name, e.g. `limitations`.
+    pub fn name(self) -> &'static str {
+        NARRATIVE_FIELDS
+            .iter()
+            .find(|(field, _)| *field == self)
+            .map_or("", |(_, name)| name)
+    }
+
+    /// The field called `name`.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        NARRATIVE_FIELDS
+            .iter()
+            .find(|(_, known)| *known == name)
+            .map(|(field, _)| *field)
+            .ok_or_else(|| {
+                let names: Vec<&str> = NARRATIVE_FIELDS.iter().map(|(_, n)| *n).collect();
+                format!(
+                    "unknown narrative field '{name}'; the fields are {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+impl TryFrom<String> for NarrativeField {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Self::parse(&name)
+    }
+}
+
+impl From<NarrativeField> for &'static str {
+    fn from(field: NarrativeField) -> Self {
+        field.name()
+    }
+}
+
+impl std::fmt::Display for NarrativeField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A unit's narrative paragraphs by field (`[unit.narrative]`); a field left out is empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Narrative(BTreeMap<NarrativeField, Vec<String>>);
+
+impl Narrative {
+    /// The paragraphs of `field`.
+    pub fn get(&self, field: NarrativeField) -> &[String] {
+        self.0.get(&field).map_or(&[], Vec::as_slice)
+    }
+
+    /// Replaces the paragraphs of `field`.
+    pub fn set(&mut self, field: NarrativeField, paragraphs: Vec<String>) {
+        self.0.insert(field, paragraphs);
+    }
+
+    /// Every field with its paragraphs, in the report's order (empty fields included).
+    pub fn fields(&self) -> impl Iterator<Item = (NarrativeField, &[String])> {
+        NarrativeField::all().map(|field| (field, self.get(field)))
     }
 }
 
@@ -209,38 +249,6 @@ impl TryFrom<String> for EmailAddress {
         } else {
             Err(format!("'{text}' is not an email address"))
         }
-    }
-}
-
-/// A day of the month that every month has, after the window's end on the 15th.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "u32")]
-pub struct SendDay(pub u32);
-
-impl TryFrom<u32> for SendDay {
-    type Error = String;
-    fn try_from(day: u32) -> Result<Self, Self::Error> {
-        if (15..=28).contains(&day) {
-            Ok(Self(day))
-        } else {
-            Err(format!(
-                "{day} is not a sending day: use 15 to 28 (the window closes on the 15th)"
-            ))
-        }
-    }
-}
-
-/// A local time of day written `HH:MM`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct SendTime(pub NaiveTime);
-
-impl TryFrom<String> for SendTime {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        NaiveTime::parse_from_str(&text, "%H:%M")
-            .map(Self)
-            .map_err(|_| format!("'{text}' is not a time of day written HH:MM, e.g. 08:00"))
     }
 }
 

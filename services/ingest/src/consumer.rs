@@ -5,9 +5,7 @@
 //! Nothing is acknowledged that is not committed or dead-lettered: a crash anywhere leaves the
 //! batch unacknowledged, the broker redelivers it, and the store drops what it already has.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -21,43 +19,16 @@ use lapin::{Channel, Connection, Consumer};
 use store::PgPool;
 use tokio::task::JoinSet;
 
-use crate::broker::{self, Backoff, Publisher};
-use crate::{IngestConfig, Shutdown, dead_letter};
+use broker::Publisher;
+use lifecycle::{Backoff, Shutdown};
 
-/// Running totals of what the worker did, for logs and metrics.
-#[derive(Debug, Default)]
-pub struct IngestStats {
-    /// Events stored for the first time.
-    pub stored: AtomicU64,
-    /// Deliveries whose event was already stored.
-    pub duplicates: AtomicU64,
-    /// Batches committed and acknowledged.
-    pub batches: AtomicU64,
-    rejected: Mutex<BTreeMap<String, u64>>,
-}
-
-impl IngestStats {
-    /// Dead-lettered deliveries by reason code.
-    pub fn rejected(&self) -> BTreeMap<String, u64> {
-        self.rejected
-            .lock()
-            .map(|map| map.clone())
-            .unwrap_or_default()
-    }
-
-    fn count_rejected(&self, reason: String) {
-        if let Ok(mut map) = self.rejected.lock() {
-            *map.entry(reason).or_default() += 1;
-        }
-    }
-}
+use crate::{IngestConfig, dead_letter};
 
 /// Connects, declares the topology and consumes both queues, one task each, until shutdown
 /// (`Ok`) or until the connection fails beyond what automatic recovery can mend (`Err`).
 pub async fn consume_until_failure(
     config: &Arc<IngestConfig>,
     pool: &PgPool,
-    stats: &Arc<IngestStats>,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let connection = broker::connect(&config.amqp_url, "baocao-ingest").await?;
@@ -70,7 +41,7 @@ pub async fn consume_until_failure(
             return Err(error);
         }
     };
-    let result = consume_on(&connection, &publishing, config, pool, stats, shutdown).await;
+    let result = consume_on(&connection, &publishing, config, pool, shutdown).await;
     // Closing hands the prefetched, unacknowledged deliveries back to the broker at once.
     broker::close(&connection, "baocao ingest stopping").await;
     broker::close(&publishing, "baocao ingest stopping").await;
@@ -82,7 +53,6 @@ async fn consume_on(
     publishing: &Connection,
     config: &Arc<IngestConfig>,
     pool: &PgPool,
-    stats: &Arc<IngestStats>,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let setup = connection
@@ -91,7 +61,7 @@ async fn consume_on(
         .context("Failed to open a channel")?;
     broker::declare(&setup, &config.topology).await?;
     let mut tasks = JoinSet::new();
-    let queues = config.topology.sources().map(|(queue, _)| queue);
+    let queues = domain::Source::ALL.map(|source| config.topology.queue(source));
     for queue in queues
         .iter()
         .flat_map(|queue| std::iter::repeat_n(*queue, config.consumers_per_queue.max(1)))
@@ -99,7 +69,6 @@ async fn consume_on(
         let worker = Worker {
             config: Arc::clone(config),
             pool: pool.clone(),
-            stats: Arc::clone(stats),
             shutdown: shutdown.clone(),
             queue: queue.to_owned(),
         };
@@ -129,7 +98,6 @@ async fn consume_on(
 struct Worker {
     config: Arc<IngestConfig>,
     pool: PgPool,
-    stats: Arc<IngestStats>,
     shutdown: Shutdown,
     queue: String,
 }
@@ -238,9 +206,7 @@ impl Worker {
             .ack(BasicAckOptions { multiple: true })
             .await
             .context("Failed to acknowledge the batch")?;
-        if acked {
-            self.stats.batches.fetch_add(1, Ordering::Relaxed);
-        } else {
+        if !acked {
             tracing::info!(
                 "the channel closed before the ack; the broker will redeliver this batch"
             );
@@ -258,7 +224,6 @@ impl Worker {
         for (((delivery, _), reason), detail) in rejected.iter().zip(&reasons).zip(&details) {
             tracing::warn!(%reason, %detail, "dead-lettered a message");
             metrics::global().count_rejected(reason);
-            self.stats.count_rejected(reason.clone());
             records.push(store::rejections::NewRejection {
                 reason,
                 detail,
@@ -294,12 +259,6 @@ impl Worker {
                     if backoff.failures() > 0 {
                         tracing::info!(after = ?started.elapsed(), "the database is back; consuming again");
                     }
-                    self.stats
-                        .stored
-                        .fetch_add(outcome.stored as u64, Ordering::Relaxed);
-                    self.stats
-                        .duplicates
-                        .fetch_add(outcome.duplicates as u64, Ordering::Relaxed);
                     return Ok(true);
                 }
                 Err(error) => {
@@ -309,9 +268,8 @@ impl Worker {
                             "cannot store a batch; holding it unacknowledged and retrying"
                         );
                     }
-                    tokio::select! {
-                        () = tokio::time::sleep(backoff.next_delay()) => {}
-                        () = self.shutdown.wait() => return Ok(false),
+                    if !self.shutdown.sleep(backoff.next_delay()).await {
+                        return Ok(false);
                     }
                 }
             }

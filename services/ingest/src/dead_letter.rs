@@ -10,7 +10,7 @@ use lapin::options::{BasicAckOptions, BasicGetOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection};
 
-use crate::broker::{OutgoingMessage, Publisher, header_text, long_string};
+use broker::{OutgoingMessage, Publisher, header_text, long_string};
 
 /// The header carrying the reason code.
 pub const REASON_HEADER: &str = "x-baocao-reason";

@@ -1,28 +1,23 @@
 //! The ingest worker: consumes the e-office and portal queues, stores every event once and
 //! dead-letters what it cannot accept (SPEC §3).
 //!
-//! - [`broker`]: connecting to RabbitMQ, declaring the topology, publishing with confirms.
 //! - [`consumer`]: the per-queue loop: batch deliveries, write each batch in one transaction,
 //!   acknowledge only after the commit.
 //! - [`dead_letter`]: the dead-letter headers, and listing and replaying dead letters.
-//! - [`shutdown`]: the signal every long-running loop takes from outside.
 //!
-//! [`run`] ties them together and reconnects with backoff when the broker goes away.
+//! [`run`] ties them together and reconnects with backoff when the broker goes away. RabbitMQ
+//! itself (topology, connections, confirmed publishing) is the `broker` crate's.
 
-pub mod broker;
 pub mod consumer;
 pub mod dead_letter;
-pub mod shutdown;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use broker::Topology;
 use domain::KnownUnits;
+use lifecycle::{Backoff, Shutdown, Streak};
 use store::PgPool;
-
-pub use broker::{QueueType, Topology};
-pub use consumer::IngestStats;
-pub use shutdown::Shutdown;
 
 /// How the worker consumes.
 #[derive(Clone)]
@@ -58,34 +53,27 @@ impl std::fmt::Debug for IngestConfig {
 }
 
 /// Runs the worker until `shutdown` fires: consumes both queues, reconnecting with capped
-/// exponential backoff whenever the broker connection is lost beyond automatic recovery.
-pub async fn run(
-    config: IngestConfig,
-    pool: PgPool,
-    stats: Arc<IngestStats>,
-    shutdown: Shutdown,
-) -> anyhow::Result<()> {
+/// exponential backoff whenever the broker connection is lost.
+pub async fn run(config: IngestConfig, pool: PgPool, shutdown: Shutdown) -> anyhow::Result<()> {
     let config = Arc::new(config);
-    let mut backoff = broker::Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    let mut streak = Streak::default();
     while !shutdown.is_triggered() {
         let started = Instant::now();
-        let Err(error) = consumer::consume_until_failure(&config, &pool, &stats, &shutdown).await
-        else {
+        let Err(error) = consumer::consume_until_failure(&config, &pool, &shutdown).await else {
             break;
         };
         if started.elapsed() > Duration::from_secs(30) {
             backoff.reset();
+            streak.succeeded();
         }
-        if backoff.failures() == 0 {
+        if streak.failed() {
             tracing::error!(
                 error = format!("{error:#}"),
                 "lost the broker; reconnecting with backoff"
             );
         }
-        tokio::select! {
-            () = tokio::time::sleep(backoff.next_delay()) => {}
-            () = shutdown.wait() => {}
-        }
+        shutdown.sleep(backoff.next_delay()).await;
     }
     tracing::info!("ingest stopped");
     Ok(())

@@ -155,7 +155,6 @@ impl ReportContent {
 fn narrative_fields(narrative: &Narrative) -> BTreeMap<&'static str, Vec<String>> {
     narrative
         .fields()
-        .into_iter()
-        .map(|(name, paragraphs)| (name, paragraphs.to_vec()))
+        .map(|(field, paragraphs)| (field.name(), paragraphs.to_vec()))
         .collect()
 }

@@ -15,7 +15,9 @@ use domain::profile::{NumberingMode, UnitProfile};
 use store::PgPool;
 use store::reports::{Addressee, NewReport};
 
-use crate::compose::{self, Schedule};
+use domain::schedule::Schedule;
+
+use crate::compose;
 use crate::{Format, Renderer, ReportContent, TemplateSource};
 
 /// What a unit's reports need besides the database.
@@ -57,6 +59,43 @@ pub enum Issued {
     },
 }
 
+impl Issued {
+    /// A stable code for the outcome, the same in the API's answers and in what the command
+    /// line says: `stored`, `already_sent`, `window_open` or `no_events`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Issued::Stored { .. } => "stored",
+            Issued::AlreadyIssued { .. } => "already_sent",
+            Issued::WindowOpen { .. } => "window_open",
+            Issued::NoEvents => "no_events",
+        }
+    }
+
+    /// The outcome in a sentence, for `unit`'s report of `period`.
+    pub fn explain(&self, unit: &str, period: Period) -> String {
+        match self {
+            Issued::Stored {
+                revision,
+                number,
+                messages,
+            } => format!(
+                "{unit} {period}: revision {revision}{} stored, {messages} message(s) queued",
+                number.map_or(String::new(), |n| format!(" (Số {n})"))
+            ),
+            Issued::AlreadyIssued { revision } => format!(
+                "{unit} {period} was already sent (revision {revision}); nothing sent. \
+                 Send with force to send a corrected revision."
+            ),
+            Issued::WindowOpen { closes } => format!(
+                "the window of {period} is still open (it closes {closes}): its report cannot be sent yet"
+            ),
+            Issued::NoEvents => {
+                format!("{unit} {period} has no events: there is no report to send")
+            }
+        }
+    }
+}
+
 /// Issues the report of `period` as of `now`. Without `force`, a period that already has a
 /// report is left alone; with it, a new revision replaces the latest one.
 #[tracing::instrument(skip_all, fields(unit = %job.profile.code, period = %period, force))]
@@ -86,7 +125,7 @@ pub async fn issue(
     {
         return Ok(Issued::NoEvents);
     }
-    let date = job.schedule.report_date(period)?;
+    let date = job.schedule.send_date(period);
     let number = match job.profile.numbering.mode {
         NumberingMode::Blank => None,
         NumberingMode::Sequence => {
@@ -217,19 +256,16 @@ pub fn due_periods(
     tz: Tz,
     configured_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> anyhow::Result<Vec<Period>> {
+) -> Vec<Period> {
     let mut periods = Vec::new();
     let mut period = Period::containing(configured_at, tz);
-    loop {
-        if schedule.send_at(period, tz)? > now {
-            break;
-        }
+    while schedule.send_at(period, tz) <= now {
         if period.window(tz).end().to_utc() > configured_at {
             periods.push(period);
         }
         period = period.next();
     }
-    Ok(periods)
+    periods
 }
 
 /// The scheduler's single step: issues every due report of every unit as of `now`.
@@ -241,7 +277,7 @@ pub async fn issue_due_reports(
     let mut done = Vec::new();
     for job in jobs {
         let configured_at = store::reports::configured_at(pool, &job.profile.code, now).await?;
-        for period in due_periods(job.schedule, job.tz, configured_at, now)? {
+        for period in due_periods(job.schedule, job.tz, configured_at, now) {
             let issued = issue(pool, job, period, now, false).await?;
             done.push((job.profile.code.to_string(), period, issued));
         }
@@ -272,7 +308,6 @@ pub async fn out_of_date(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveTime;
     use chrono_tz::Asia::Ho_Chi_Minh;
 
     fn at(text: &str) -> DateTime<Utc> {
@@ -280,12 +315,7 @@ mod tests {
     }
 
     fn due(configured: &str, now: &str) -> Vec<String> {
-        let schedule = Schedule {
-            send_day: 18,
-            send_time: NaiveTime::from_hms_opt(8, 0, 0).expect("a time"),
-        };
-        due_periods(schedule, Ho_Chi_Minh, at(configured), at(now))
-            .expect("due periods")
+        due_periods(Schedule::default(), Ho_Chi_Minh, at(configured), at(now))
             .iter()
             .map(ToString::to_string)
             .collect()

@@ -9,6 +9,10 @@
 //!   format renders the same way.
 //! - [`compose`]: reading a report's inputs from the store.
 //! - [`job`]: issuing a period's report: freeze, number, render, store, queue the email.
+//! - [`show`]: a period's report as sent, or a draft rendered now.
+//! - [`status`]: each period's revisions and what became of their messages.
+//! - [`narrative`]: a period's narrative paragraphs and an officer's edits of them.
+//! - [`trend`]: the main shares of the last months, for the dashboard's chart.
 //! - [`sender`]: the email outbox's sender (SMTP through lettre, or `.eml` files).
 //! - [`service`]: the reporter target's loop (schedule, then send).
 //! - [`docx`] and [`pdf`]: the two page formats in the layout of Nghị định 30/2020/NĐ-CP.
@@ -21,10 +25,14 @@ pub mod compose;
 pub mod content;
 pub mod docx;
 pub mod job;
+pub mod narrative;
 pub mod pdf;
 pub mod sender;
 pub mod service;
+pub mod show;
+pub mod status;
 pub mod templates;
+pub mod trend;
 
 use serde::Serialize;
 
@@ -35,6 +43,8 @@ pub use templates::TemplateSource;
 /// The formats a report is rendered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// The indicators document of SPEC §5.
+    Json,
     /// Plain text, laid out as the reference report.
     Text,
     /// An HTML page: the email body and the dashboard's preview.
@@ -49,6 +59,7 @@ impl Format {
     /// The file extension.
     pub fn extension(self) -> &'static str {
         match self {
+            Format::Json => "json",
             Format::Text => "txt",
             Format::Html => "html",
             Format::Docx => "docx",
@@ -59,6 +70,7 @@ impl Format {
     /// The MIME type.
     pub fn mime_type(self) -> &'static str {
         match self {
+            Format::Json => "application/json",
             Format::Text => "text/plain; charset=utf-8",
             Format::Html => "text/html; charset=utf-8",
             Format::Docx => {
@@ -66,6 +78,27 @@ impl Format {
             }
             Format::Pdf => "application/pdf",
         }
+    }
+
+    /// The format named `name` (`json`, `text` or `txt`, `html`, `docx`, `pdf`).
+    pub fn parse(name: &str) -> Result<Self, String> {
+        Ok(match name {
+            "json" => Format::Json,
+            "text" | "txt" => Format::Text,
+            "html" => Format::Html,
+            "docx" => Format::Docx,
+            "pdf" => Format::Pdf,
+            other => {
+                return Err(format!(
+                    "unknown format '{other}': use json, text, html, docx or pdf"
+                ));
+            }
+        })
+    }
+
+    /// Whether the format is a file to download rather than a page to read.
+    pub fn is_attachment(self) -> bool {
+        matches!(self, Format::Docx | Format::Pdf)
     }
 }
 
@@ -86,6 +119,9 @@ pub enum RenderError {
     /// The DOCX package could not be written.
     #[error("{0}")]
     Docx(String),
+    /// The indicators could not be written as JSON.
+    #[error("{0}")]
+    Json(String),
 }
 
 /// The context of the frame templates: the content and the body's blocks.
@@ -133,16 +169,22 @@ impl Renderer {
         content: &ReportContent,
         format: Format,
     ) -> Result<Vec<u8>, RenderError> {
-        let blocks = self.body(content)?;
-        let page = Page {
-            content,
-            body: &blocks,
-        };
         match format {
-            Format::Text => Ok(self.render_template(templates::TEXT, &page)?.into_bytes()),
-            Format::Html => Ok(self.render_template(templates::HTML, &page)?.into_bytes()),
-            Format::Docx => docx::build(content, &blocks).map_err(RenderError::Docx),
+            Format::Json => {
+                let mut json = serde_json::to_vec_pretty(&content.indicators)
+                    .map_err(|error| RenderError::Json(error.to_string()))?;
+                json.push(b'\n');
+                Ok(json)
+            }
+            Format::Text => Ok(self.render_frame(templates::TEXT, content)?.into_bytes()),
+            Format::Html => Ok(self.render_frame(templates::HTML, content)?.into_bytes()),
+            Format::Docx => docx::build(content, &self.body(content)?).map_err(RenderError::Docx),
             Format::Pdf => {
+                let blocks = self.body(content)?;
+                let page = Page {
+                    content,
+                    body: &blocks,
+                };
                 let (template, _) = self
                     .source
                     .load(&self.unit, templates::TYPST)
@@ -152,6 +194,16 @@ impl Renderer {
                 pdf::typeset(&template, data).map_err(RenderError::Typeset)
             }
         }
+    }
+
+    /// A frame template (text or HTML) around the body's blocks.
+    fn render_frame(&self, name: &str, content: &ReportContent) -> Result<String, RenderError> {
+        let blocks = self.body(content)?;
+        let page = Page {
+            content,
+            body: &blocks,
+        };
+        self.render_template(name, &page)
     }
 
     fn render_template(&self, name: &str, context: impl Serialize) -> Result<String, RenderError> {

@@ -216,14 +216,15 @@ pub fn build(claimed: &Claimed) -> anyhow::Result<Message> {
     Ok(message)
 }
 
-/// "Báo cáo Chuyển đổi số tháng 5 năm 2026 - Số 103-BC-UBND" (no slash: it is a file name).
+/// "Báo cáo Chuyển đổi số tháng 5 năm 2026 - Số 103" (no slash: it is a file name), with
+/// "(lần 2)" for a corrected revision.
 fn attachment_name(claimed: &Claimed) -> String {
-    let (year, month) = claimed
-        .period
-        .split_once('-')
-        .unwrap_or((&claimed.period, ""));
-    let month = month.trim_start_matches('0');
-    let mut name = format!("Báo cáo Chuyển đổi số tháng {month} năm {year}");
+    let period = claimed.period;
+    let mut name = format!(
+        "Báo cáo Chuyển đổi số tháng {} năm {}",
+        period.month(),
+        period.year()
+    );
     if let Some(number) = claimed.number {
         name.push_str(&format!(" - Số {number:02}"));
     }

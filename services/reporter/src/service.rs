@@ -8,11 +8,11 @@ use std::time::Duration;
 use chrono::Utc;
 use chrono_tz::Tz;
 use domain::profile::UnitProfile;
+use domain::schedule::Schedule;
+use lifecycle::{Shutdown, Streak};
 use store::PgPool;
-use tokio::sync::watch;
 
 use crate::TemplateSource;
-use crate::compose::Schedule;
 use crate::job::{self, Issued, UnitJob};
 use crate::sender::Sender;
 
@@ -21,41 +21,50 @@ const SCHEDULE_EVERY: Duration = Duration::from_secs(30);
 /// How long the sender rests when the outbox has nothing due.
 const IDLE: Duration = Duration::from_secs(5);
 
-/// What the reporter needs.
+/// What the reporter (and the API and the command line, which issue and render on request)
+/// know of the units.
 pub struct ReporterConfig {
     /// The configured units.
     pub units: Vec<UnitProfile>,
     /// The deployment's time zone.
     pub tz: Tz,
-    /// When reports are sent, unless a unit has its own schedule.
+    /// The deployment's `[schedule]`, for units without their own.
     pub schedule: Schedule,
     /// Where templates come from.
     pub templates: TemplateSource,
 }
 
 impl ReporterConfig {
-    /// The job settings of `profile`, one of the configured units.
+    /// The configured unit with this code.
+    pub fn unit(&self, code: &str) -> Option<&UnitProfile> {
+        self.units
+            .iter()
+            .find(|profile| profile.code.as_str() == code)
+    }
+
+    /// The job settings of `profile`, one of the configured units: its own schedule over the
+    /// deployment's.
     pub fn job<'a>(&self, profile: &'a UnitProfile) -> UnitJob<'a> {
         UnitJob {
             profile,
             tz: self.tz,
-            schedule: self.schedule.for_unit(profile),
+            schedule: profile.schedule.or(self.schedule),
             templates: self.templates.clone(),
         }
     }
 }
 
-/// Runs the reporter until `stop` turns true; returns after the message in flight.
+/// Runs the reporter until `shutdown`; returns after the message in flight.
 pub async fn run(
     pool: PgPool,
     config: ReporterConfig,
     sender: Sender,
-    mut stop: watch::Receiver<bool>,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let jobs: Vec<UnitJob<'_>> = config.units.iter().map(|p| config.job(p)).collect();
     let mut next_schedule = tokio::time::Instant::now();
-    let mut failing = false;
-    while !*stop.borrow() {
+    let mut outbox = Streak::default();
+    while !shutdown.is_triggered() {
         if tokio::time::Instant::now() >= next_schedule {
             next_schedule += SCHEDULE_EVERY;
             match job::issue_due_reports(&pool, &jobs, Utc::now()).await {
@@ -71,26 +80,24 @@ pub async fn run(
                 }
             }
         }
-        while !*stop.borrow() {
+        while !shutdown.is_triggered() {
             match sender.send_next(&pool, Utc::now()).await {
-                Ok(Some(_)) => failing = false,
+                Ok(Some(_)) => {
+                    outbox.succeeded();
+                }
                 Ok(None) => break,
                 Err(error) => {
-                    if !failing {
+                    if outbox.failed() {
                         tracing::error!(
                             error = format!("{error:#}"),
                             "the outbox is unavailable; retrying"
                         );
                     }
-                    failing = true;
                     break;
                 }
             }
         }
-        tokio::select! {
-            () = tokio::time::sleep(IDLE) => {}
-            _ = stop.changed() => {}
-        }
+        shutdown.sleep(IDLE).await;
     }
     Ok(())
 }

@@ -184,7 +184,10 @@ fn a_draft_of_the_open_window_says_so_on_its_first_line() {
 #[test]
 fn html_escapes_what_the_configuration_says() {
     let mut profile = profile();
-    profile.narrative.proposals = vec!["Đề nghị <b>trang bị</b> máy & mạng".to_owned()];
+    profile.narrative.set(
+        domain::profile::NarrativeField::Proposals,
+        vec!["Đề nghị <b>trang bị</b> máy & mạng".to_owned()],
+    );
     let html = Renderer::new(TemplateSource::built_in(), "tri-qua")
         .render(
             &content(&profile, "2026-05", reference_counts(), Some(103)),

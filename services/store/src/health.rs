@@ -1,52 +1,62 @@
-//! What the administrator needs to see about stored data: how many events, orphans (resolved
-//! events still waiting for their received event) and conflicts each unit has.
+//! What the administrator needs to see about stored data: orphans (resolved events still
+//! waiting for their received event), conflicts, and when each unit last heard of each event
+//! type.
 
 use anyhow::Context;
 use sqlx::PgPool;
 
-/// Totals for one unit.
+/// A unit's orphans and conflicts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DataHealth {
-    /// Events stored.
-    pub events: i64,
+pub struct UnitProblems {
+    /// The unit.
+    pub unit: String,
     /// Petitions and dossiers resolved but never received (yet).
     pub orphans: i64,
     /// Conflicts recorded: reused ids with another body and second events for an item.
     pub conflicts: i64,
 }
 
-/// Totals for `unit`.
-pub async fn data_health(pool: &PgPool, unit: &str) -> anyhow::Result<DataHealth> {
-    let events = sqlx::query_scalar!(
-        r#"select count(*) as "events!" from event where unit = $1"#,
-        unit
+/// The orphans and conflicts of every unit that has any, in one statement whatever the number
+/// of units (the orphans are read from partial indexes of the rows still waiting).
+pub async fn problems(pool: &PgPool) -> anyhow::Result<Vec<UnitProblems>> {
+    sqlx::query_as!(
+        UnitProblems,
+        r#"
+        select unit as "unit!", sum(orphans)::bigint as "orphans!", sum(conflicts)::bigint as "conflicts!"
+        from (
+            select unit, count(*) as orphans, 0::bigint as conflicts
+            from petition where received_at is null group by unit
+            union all
+            select unit, count(*), 0 from dossier where received_at is null group by unit
+            union all
+            select unit, 0, count(*) from conflict group by unit
+        ) as counted
+        group by unit order by unit
+        "#
     )
-    .fetch_one(pool)
+    .fetch_all(pool)
     .await
-    .context("Failed to count the events")?;
-    let (orphans, conflicts) = problems(pool, unit).await?;
-    Ok(DataHealth {
-        events,
-        orphans,
-        conflicts,
-    })
+    .context("Failed to read the orphans and conflicts")
 }
 
-/// A unit's orphans and conflicts, without counting its events (a scan of the event table).
-pub async fn problems(pool: &PgPool, unit: &str) -> anyhow::Result<(i64, i64)> {
-    let row = sqlx::query!(
-        r#"
-        select
-            (select count(*) from petition where unit = $1 and received_at is null)
-              + (select count(*) from dossier where unit = $1 and received_at is null) as "orphans!",
-            (select count(*) from conflict where unit = $1) as "conflicts!"
-        "#,
-        unit,
-    )
-    .fetch_one(pool)
-    .await
-    .context("Failed to read the orphans and conflicts")?;
-    Ok((row.orphans, row.conflicts))
+/// What the pipeline view shows of the stored data, for every unit at once.
+#[derive(Debug, Clone, Default)]
+pub struct Overview {
+    /// When each unit last heard of each event type.
+    pub activity: Vec<SourceActivity>,
+    /// Each unit's orphans and conflicts (units with none are left out).
+    pub problems: Vec<UnitProblems>,
+    /// Outbox messages by state.
+    pub outbox: Vec<(String, i64)>,
+}
+
+/// The stored data's overview: three statements, whatever the number of units.
+pub async fn overview(pool: &PgPool) -> anyhow::Result<Overview> {
+    Ok(Overview {
+        activity: activity(pool).await?,
+        problems: problems(pool).await?,
+        outbox: crate::outbox::counts_by_state(pool).await?,
+    })
 }
 
 /// How many of `ids` are stored, for waiting until a published batch has been ingested.

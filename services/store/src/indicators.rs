@@ -1,26 +1,22 @@
 //! Counting a unit's stored state over a window (SPEC §5).
 
 use anyhow::Context;
-use chrono::{DateTime, Offset, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use domain::Counts;
+use domain::{Counts, Window};
 use sqlx::{PgPool, Postgres, Transaction};
 
-/// What to count: a unit, a window `[start, end)`, the instant against which pending dossiers
-/// are overdue (the window's end, or now for the open window), and the time zone whose
-/// calendar days decide "early".
+/// What to count: a unit, a window (in the deployment's zone, whose calendar days decide
+/// "early"), and the instant against which pending dossiers are overdue (the window's end, or
+/// now for the open window).
 #[derive(Debug, Clone, Copy)]
 pub struct CountQuery<'a> {
     /// The unit's code.
     pub unit: &'a str,
-    /// The window's first instant.
-    pub start: DateTime<Utc>,
-    /// The first instant after the window.
-    pub end: DateTime<Utc>,
+    /// The window counted.
+    pub window: Window,
     /// Pending dossiers due before this instant are overdue.
     pub overdue_at: DateTime<Utc>,
-    /// The deployment's time zone.
-    pub tz: Tz,
 }
 
 /// Counts the figures of one window. Only items whose received event has arrived are counted
@@ -53,29 +49,6 @@ pub async fn count(pool: &PgPool, query: CountQuery<'_>) -> anyhow::Result<Count
         procedures_pending_overdue: dossiers.pending_overdue,
         articles_published: others.articles_published,
     })
-}
-
-/// A local midnight near the window when the zone keeps one UTC offset for a year on either
-/// side of it, else `None`. Due dates lie days or weeks from their window, so a zone whose
-/// offset is fixed over that span has 24-hour days for every due date the count compares.
-fn local_midnight_if_fixed_offset(query: CountQuery<'_>) -> Option<DateTime<Utc>> {
-    let tz = query.tz;
-    let offset_at = |instant: DateTime<Utc>| instant.with_timezone(&tz).offset().fix();
-    let first = offset_at(query.start);
-    let year = chrono::TimeDelta::days(366);
-    let mut instant = query.start - year;
-    while instant <= query.end + year {
-        if offset_at(instant) != first {
-            return None;
-        }
-        instant += chrono::TimeDelta::hours(12);
-    }
-    let local_start = query.start.with_timezone(&tz);
-    local_start
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .and_then(|midnight| midnight.and_local_timezone(tz).single())
-        .map(|midnight| midnight.to_utc())
 }
 
 /// A read-only transaction in which the counting statements are planned for the window they
@@ -147,11 +120,11 @@ async fn count_dossiers(pool: &PgPool, query: CountQuery<'_>) -> anyhow::Result<
         where resolved_at is null or resolved_at >= $2
         "#,
         query.unit,
-        query.start,
-        query.end,
+        query.window.start().to_utc(),
+        query.window.end().to_utc(),
         query.overdue_at,
-        query.tz.name(),
-        local_midnight_if_fixed_offset(query),
+        query.window.start().timezone().name(),
+        query.window.fixed_offset_midnight(),
     )
     .fetch_one(&mut *tx)
     .await
@@ -209,8 +182,8 @@ async fn count_others(pool: &PgPool, query: CountQuery<'_>) -> anyhow::Result<Co
         from petitions, documents, articles
         "#,
         query.unit,
-        query.start,
-        query.end,
+        query.window.start().to_utc(),
+        query.window.end().to_utc(),
     )
     .fetch_one(&mut *tx)
     .await
@@ -237,18 +210,16 @@ pub async fn for_period(
     now: DateTime<Utc>,
 ) -> anyhow::Result<domain::Indicators> {
     let window = period.window(tz);
-    let (start, end) = (window.start().to_utc(), window.end().to_utc());
+    let end = window.end().to_utc();
     anyhow::ensure!(
-        start <= now,
+        window.start().to_utc() <= now,
         "period {period} has not started yet (its window opens {})",
         window.start()
     );
     let query = CountQuery {
         unit: unit.as_str(),
-        start,
-        end,
+        window,
         overdue_at: end.min(now),
-        tz,
     };
     let counts = count(pool, query).await?;
     Ok(domain::Indicators::new(
@@ -258,42 +229,4 @@ pub async fn for_period(
         now >= end,
         counts,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn query(tz: Tz) -> CountQuery<'static> {
-        let start: DateTime<Utc> = "2026-04-14T17:00:00Z".parse().expect("an instant");
-        let end: DateTime<Utc> = "2026-05-14T17:00:00Z".parse().expect("an instant");
-        CountQuery {
-            unit: "tri-qua",
-            start,
-            end,
-            overdue_at: end,
-            tz,
-        }
-    }
-
-    #[test]
-    fn a_zone_without_daylight_saving_gives_a_local_midnight() {
-        let midnight = local_midnight_if_fixed_offset(query(chrono_tz::Asia::Ho_Chi_Minh));
-        assert_eq!(
-            midnight.map(|m| m.to_rfc3339()),
-            Some("2026-04-14T17:00:00+00:00".to_owned())
-        );
-    }
-
-    #[test]
-    fn a_zone_with_daylight_saving_converts_each_due_date() {
-        assert_eq!(
-            local_midnight_if_fixed_offset(query(chrono_tz::Europe::Berlin)),
-            None
-        );
-        assert_eq!(
-            local_midnight_if_fixed_offset(query(chrono_tz::America::New_York)),
-            None
-        );
-    }
 }

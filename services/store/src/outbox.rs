@@ -27,7 +27,7 @@ pub struct Claimed {
     /// The report's unit.
     pub unit: String,
     /// The report's period.
-    pub period: String,
+    pub period: Period,
     /// The report's revision.
     pub revision: i32,
     /// The report's date.
@@ -56,8 +56,7 @@ pub async fn claim_next(
     now: DateTime<Utc>,
     lease: chrono::TimeDelta,
 ) -> anyhow::Result<Option<Claimed>> {
-    let claimed = sqlx::query_as!(
-        Claimed,
+    let row = sqlx::query!(
         r#"
         with next as (
             select outbox_id from outbox
@@ -88,7 +87,27 @@ pub async fn claim_next(
     .fetch_optional(pool)
     .await
     .context("Failed to claim an outbox message")?;
-    Ok(claimed)
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Claimed {
+        outbox_id: row.outbox_id,
+        address: row.address,
+        label: row.label,
+        message_id: row.message_id,
+        attempts: row.attempts,
+        unit: row.unit,
+        period: crate::reports::stored_period(&row.period)?,
+        revision: row.revision,
+        issued_on: row.issued_on,
+        mail_from: row.mail_from,
+        number: row.number,
+        subject: row.subject,
+        body_text: row.body_text,
+        body_html: row.body_html,
+        docx: row.docx,
+        pdf: row.pdf,
+    }))
 }
 
 /// What came of one attempt.
@@ -151,7 +170,7 @@ pub async fn record(
 #[derive(Debug, Clone)]
 pub struct Delivery {
     /// The report's period.
-    pub period: String,
+    pub period: Period,
     /// The report's revision.
     pub revision: i32,
     /// The report's number.
@@ -178,8 +197,7 @@ pub async fn deliveries(
     unit: &UnitCode,
     period: Option<Period>,
 ) -> anyhow::Result<Vec<Delivery>> {
-    let rows = sqlx::query_as!(
-        Delivery,
+    let rows = sqlx::query!(
         "select report.period, report.revision, report.number, outbox.address, outbox.label, outbox.state,
                 outbox.attempts, outbox.next_attempt_at, outbox.last_error, outbox.sent_at
          from outbox join report using (report_id)
@@ -191,7 +209,22 @@ pub async fn deliveries(
     .fetch_all(pool)
     .await
     .context("Failed to read the deliveries")?;
-    Ok(rows)
+    rows.into_iter()
+        .map(|row| {
+            Ok(Delivery {
+                period: crate::reports::stored_period(&row.period)?,
+                revision: row.revision,
+                number: row.number,
+                address: row.address,
+                label: row.label,
+                state: row.state,
+                attempts: row.attempts,
+                next_attempt_at: row.next_attempt_at,
+                last_error: row.last_error,
+                sent_at: row.sent_at,
+            })
+        })
+        .collect()
 }
 
 /// How many messages the outbox holds in each state.

@@ -123,3 +123,20 @@ pub async fn latest(pool: &PgPool, limit: i64) -> anyhow::Result<Vec<Rejection>>
     .await
     .context("Failed to read the dead letters")
 }
+
+/// The dead letters as the dashboard shows them: counts by reason and the latest few.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    /// Every dead letter recorded, by reason, most frequent first.
+    pub by_reason: Vec<ReasonTotal>,
+    /// The latest `limit`, newest first.
+    pub latest: Vec<Rejection>,
+}
+
+/// Counts by reason and the latest `limit` dead letters.
+pub async fn recorded(pool: &PgPool, limit: i64) -> anyhow::Result<Recorded> {
+    Ok(Recorded {
+        by_reason: by_reason(pool).await?,
+        latest: latest(pool, limit).await?,
+    })
+}

@@ -190,7 +190,7 @@ pub async fn periods(
     pool: &PgPool,
     unit: &UnitCode,
     period: Option<Period>,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<Vec<Period>> {
     let periods = sqlx::query_scalar!(
         "select distinct period from report
          where unit = $1 and ($2::text is null or period = $2) order by period",
@@ -200,7 +200,14 @@ pub async fn periods(
     .fetch_all(pool)
     .await
     .context("Failed to list the reported periods")?;
-    Ok(periods)
+    periods.iter().map(|text| stored_period(text)).collect()
+}
+
+/// A period as stored (always written from a [`Period`], so a failure means the row was edited
+/// by hand).
+pub(crate) fn stored_period(text: &str) -> anyhow::Result<Period> {
+    text.parse()
+        .with_context(|| format!("a stored report has the period '{text}', which is not YYYY-MM"))
 }
 
 /// A stored revision with what was sent.

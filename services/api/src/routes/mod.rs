@@ -1,0 +1,149 @@
+//! The HTTP routes of SPEC §10 and the dashboard's own, by resource; each module has its own
+//! `router()`, and each handler is documented for `/api/openapi.json` by its
+//! `#[utoipa::path]`. A handler parses its request, makes one call into the reporter or the
+//! store, and answers.
+//!
+//! - [`probes`]: `/healthz`, `/readyz`, `/metrics`, open without the token.
+//! - [`units`]: the units, their indicators, the live stream and the trend.
+//! - [`reports`]: reports as sent or drafted, sending, and the narrative.
+//! - [`pipeline`]: dead letters and the pipeline's health.
+
+pub mod pipeline;
+pub mod probes;
+pub mod reports;
+pub mod units;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use domain::Period;
+use domain::profile::UnitProfile;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+/// The state handlers extract.
+type Shared = axum::extract::State<Arc<AppState>>;
+
+/// Every guarded route (everything under `/api`).
+pub fn guarded() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .merge(units::router())
+        .merge(reports::router())
+        .merge(pipeline::router())
+}
+
+/// An error as the API answers it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for a person.
+    pub error: String,
+    /// A stable code for a script, when the outcome has one (`already_sent`, `window_open`,
+    /// `no_events`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+}
+
+/// A JSON error response.
+pub fn problem(status: StatusCode, message: impl Into<String>) -> Response {
+    ApiError::new(status, message).into_response()
+}
+
+/// A failed request: a status, a message and perhaps a code.
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    code: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            code: None,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    /// The whole error goes to the log; the client learns only what kind of failure it was.
+    fn from(error: anyhow::Error) -> Self {
+        tracing::error!(error = format!("{error:#}"), "request failed");
+        if store::db::is_unavailable(&error) {
+            Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable; try again shortly",
+            )
+        } else {
+            Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the request failed; the server's log says why",
+            )
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.message,
+            code: self.code,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+impl AppState {
+    /// The configured unit `code`, or 404.
+    fn profile(&self, code: &str) -> ApiResult<&UnitProfile> {
+        self.config
+            .reports
+            .unit(code)
+            .ok_or_else(|| ApiError::not_found(format!("unit '{code}' is not configured")))
+    }
+
+    fn open_period(&self) -> Period {
+        Period::containing(Utc::now(), self.config.reports.tz)
+    }
+}
+
+/// A period from a path or query, or 400.
+fn parse_period(text: &str) -> ApiResult<Period> {
+    text.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "'{text}' is not a period: write YYYY-MM, e.g. 2026-05"
+        ))
+    })
+}
+
+/// `period` if its window has started, else 400.
+fn started(state: &AppState, period: Period) -> ApiResult<Period> {
+    let start = period.window(state.config.reports.tz).start();
+    if start.to_utc() > Utc::now() {
+        return Err(ApiError::bad_request(format!(
+            "period {period} has not started yet (its window opens {start})"
+        )));
+    }
+    Ok(period)
+}

@@ -1,0 +1,230 @@
+//! The pipeline's health as the administrator sees it: the queues, dead letters, each unit's
+//! stored data and the outbox.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use broker::QueueDepth;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use store::health::Overview;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiResult, Shared};
+use crate::AppState;
+
+/// `/api/dead-letters` and `/api/pipeline`.
+pub fn router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(dead_letters))
+        .routes(routes!(pipeline))
+}
+
+/// How many to show.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LimitQuery {
+    /// At most this many of the latest letters, 1–200 (20 without it).
+    pub limit: Option<usize>,
+}
+
+/// A dead letter as recorded.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeadLetterView {
+    /// When it was dead-lettered.
+    pub rejected_at: DateTime<Utc>,
+    /// The reason code.
+    pub reason: String,
+    /// The explanation.
+    pub detail: String,
+    /// Where it was first published.
+    pub exchange: String,
+    /// Its routing key there.
+    pub routing_key: String,
+    /// The body as received, its first 4,000 characters.
+    pub body: String,
+    /// The body's size in bytes.
+    pub body_bytes: i32,
+}
+
+/// How many dead letters had one reason.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReasonCount {
+    /// The reason code.
+    pub reason: String,
+    /// The dead letters with it.
+    pub count: i64,
+    /// The latest.
+    pub last_at: DateTime<Utc>,
+}
+
+/// Dead letters: the queue's depth and the log of every message dead-lettered.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeadLetters {
+    /// The dead-letter queue.
+    pub queue: String,
+    /// Messages in it now (null when the broker cannot be read); `baocao dead-letters replay`
+    /// sends them back.
+    pub messages: Option<u32>,
+    /// Every dead letter recorded, counted by reason, most frequent first.
+    pub by_reason: Vec<ReasonCount>,
+    /// The latest dead letters, newest first (at most `limit`).
+    pub letters: Vec<DeadLetterView>,
+}
+
+/// Dead letters: how many wait in the dead-letter queue, and every one dead-lettered so far,
+/// counted by reason, with the latest. Read from baocao's own record, so that looking never
+/// touches the queue (`baocao dead-letters list | replay` work on the queue itself).
+#[utoipa::path(get, path = "/api/dead-letters", tag = "pipeline",
+    security(("bearer" = [])), params(LimitQuery),
+    responses((status = 200, body = DeadLetters)))]
+pub async fn dead_letters(
+    State(state): Shared,
+    Query(query): Query<LimitQuery>,
+) -> ApiResult<Json<DeadLetters>> {
+    let limit = query.limit.unwrap_or(20).clamp(1, 200);
+    let recorded = store::rejections::recorded(&state.pool, limit as i64).await?;
+    Ok(Json(DeadLetters {
+        queue: state.queues.topology().dead_queue.clone(),
+        messages: state.queues.dead_letter_depth(),
+        by_reason: recorded
+            .by_reason
+            .into_iter()
+            .map(|r| ReasonCount {
+                reason: r.reason,
+                count: r.count,
+                last_at: r.last_at,
+            })
+            .collect(),
+        letters: recorded
+            .latest
+            .into_iter()
+            .map(|r| DeadLetterView {
+                rejected_at: r.rejected_at,
+                reason: r.reason,
+                detail: r.detail,
+                exchange: r.exchange,
+                routing_key: r.routing_key,
+                body: r.body_excerpt,
+                body_bytes: r.body_bytes,
+            })
+            .collect(),
+    }))
+}
+
+/// When a unit last heard of one event type.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceView {
+    /// The event type.
+    pub event_type: String,
+    /// The system it comes from: "eoffice" or "portal".
+    pub source: String,
+    /// New events of this type stored so far.
+    pub events: i64,
+    /// When the latest was stored.
+    pub last_stored_at: DateTime<Utc>,
+    /// The latest time one happened.
+    pub last_occurred_at: DateTime<Utc>,
+}
+
+/// A unit's stored data.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct UnitHealth {
+    /// The unit.
+    pub unit: String,
+    /// Events stored (each once; duplicates are not counted).
+    pub events: i64,
+    /// Petitions and dossiers resolved whose received event has not come.
+    pub orphans: i64,
+    /// Conflicts recorded.
+    pub conflicts: i64,
+    /// The latest activity of each event type.
+    pub sources: Vec<SourceView>,
+}
+
+/// Outbox messages in one state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxCount {
+    /// queued, sending, retrying, sent or failed.
+    pub state: String,
+    /// Messages.
+    pub count: i64,
+}
+
+/// The pipeline's health.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PipelineView {
+    /// The inbound and dead-letter queues (empty if the broker cannot be read).
+    pub queues: Vec<QueueDepth>,
+    /// Why the queues could not be read.
+    pub broker_error: Option<String>,
+    /// Each configured unit's stored data.
+    pub units: Vec<UnitHealth>,
+    /// The email outbox by state.
+    pub outbox: Vec<OutboxCount>,
+    /// When this was read.
+    pub as_of: DateTime<Utc>,
+}
+
+/// Queue depths, orphans and conflicts, the last event of each source, the outbox by state.
+#[utoipa::path(get, path = "/api/pipeline", tag = "pipeline",
+    security(("bearer" = [])), responses((status = 200, body = PipelineView)))]
+pub async fn pipeline(State(state): Shared) -> ApiResult<Json<PipelineView>> {
+    let overview = store::health::overview(&state.pool).await?;
+    let (queues, broker_error) = match state.queues.depths() {
+        Ok(queues) => (queues, None),
+        Err(error) => (Vec::new(), Some(format!("{error:#}"))),
+    };
+    let units = state.config.reports.units.iter().map(|p| p.code.as_str());
+    Ok(Json(PipelineView {
+        queues,
+        broker_error,
+        units: unit_health(units, &overview),
+        outbox: overview
+            .outbox
+            .into_iter()
+            .map(|(state, count)| OutboxCount { state, count })
+            .collect(),
+        as_of: Utc::now(),
+    }))
+}
+
+/// Each of `units` with its activity and problems from `overview`, in the given order.
+fn unit_health<'a>(units: impl Iterator<Item = &'a str>, overview: &Overview) -> Vec<UnitHealth> {
+    let mut healths: Vec<UnitHealth> = units
+        .map(|unit| UnitHealth {
+            unit: unit.to_owned(),
+            ..UnitHealth::default()
+        })
+        .collect();
+    let index: HashMap<String, usize> = healths
+        .iter()
+        .enumerate()
+        .map(|(at, health)| (health.unit.clone(), at))
+        .collect();
+    for problems in &overview.problems {
+        if let Some(&at) = index.get(&problems.unit) {
+            healths[at].orphans = problems.orphans;
+            healths[at].conflicts = problems.conflicts;
+        }
+    }
+    for a in &overview.activity {
+        let Some(&at) = index.get(&a.unit) else {
+            continue;
+        };
+        healths[at].events += a.events;
+        healths[at].sources.push(SourceView {
+            source: domain::Source::of_type(&a.event_type)
+                .map_or("unknown", domain::Source::as_str)
+                .to_owned(),
+            event_type: a.event_type.clone(),
+            events: a.events,
+            last_stored_at: a.last_stored_at,
+            last_occurred_at: a.last_occurred_at,
+        });
+    }
+    healths
+}

@@ -1,0 +1,137 @@
+//! The configured units, their indicators, the open window's live stream and the trend chart.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::Utc;
+use domain::Indicators;
+use domain::indicators::WindowBounds;
+use reporter::trend::TrendPoint;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiError, ApiResult, ErrorBody, Shared, parse_period, started};
+use crate::AppState;
+
+/// `/api/units`, `…/indicators`, `…/stream`, `…/trend`.
+pub fn router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(units))
+        .routes(routes!(indicators))
+        .routes(routes!(stream))
+        .routes(routes!(trend))
+}
+
+/// A configured unit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitSummary {
+    /// The code events carry.
+    pub code: String,
+    /// How the unit names itself, e.g. "UBND phường Trí Quả".
+    pub name: String,
+    /// The open window's period.
+    pub open_period: String,
+    /// The open window.
+    pub window: WindowBounds,
+    /// The period whose window closed last.
+    pub last_closed_period: String,
+}
+
+/// The configured units.
+#[utoipa::path(get, path = "/api/units", tag = "live", security(("bearer" = [])),
+    responses((status = 200, body = Vec<UnitSummary>)))]
+pub async fn units(State(state): Shared) -> Json<Vec<UnitSummary>> {
+    let open = state.open_period();
+    let window = WindowBounds::of(&open.window(state.config.reports.tz));
+    let summary = |p: &domain::profile::UnitProfile| UnitSummary {
+        code: p.code.to_string(),
+        name: p.short_name.clone(),
+        open_period: open.to_string(),
+        window: window.clone(),
+        last_closed_period: open.previous().to_string(),
+    };
+    Json(state.config.reports.units.iter().map(summary).collect())
+}
+
+/// Which period.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PeriodQuery {
+    /// YYYY-MM; the open window without it.
+    pub period: Option<String>,
+}
+
+/// The indicators document of SPEC §5 for a period (the open window without `period`).
+#[utoipa::path(get, path = "/api/units/{unit}/indicators", tag = "live",
+    security(("bearer" = [])),
+    params(("unit" = String, Path, description = "The unit code"), PeriodQuery),
+    responses((status = 200, body = Indicators),
+               (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn indicators(
+    State(state): Shared,
+    Path(unit): Path<String>,
+    Query(query): Query<PeriodQuery>,
+) -> ApiResult<Json<Indicators>> {
+    let profile = state.profile(&unit)?;
+    let period = match query.period {
+        Some(text) => started(&state, parse_period(&text)?)?,
+        None => state.open_period(),
+    };
+    let tz = state.config.reports.tz;
+    let indicators =
+        store::indicators::for_period(&state.pool, &profile.code, period, tz, Utc::now()).await?;
+    Ok(Json(indicators))
+}
+
+/// Server-Sent Events: each event's data is the open window's indicators document, sent when
+/// the stream opens and on every change, within a second of the commit. A reconnecting client
+/// that sends `Last-Event-ID` of the current document is not sent it again.
+#[utoipa::path(get, path = "/api/units/{unit}/stream", tag = "live",
+    security(("bearer" = [])),
+    params(("unit" = String, Path, description = "The unit code"),
+           ("Last-Event-ID" = Option<String>, Header, description = "The last event received")),
+    responses((status = 200, description = "An event stream of indicators documents",
+               content_type = "text/event-stream", body = Indicators),
+              (status = 404, body = ErrorBody)))]
+pub async fn stream(
+    State(state): Shared,
+    Path(unit): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    state.profile(&unit)?;
+    let last_seen = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let shutdown = state.shutdown.clone();
+    crate::live::stream(&state.hub, &unit, last_seen, shutdown)
+        .ok_or_else(|| ApiError::not_found("no live feed for this unit"))
+}
+
+/// How many months.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TrendQuery {
+    /// Months back from the open window, 1–36 (12 without it).
+    pub months: Option<u32>,
+}
+
+/// The main rates of the last months, oldest first, the open window last.
+#[utoipa::path(get, path = "/api/units/{unit}/trend", tag = "live",
+    security(("bearer" = [])),
+    params(("unit" = String, Path, description = "The unit code"), TrendQuery),
+    responses((status = 200, body = Vec<TrendPoint>), (status = 404, body = ErrorBody)))]
+pub async fn trend(
+    State(state): Shared,
+    Path(unit): Path<String>,
+    Query(query): Query<TrendQuery>,
+) -> ApiResult<Json<Vec<TrendPoint>>> {
+    let profile = state.profile(&unit)?;
+    let months = query.months.unwrap_or(12).clamp(1, 36);
+    let tz = state.config.reports.tz;
+    let points = reporter::trend::trend(&state.pool, &profile.code, tz, months, Utc::now()).await?;
+    Ok(Json(points))
+}

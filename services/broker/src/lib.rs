@@ -1,0 +1,23 @@
+//! RabbitMQ for baocao. Everything that speaks AMQP goes through this crate: the ingest worker,
+//! the API's look at the queues, `baocao sim` and `baocao dead-letters`.
+//!
+//! - [`topology`]: the exchanges and queues of SPEC §3.1, as configured (`[broker]`), and
+//!   declaring them.
+//! - [`connection`]: connecting once, failing fast, and closing within a bounded time.
+//! - [`publish`]: publishing persistent messages with confirms, mandatory, and the header
+//!   helpers.
+//! - [`inspect`]: how many messages and consumers a queue has, without touching its messages.
+//!
+//! Reconnecting is the caller's loop (with `lifecycle::Backoff`), not lapin's automatic
+//! recovery: see [`connection::connect`].
+
+pub mod connection;
+pub mod inspect;
+pub mod publish;
+pub mod topology;
+
+pub use connection::{close, connect};
+pub use inspect::{QueueDepth, queue_depth};
+pub use lapin::Connection;
+pub use publish::{OutgoingMessage, Publisher, header_text, long_string};
+pub use topology::{QueueType, Topology, declare};
