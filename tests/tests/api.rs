@@ -10,7 +10,7 @@ use baocao_tests::{TestEnv, received};
 use chrono::{SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 
-const TOKEN: &str = "test-admin-token-0123456789";
+const TOKEN: &str = "test-admin-token-0123456789-abcdefghij";
 
 fn now_text(offset: TimeDelta) -> String {
     (Utc::now() + offset).to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -60,7 +60,7 @@ async fn everything_but_the_probes_needs_the_token() {
         let without = request.clone().send(&api.address).await;
         let wrong = request
             .clone()
-            .bearer(Some("not-the-token-0123456789abc"))
+            .bearer(Some("not-the-token-0123456789-abcdefghij"))
             .send(&api.address)
             .await;
         if open {
@@ -205,7 +205,7 @@ async fn indicators_units_and_probes() {
 }
 
 #[tokio::test]
-async fn readiness_fails_when_the_broker_is_unreachable() {
+async fn the_api_stays_ready_during_a_broker_outage_and_says_the_broker_is_down() {
     let env = TestEnv::new().await;
     let mut settings = env.settings();
     settings.env.amqp_url =
@@ -242,11 +242,17 @@ async fn readiness_fails_when_the_broker_is_unreachable() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The API stays ready (the dashboard is needed most during an outage) and says so.
     let ready = Request::get("/readyz").send(&address).await;
-    assert_eq!(ready.status, 503);
+    assert_eq!(ready.status, 200);
     assert_eq!(
         ready.json(),
         json!({"database": "ok", "broker": "unavailable"})
+    );
+    let metrics = Request::get("/metrics").send(&address).await.text();
+    assert!(
+        metrics.contains("baocao_ready{target=\"api\"} 1"),
+        "{metrics}"
     );
     stop.trigger();
     server.await.unwrap().unwrap();
@@ -723,6 +729,35 @@ async fn the_binary_serves_the_api_with_a_token_on_any_address() {
             .contains("default-src 'self'")
     );
     terminate(child).await;
+}
+
+#[tokio::test]
+async fn an_ingest_process_is_not_ready_without_the_broker() {
+    let env = TestEnv::new().await;
+    let (child, address) = env
+        .spawn_listening(
+            binary(),
+            &["run", "--target", "ingest"],
+            &[("BAOCAO_AMQP_URL", "amqp://guest:guest@127.0.0.1:1/nowhere")],
+        )
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = Request::get("/readyz").send(&address).await;
+        if ready.json()["database"] == "ok" {
+            assert_eq!(ready.status, 503, "{}", ready.text());
+            assert_eq!(ready.json()["broker"], "unavailable");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{}", ready.text());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = Request::get("/metrics").send(&address).await.text();
+    assert!(
+        metrics.contains("baocao_ready{target=\"ingest\"} 0"),
+        "{metrics}"
+    );
+    baocao_tests::terminate(child).await;
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use chrono::{SecondsFormat, TimeDelta, Utc};
 use serde_json::json;
 use tokio::io::AsyncBufReadExt;
 
-const TOKEN: &str = "browser-test-token-4c1f9a";
+const TOKEN: &str = "browser-test-token-4c1f9a-0123456789abcdef";
 
 fn at(offset: TimeDelta) -> String {
     (Utc::now() + offset).to_rfc3339_opts(SecondsFormat::Secs, true)

@@ -24,7 +24,7 @@ async fn issued_reference_month(env: &TestEnv) -> DateTime<Utc> {
     let reports = env.settings().reporter_config();
     let unit = reports.job(env.config.unit("tri-qua").unwrap());
     let now = instant("2026-05-18T01:00:00Z");
-    let issued = job::issue(&env.pool, &unit, period("2026-05"), now, false)
+    let issued = job::issue(&env.pool, &unit, period("2026-05"), now, job::Resend::No)
         .await
         .unwrap();
     assert!(
@@ -241,7 +241,8 @@ async fn a_message_claimed_by_a_sender_that_died_is_sent_once_after_its_lease() 
     let env = TestEnv::new().await;
     let now = issued_reference_month(&env).await;
     // A sender claims a message and dies before sending it.
-    let claimed = store::outbox::claim_next(&env.pool, now, TimeDelta::minutes(5))
+    let dead_sender = uuid::Uuid::new_v4();
+    let claimed = store::outbox::claim_next(&env.pool, dead_sender, now, TimeDelta::minutes(5))
         .await
         .unwrap()
         .unwrap();
@@ -266,6 +267,22 @@ async fn a_message_claimed_by_a_sender_that_died_is_sent_once_after_its_lease() 
     let received = by_address(&messages);
     assert_eq!(received.len(), 5);
     assert!(received.values().all(|copies| copies.len() == 1));
+    // The first sender was only slow: it comes back and records a failure. Its claim is gone,
+    // so the message stays sent and is not queued again.
+    let outcome = store::outbox::Outcome::Retry("timed out".into(), now + TimeDelta::minutes(7));
+    let applied = store::outbox::record(&env.pool, claimed.outbox_id, dead_sender, &outcome, now)
+        .await
+        .unwrap();
+    assert!(
+        !applied,
+        "a lapsed claim overwrote another sender's outcome"
+    );
+    assert_eq!(states(&env).await[&claimed.address].0, "sent");
+    assert!(
+        drain(&env, &sender, now + TimeDelta::hours(2))
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -394,9 +411,24 @@ async fn two_reporter_processes_and_report_send_deliver_each_address_one_message
         .output()
         .unwrap();
     let status = String::from_utf8_lossy(&status.stdout);
+    // Sent months after its day, the report is dated the day it was issued, not the 18th.
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .date_naive();
     assert!(
-        status.contains("tri-qua 2026-05 revision 1 Số 103 ngày 2026-05-18"),
+        status.contains(&format!("tri-qua 2026-05 revision 1 Số 103 ngày {today}")),
         "{status}"
+    );
+    let shown = baocao(&env, &server)
+        .args([
+            "report", "show", "--unit", "tri-qua", "--period", "2026-05", "--format", "text",
+        ])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains(&domain::notation::decree_date(today)),
+        "the report as sent carries its issue date: {shown}"
     );
     assert_eq!(status.matches(" sent at ").count(), 5, "{status}");
 

@@ -2,12 +2,32 @@
 //! sequence; frozen with one outbox message per address; corrected revisions on request.
 
 use baocao_tests::{TestEnv, event, instant, period, tri_qua};
-use reporter::job::{self, Issued, UnitJob};
+use chrono::{DateTime, Utc};
+use domain::Period;
+use reporter::job::{self, Issued, Resend, UnitJob};
+use reporter::scheduler::{self, Done};
 use serde_json::json;
 
 fn unit_job(env: &TestEnv) -> UnitJob<'_> {
     let profile = env.config.unit("tri-qua").unwrap();
     env.settings().reporter_config().job(profile)
+}
+
+/// The scheduler's step at `now`, with every due period issued (none waiting or failing).
+async fn step(
+    env: &TestEnv,
+    jobs: &[UnitJob<'_>],
+    now: DateTime<Utc>,
+) -> Vec<(String, Period, Issued)> {
+    let done = scheduler::step(&env.pool, jobs, now, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    done.into_iter()
+        .map(|(unit, period, done)| match done {
+            Done::Issued(issued) => (unit.to_string(), period, issued),
+            other => panic!("{unit} {period}: {other:?}"),
+        })
+        .collect()
 }
 
 async fn outbox_rows(env: &TestEnv) -> Vec<(i32, String, String, String)> {
@@ -30,8 +50,8 @@ async fn two_reporters_issuing_the_same_period_store_one_revision() {
     let job = unit_job(&env);
     let now = instant("2026-05-18T01:00:00Z");
     let (a, b) = tokio::join!(
-        job::issue(&env.pool, &job, period("2026-05"), now, false),
-        job::issue(&env.pool, &job, period("2026-05"), now, false),
+        job::issue(&env.pool, &job, period("2026-05"), now, Resend::No),
+        job::issue(&env.pool, &job, period("2026-05"), now, Resend::No),
     );
     let mut outcomes = [a.unwrap(), b.unwrap()];
     outcomes.sort_by_key(|issued| matches!(issued, Issued::AlreadyIssued { .. }));
@@ -78,38 +98,27 @@ async fn the_scheduler_issues_at_eight_on_the_eighteenth_local_time_and_only_onc
     env.ingest_reference_month().await;
     let jobs = [unit_job(&env)];
     // baocao first runs for the unit on 10 May, inside May's window.
-    let first = job::issue_due_reports(&env.pool, &jobs, instant("2026-05-10T00:00:00Z"))
-        .await
-        .unwrap();
+    let first = step(&env, &jobs, instant("2026-05-10T00:00:00Z")).await;
     assert!(first.is_empty(), "{first:?}");
     // 07:59:59 on the 18th in Vietnam is 00:59:59 UTC: not yet.
-    let early = job::issue_due_reports(&env.pool, &jobs, instant("2026-05-18T00:59:59Z"))
-        .await
-        .unwrap();
+    let early = step(&env, &jobs, instant("2026-05-18T00:59:59Z")).await;
     assert!(early.is_empty(), "{early:?}");
-    let due = job::issue_due_reports(&env.pool, &jobs, instant("2026-05-18T01:00:00Z"))
-        .await
-        .unwrap();
+    let due = step(&env, &jobs, instant("2026-05-18T01:00:00Z")).await;
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].1, period("2026-05"));
     assert!(
         matches!(due[0].2, Issued::Stored { revision: 1, .. }),
         "{due:?}"
     );
-    // A reporter restarted a week later finds it done and sends no second copy; June's window
-    // had no events, so nothing is due for it.
-    let later = job::issue_due_reports(&env.pool, &jobs, instant("2026-06-25T01:00:00Z"))
-        .await
-        .unwrap();
+    // A reporter restarted a week later does not look at May again (it is settled) and sends
+    // no second copy; June's window had no events, so nothing is issued for it.
+    let later = step(&env, &jobs, instant("2026-06-25T01:00:00Z")).await;
     assert_eq!(
         later
             .iter()
             .map(|(_, p, issued)| (p.to_string(), issued.clone()))
             .collect::<Vec<_>>(),
-        [
-            ("2026-05".to_owned(), Issued::AlreadyIssued { revision: 1 }),
-            ("2026-06".to_owned(), Issued::NoEvents),
-        ]
+        [("2026-06".to_owned(), Issued::NoEvents)]
     );
     assert_eq!(outbox_rows(&env).await.len(), ADDRESSES);
 }
@@ -119,14 +128,10 @@ async fn a_reporter_down_at_send_time_issues_the_missed_report_once_when_back() 
     let env = TestEnv::new().await;
     env.ingest_reference_month().await;
     let jobs = [unit_job(&env)];
-    job::issue_due_reports(&env.pool, &jobs, instant("2026-05-01T00:00:00Z"))
-        .await
-        .unwrap();
+    step(&env, &jobs, instant("2026-05-01T00:00:00Z")).await;
     // Down from the 17th to the 25th.
     for _ in 0..2 {
-        job::issue_due_reports(&env.pool, &jobs, instant("2026-05-25T03:00:00Z"))
-            .await
-            .unwrap();
+        step(&env, &jobs, instant("2026-05-25T03:00:00Z")).await;
     }
     assert_eq!(outbox_rows(&env).await.len(), ADDRESSES);
 }
@@ -137,9 +142,7 @@ async fn no_report_for_periods_that_ended_before_the_unit_was_configured() {
     env.ingest_reference_month().await;
     let jobs = [unit_job(&env)];
     // First run on 20 May: May's window closed on the 15th, before baocao knew the unit.
-    let done = job::issue_due_reports(&env.pool, &jobs, instant("2026-05-20T00:00:00Z"))
-        .await
-        .unwrap();
+    let done = step(&env, &jobs, instant("2026-05-20T00:00:00Z")).await;
     assert!(done.is_empty(), "{done:?}");
     assert!(outbox_rows(&env).await.is_empty());
 }
@@ -151,7 +154,7 @@ async fn a_late_event_makes_the_report_out_of_date_and_force_sends_a_numbered_co
     let job = unit_job(&env);
     let (may, tz) = (period("2026-05"), env.config.tz());
     let sent_at = instant("2026-05-18T01:00:00Z");
-    job::issue(&env.pool, &job, may, sent_at, false)
+    job::issue(&env.pool, &job, may, sent_at, Resend::No)
         .await
         .unwrap();
     let revisions = store::reports::revisions(&env.pool, &tri_qua(), may)
@@ -177,7 +180,7 @@ async fn a_late_event_makes_the_report_out_of_date_and_force_sends_a_numbered_co
             .unwrap()
     );
 
-    let again = job::issue(&env.pool, &job, may, later, false)
+    let again = job::issue(&env.pool, &job, may, later, Resend::No)
         .await
         .unwrap();
     assert_eq!(again, Issued::AlreadyIssued { revision: 1 });
@@ -187,7 +190,15 @@ async fn a_late_event_makes_the_report_out_of_date_and_force_sends_a_numbered_co
         "nothing sent without --force"
     );
 
-    let forced = job::issue(&env.pool, &job, may, later, true).await.unwrap();
+    let forced = job::issue(
+        &env.pool,
+        &job,
+        may,
+        later,
+        Resend::Correction { replaces: None },
+    )
+    .await
+    .unwrap();
     assert_eq!(
         forced,
         Issued::Stored {
@@ -235,19 +246,13 @@ async fn a_unit_with_its_own_schedule_is_issued_on_its_own_day() {
     let env = TestEnv::with_config(config).await;
     env.ingest_reference_month().await;
     let jobs = [unit_job(&env)];
-    job::issue_due_reports(&env.pool, &jobs, instant("2026-05-01T00:00:00Z"))
-        .await
-        .unwrap();
+    step(&env, &jobs, instant("2026-05-01T00:00:00Z")).await;
     // The deployment's 18th at 08:00 passes; the unit's 20th at 09:30 (02:30 UTC) is the day.
     for now in ["2026-05-18T01:00:00Z", "2026-05-20T02:29:59Z"] {
-        let done = job::issue_due_reports(&env.pool, &jobs, instant(now))
-            .await
-            .unwrap();
+        let done = step(&env, &jobs, instant(now)).await;
         assert!(done.is_empty(), "{now}: {done:?}");
     }
-    let done = job::issue_due_reports(&env.pool, &jobs, instant("2026-05-20T02:30:00Z"))
-        .await
-        .unwrap();
+    let done = step(&env, &jobs, instant("2026-05-20T02:30:00Z")).await;
     assert!(
         matches!(done[..], [(_, _, Issued::Stored { revision: 1, .. })]),
         "{done:?}"

@@ -37,23 +37,48 @@ fn bad_messages() -> Vec<(String, Vec<u8>)> {
     messages
 }
 
+/// Where a bad message is published: to the exchange of the type it names (so that its own
+/// fault, not the exchange, is what it is rejected for), except the one meant to come through
+/// the wrong exchange; bodies without a type go to the portal's.
+fn origin(reason: &str, body: &[u8]) -> (&'static str, &'static str) {
+    let type_name = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["type"].as_str().map(str::to_owned));
+    match type_name.as_deref() {
+        Some("document.signed") if reason != "wrong_source" => {
+            ("eoffice.events", "document.signed")
+        }
+        _ => ("portal.events", "procedure.received"),
+    }
+}
+
 #[tokio::test]
 async fn every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_valid_events_around_it_count()
 {
     let env = TestEnv::new().await;
     let broker = env.broker().await;
     let worker = env.start_ingest();
-    let bad = bad_messages();
-    for (i, (_, body)) in bad.iter().enumerate() {
+    let mut bad = bad_messages();
+    // A valid event on the other system's exchange: the e-office system's document on the
+    // portal's exchange.
+    let misrouted = event(
+        "document.signed",
+        "2026-05-02T08:00:00+07:00",
+        json!({"document_id": "VB-portal", "digital": true}),
+    );
+    bad.push((
+        "wrong_source".into(),
+        serde_json::to_vec(&misrouted).unwrap(),
+    ));
+    for (i, (reason, body)) in bad.iter().enumerate() {
         let valid = event(
             "document.signed",
             "2026-05-02T08:00:00+07:00",
             json!({"document_id": format!("VB-{i}"), "digital": true}),
         );
         broker.publish_event(&valid).await;
-        broker
-            .publish_raw("portal.events", "procedure.received", body)
-            .await;
+        let (exchange, key) = origin(reason, body);
+        broker.publish_raw(exchange, key, body).await;
     }
     env.wait_for_stored(bad.len() as i64, WAIT).await;
     env.wait_for_dead_letters(bad.len() as u32, WAIT).await;
@@ -73,9 +98,10 @@ async fn every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_valid_even
             bad.iter().any(|(_, body)| *body == letter.body),
             "a dead letter's body was changed"
         );
+        let (reason, body) = bad.iter().find(|(_, body)| *body == letter.body).unwrap();
         assert_eq!(
             (letter.exchange.as_str(), letter.routing_key.as_str()),
-            ("portal.events", "procedure.received")
+            origin(reason, body)
         );
         assert!(
             !letter.detail.is_empty(),
@@ -121,10 +147,10 @@ async fn dead_letters_replayed_after_the_unit_is_configured_are_counted() {
     let mut ingest_config = env.ingest_config();
     ingest_config.units = config.known_units();
     let worker = env.start_ingest_with(ingest_config);
-    let (replayed, left) = ingest::dead_letter::replay(&broker.connection, "baocao.dead")
+    let outcome = ingest::dead_letter::replay(&broker.connection, &broker.topology)
         .await
         .unwrap();
-    assert_eq!((replayed, left), (1, 0));
+    assert_eq!((outcome.replayed, outcome.left.len()), (1, 0));
     env.wait_for_stored(1, WAIT).await;
     worker.stop().await;
     assert_eq!(env.queue_depth("baocao.dead").await, 0);
@@ -200,10 +226,14 @@ async fn replay_skips_a_letter_without_an_origin_and_replays_the_ones_behind_it(
     broker.publish_event(&stranger).await;
     env.wait_for_dead_letters(2, WAIT).await;
     worker.stop().await;
-    let (replayed, left) = ingest::dead_letter::replay(&broker.connection, "baocao.dead")
+    let outcome = ingest::dead_letter::replay(&broker.connection, &broker.topology)
         .await
         .unwrap();
-    assert_eq!((replayed, left), (1, 1));
+    assert_eq!(
+        (outcome.replayed, outcome.left.len()),
+        (1, 1),
+        "{outcome:?}"
+    );
     // The replayed one was rejected again (the unit is still unknown) and queued behind.
     env.wait_for_dead_letters(1, WAIT).await;
     broker.close().await;

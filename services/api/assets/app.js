@@ -18,6 +18,7 @@ const FIELD_LABELS = {
 const STATE_LABELS = {
   queued: ["Chờ gửi", "warn"], sending: ["Đang gửi", "warn"], retrying: ["Gửi lại sau", "warn"],
   sent: ["Đã gửi", "ok"], failed: ["Thất bại", "bad"],
+  superseded: ["Không gửi: đã có bản sửa", ""],
 };
 // The system each event type comes from, as a ward's officer names it.
 const SOURCE_LABELS = {
@@ -324,13 +325,34 @@ function confirmAction(title, text, okLabel) {
   });
 }
 
+// What the API's refusal codes mean, as the officer reads them.
 const SEND_ERRORS = {
-  409: "Báo cáo kỳ này đã được gửi, hoặc kỳ báo cáo chưa kết thúc.",
-  422: "Kỳ này không có sự kiện nào: không có báo cáo để gửi.",
+  already_sent: "Báo cáo kỳ này đã được gửi.",
+  window_open: "Kỳ báo cáo chưa kết thúc.",
+  no_events: "Kỳ này không có sự kiện nào: không có báo cáo để gửi.",
+  stale_revision: "Đã có người gửi một bản sửa khác trong lúc này; xem lại danh sách trước khi gửi.",
   503: "Cơ sở dữ liệu tạm thời không truy cập được; vui lòng thử lại sau ít phút.",
 };
 
-function sendReport(code, period, force, scheduledAt) {
+// What the scheduler will do about the period that closed last, and why not.
+function planText(plan) {
+  switch (plan.state) {
+    case "scheduled": return ["Chưa gửi", "warn", `Kỳ đã kết thúc; báo cáo sẽ tự gửi lúc ${date(plan.at)}`, true];
+    case "due": return ["Đến hạn", "warn", "Đã đến giờ gửi; hệ thống sẽ lập và gửi báo cáo trong ít phút", true];
+    case "waiting": return ["Đang chờ", "warn",
+      `Đã đến giờ gửi nhưng còn chờ nhận hết sự kiện (${plan.why}); gửi chậm nhất lúc ${date(plan.until)}`, true];
+    case "failing": return ["Gửi lỗi", "bad",
+      `Lập báo cáo tự động bị lỗi từ ${date(plan.since)} (${plan.attempts} lần): ${plan.error}`, true];
+    case "no_events": return ["Không gửi", "", "Kỳ này không có sự kiện nào: không có báo cáo để gửi", false];
+    case "skipped_empty": return ["Không tự gửi", "warn",
+      "Đến ngày gửi kỳ này chưa có sự kiện nên không tự gửi; nay đã có sự kiện, có thể gửi bằng tay", true];
+    case "before_configured": return ["Không gửi", "",
+      "Kỳ này kết thúc trước khi hệ thống được dùng cho đơn vị: không tự gửi", true];
+    default: return ["Chưa gửi", "warn", "Kỳ đã kết thúc", true];
+  }
+}
+
+function sendReport(code, period, force, scheduledAt, replaces) {
   return async () => {
     const early = !force && scheduledAt && new Date(scheduledAt) > new Date()
       ? ` Lịch gửi tự động là ${date(scheduledAt)}; sự kiện đến muộn sau khi gửi sẽ cần một bản sửa.`
@@ -343,11 +365,14 @@ function sendReport(code, period, force, scheduledAt) {
       force ? "Gửi lại" : "Gửi");
     if (!ok) return;
     const response = await api(`/api/units/${code}/reports/${period}/send`, {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ force }),
+      method: "POST", headers: { "Content-Type": "application/json" },
+      // A correction names the revision it replaces: a second click is refused, not a second correction.
+      body: JSON.stringify(force ? { force, replaces } : { force }),
     });
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
-      toast("Không gửi được: " + (SEND_ERRORS[response.status] || body.error || response.statusText));
+      toast("Không gửi được: " + (SEND_ERRORS[body.code] || SEND_ERRORS[response.status] || body.error || response.statusText));
+      refreshReports();
       return;
     }
     toast(`Đã lập lần ${body.revision}` + (body.number ? ` (số ${body.number})` : "") + `, ${body.messages} thư đang chờ gửi.`);
@@ -413,13 +438,13 @@ async function refreshReports() {
     el("td", {}, periodName(view.open_period)), el("td", {}, el("span", { class: "badge" }, "Dự thảo")),
     el("td", {}, "Kỳ đang mở, số liệu đến hiện tại"), el("td", {}, actions(view.open_period))));
   if (!view.periods.some((p) => p.period === view.last_closed_period)) {
+    const [badge, kind, text, sendable] = planText(view.last_closed_plan || {});
     rows.push(el("tr", {},
-      el("td", {}, periodName(view.last_closed_period)), el("td", {}, el("span", { class: "badge warn" }, "Chưa gửi")),
-      el("td", {}, view.last_closed_send_at
-        ? `Kỳ đã kết thúc; báo cáo sẽ tự gửi lúc ${date(view.last_closed_send_at)}`
-        : "Kỳ đã kết thúc; báo cáo được gửi theo lịch"),
-      el("td", {}, actions(view.last_closed_period,
-        el("button", { type: "button", class: "primary", onclick: sendReport(code, view.last_closed_period, false, view.last_closed_send_at) }, "Gửi ngay")))));
+      el("td", {}, periodName(view.last_closed_period)), el("td", {}, el("span", { class: "badge " + kind }, badge)),
+      el("td", {}, text),
+      el("td", {}, actions(view.last_closed_period, sendable
+        ? el("button", { type: "button", class: "primary", onclick: sendReport(code, view.last_closed_period, false, view.last_closed_send_at) }, "Gửi ngay")
+        : null))));
   }
   for (const p of view.periods) {
     p.revisions.slice().reverse().forEach((r, i) => {
@@ -431,7 +456,7 @@ async function refreshReports() {
         el("td", {}, badges, el("div", { class: "muted small" }, "ngày " + r.issued_on.split("-").reverse().join("/"))),
         el("td", {}, deliveryChips(r.deliveries)),
         el("td", {}, latest ? actions(p.period,
-          el("button", { type: "button", class: p.out_of_date ? "primary" : "danger", onclick: sendReport(code, p.period, true) }, "Gửi lại bản sửa")) : "")));
+          el("button", { type: "button", class: p.out_of_date ? "primary" : "danger", onclick: sendReport(code, p.period, true, null, r.revision) }, "Gửi lại bản sửa")) : "")));
     });
   }
   $("reports").replaceChildren(el("table", {},
@@ -466,6 +491,9 @@ async function refreshPipeline() {
   $("outbox").replaceChildren(table(["Trạng thái", "Số thư"], view.outbox.map((o) => el("tr", {},
     el("td", {}, el("span", { class: "badge " + ((STATE_LABELS[o.state] || [])[1] || "") }, (STATE_LABELS[o.state] || [o.state])[0])),
     el("td", { class: "num" }, o.count)))));
+  $("failures").replaceChildren(table(["Đơn vị", "Kỳ", "Lỗi từ", "Số lần", "Lỗi"], (view.failures || []).map((f) => el("tr", {},
+    el("td", {}, f.unit), el("td", {}, periodName(f.period)), el("td", {}, date(f.since)),
+    el("td", { class: "num" }, f.attempts), el("td", { class: "error" }, f.error)))));
   try {
     const dead = await json("/api/dead-letters?limit=5");
     const waiting = dead.messages == null ? "không đọc được" : count(dead.messages);

@@ -36,14 +36,31 @@ pub fn check_exposure(addresses: &[SocketAddr], token: Option<&str>) -> anyhow::
     Ok(())
 }
 
-/// Compares in time independent of where the strings differ.
+/// The shortest admin token accepted: 32 characters is about 190 bits of a random base64
+/// token, beyond guessing.
+pub const MIN_TOKEN_CHARS: usize = 32;
+
+/// Refuses a token too short to be a secret.
+pub fn check_token(token: &str) -> anyhow::Result<()> {
+    let chars = token.chars().count();
+    anyhow::ensure!(
+        chars >= MIN_TOKEN_CHARS,
+        "BAOCAO_ADMIN_TOKEN has {chars} characters; use at least {MIN_TOKEN_CHARS} \
+         (for example: openssl rand -base64 33)"
+    );
+    Ok(())
+}
+
+/// Compares in time independent of where the strings differ and of their lengths: both sides
+/// are hashed first, and the fixed-length hashes compared byte by byte without stopping early.
 fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    use sha2::{Digest, Sha256};
+    let (given, expected) = (Sha256::digest(given), Sha256::digest(expected));
+    given
+        .iter()
+        .zip(expected.iter())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
@@ -164,6 +181,17 @@ mod tests {
         let refused = check_exposure(&[loopback, any], None).expect_err("refused");
         assert!(refused.to_string().contains("BAOCAO_ADMIN_TOKEN"));
         assert!(check_exposure(&[any], Some("s3cret-token")).is_ok());
+    }
+
+    #[test]
+    fn a_token_shorter_than_32_characters_is_refused() {
+        assert!(check_token(&"x".repeat(31)).is_err());
+        assert!(check_token(&"x".repeat(32)).is_ok());
+        let message = check_token("short").unwrap_err().to_string();
+        assert!(
+            message.contains("5 characters") && !message.contains("short"),
+            "{message}"
+        );
     }
 
     #[test]

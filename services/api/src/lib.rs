@@ -52,6 +52,8 @@ pub struct AppState {
     shutdown: Shutdown,
     database_ready: AtomicBool,
     serves_api: AtomicBool,
+    /// The target this process runs, for readiness: only `ingest` needs the broker to be ready.
+    target: std::sync::OnceLock<&'static str>,
 }
 
 #[derive(OpenApi)]
@@ -137,7 +139,33 @@ impl AppState {
             shutdown,
             database_ready: AtomicBool::new(false),
             serves_api: AtomicBool::new(false),
+            target: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Names the target this process runs (`all`, `ingest`, `reporter` or `api`). The process
+    /// is ready when the database answers, and for `ingest` also the broker: the API and the
+    /// reporter keep serving during a broker outage, and say it is down.
+    pub fn set_target(&self, target: &'static str) {
+        self.target.set(target).ok();
+    }
+
+    fn target(&self) -> &'static str {
+        self.target.get().copied().unwrap_or("api")
+    }
+
+    /// Whether this process is ready, and what its database and broker say.
+    async fn readiness(&self) -> (bool, &'static str, &'static str) {
+        let database = self.database_readiness().await;
+        let broker = if self.queues.ready().is_ok() {
+            "ok"
+        } else {
+            "unavailable"
+        };
+        let needs_broker = self.target() == "ingest";
+        let ready = database == "ok" && (broker == "ok" || !needs_broker);
+        metrics::global().set_ready(self.target(), ready);
+        (ready, database, broker)
     }
 
     /// The database exists and is migrated: readiness may report it.
@@ -173,10 +201,25 @@ impl AppState {
             return;
         }
         self.queues.export_gauges();
+        let activity = store::health::activity(&self.pool);
+        if let Ok(Ok(activity)) = tokio::time::timeout(Duration::from_secs(2), activity).await {
+            let metrics = metrics::global();
+            for a in activity {
+                let at = a.last_stored_at.timestamp_millis() as f64 / 1000.0;
+                metrics.set_source_last_event(&a.unit, &a.event_type, at);
+            }
+        }
         let counting = store::outbox::counts_by_state(&self.pool);
         if let Ok(Ok(counts)) = tokio::time::timeout(Duration::from_secs(2), counting).await {
             let metrics = metrics::global();
-            for state in ["queued", "sending", "retrying", "sent", "failed"] {
+            for state in [
+                "queued",
+                "sending",
+                "retrying",
+                "sent",
+                "failed",
+                "superseded",
+            ] {
                 let count = counts
                     .iter()
                     .find(|(s, _)| s == state)
@@ -194,6 +237,9 @@ pub async fn bind(addr: &str, guarded: bool, token: Option<&str>) -> anyhow::Res
         .await
         .with_context(|| format!("BAOCAO_HTTP_ADDR '{addr}' is not an address to listen on"))?
         .collect();
+    if let Some(token) = token {
+        auth::check_token(token)?;
+    }
     if guarded {
         auth::check_exposure(&addresses, token)?;
     }

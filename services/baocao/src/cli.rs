@@ -85,6 +85,10 @@ pub enum ReportCommand {
         /// Send a new revision that replaces the one already sent.
         #[arg(long)]
         force: bool,
+        /// With --force: the revision the correction replaces; refused (exit 6) if a later
+        /// one was sent meanwhile, so that a repeated command sends one correction.
+        #[arg(long, requires = "force")]
+        replaces: Option<i32>,
     },
     /// Each report revision with its number and the delivery state of each message.
     Status {

@@ -152,16 +152,17 @@ pub async fn dead_letters_list(settings: &Settings, limit: usize) -> anyhow::Res
     if letters.is_empty() {
         println!("no dead letters in {}", topology.dead_queue);
     }
+    // Everything printed came from outside: control characters are written as escapes, so a
+    // letter cannot move the cursor or change the terminal.
+    let printable = domain::text::escape_controls;
     for letter in &letters {
-        let body = String::from_utf8_lossy(&letter.body);
-        let excerpt: String = body.chars().take(160).collect();
         println!(
             "{}\t{} {}\t{}\t{}",
-            letter.reason,
-            letter.exchange,
-            letter.routing_key,
-            letter.detail,
-            excerpt.replace('\n', " ")
+            printable(&letter.reason),
+            printable(&letter.exchange),
+            printable(&letter.routing_key),
+            printable(&letter.detail),
+            domain::text::printable_excerpt(&letter.body, 160)
         );
     }
     Ok(())
@@ -171,14 +172,19 @@ pub async fn dead_letters_list(settings: &Settings, limit: usize) -> anyhow::Res
 pub async fn dead_letters_replay(settings: &Settings) -> anyhow::Result<()> {
     let connection = broker::connect(settings.env.amqp_url.expose(), "baocao-dead-letters").await?;
     let topology = &settings.file.broker;
-    let replay = ingest::dead_letter::replay(&connection, &topology.dead_queue);
-    let (replayed, left) = tokio::time::timeout(BROKER_PATIENCE, replay)
+    let replay = ingest::dead_letter::replay(&connection, topology);
+    let outcome = tokio::time::timeout(BROKER_PATIENCE, replay)
         .await
         .context("the broker did not answer within 60 s")??;
     broker::close(&connection, "done").await;
     println!(
-        "replayed {replayed} dead letters; {left} without an origin left in {}",
+        "replayed {} dead letters; {} left in {}",
+        outcome.replayed,
+        outcome.left.len(),
         topology.dead_queue
     );
+    for why in &outcome.left {
+        println!("  left: {}", domain::text::escape_controls(why));
+    }
     Ok(())
 }

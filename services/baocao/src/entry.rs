@@ -12,11 +12,12 @@ use crate::{commands, run, telemetry};
 /// The exit statuses besides 0 (done) and 2 (the command line is wrong, from clap): 1 for an
 /// error, and one for each outcome that did nothing on purpose. The API answers the same
 /// outcomes with the same codes (`already_sent`, …) in its error body.
-pub const EXIT_STATUSES: [(&str, u8); 4] = [
+pub const EXIT_STATUSES: [(&str, u8); 5] = [
     ("error", 1),
     ("already_sent", 3),
     ("window_open", 4),
     ("no_events", 5),
+    ("stale_revision", 6),
 ];
 
 /// A command that did nothing, on purpose, for a reason a script may want to tell apart from
@@ -107,7 +108,18 @@ async fn report(settings: &Settings, command: ReportCommand) -> anyhow::Result<(
             };
             commands::report_show(settings, show, output.as_deref()).await
         }
-        ReportCommand::Send { period, force } => reports::send(settings, &period, force).await,
+        ReportCommand::Send {
+            period,
+            force,
+            replaces,
+        } => {
+            let resend = if force {
+                reporter::job::Resend::Correction { replaces }
+            } else {
+                reporter::job::Resend::No
+            };
+            reports::send(settings, &period, resend).await
+        }
         ReportCommand::Status { unit, period } => {
             reports::status(settings, unit.as_ref(), period).await
         }

@@ -52,7 +52,8 @@ pub async fn show(settings: &Settings, args: &PeriodArgs) -> anyhow::Result<()> 
         };
         println!("[{}] ({origin})", text.field);
         for paragraph in text.paragraphs {
-            println!("  {paragraph}");
+            // Stored before edits were checked, a paragraph may hold control characters.
+            println!("  {}", domain::text::escape_controls(&paragraph));
         }
     }
     Ok(())

@@ -3,8 +3,9 @@
 
 use chrono::Utc;
 use domain::profile::UnitProfile;
+use domain::text::escape_controls;
 use domain::{Period, UnitCode};
-use reporter::job::{self, Issued};
+use reporter::job::{self, Issued, Resend};
 
 use crate::cli::PeriodArgs;
 use crate::config::Settings;
@@ -20,11 +21,11 @@ pub fn profile<'a>(settings: &'a Settings, code: &UnitCode) -> anyhow::Result<&'
 
 /// `report send`: prints what was stored, or fails with the outcome's own exit status
 /// ([`Declined`]) when nothing was.
-pub async fn send(settings: &Settings, args: &PeriodArgs, force: bool) -> anyhow::Result<()> {
+pub async fn send(settings: &Settings, args: &PeriodArgs, resend: Resend) -> anyhow::Result<()> {
     let reports = settings.reporter_config();
     let job = reports.job(profile(settings, &args.unit)?);
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
-    let issued = job::issue(&pool, &job, args.period, Utc::now(), force).await?;
+    let issued = job::issue(&pool, &job, args.period, Utc::now(), resend).await?;
     let said = issued.explain(args.unit.as_str(), args.period);
     match issued {
         Issued::Stored { .. } => {
@@ -47,18 +48,21 @@ pub async fn status(
     };
     let reports = settings.reporter_config();
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
-    let mut any = false;
+    let now = Utc::now();
+    let last_closed = Period::containing(now, reports.tz).previous();
     for profile in units {
         let job = reports.job(profile);
-        let periods =
-            reporter::status::reports(&pool, &job, period, usize::MAX, Utc::now()).await?;
-        for period in periods {
-            any = true;
-            print_period(&profile.code, &period);
+        let periods = reporter::status::reports(&pool, &job, period, usize::MAX, now).await?;
+        for period in &periods {
+            print_period(&profile.code, period);
         }
-    }
-    if !any {
-        println!("no report has been sent yet");
+        // What the scheduler will do about the period asked for, or the last one closed.
+        let asked = period.unwrap_or(last_closed);
+        if !periods.iter().any(|p| p.period == asked) {
+            let plan =
+                reporter::scheduler::plan(&pool, &job, asked, now, reports.backlog_wait).await?;
+            println!("{} {asked} {}", profile.code, plan.describe());
+        }
     }
     Ok(())
 }
@@ -84,16 +88,17 @@ fn print_period(unit: &UnitCode, period: &reporter::status::PeriodReports) {
         for d in &revision.deliveries {
             let detail = match d.state.as_str() {
                 "sent" => d.sent_at.map_or(String::new(), |at| format!(" at {at}")),
+                // The error is the mail server's words: printed with control characters escaped.
                 "retrying" => format!(
                     " (attempt {}; next at {}; last error: {})",
                     d.attempts,
                     d.next_attempt_at,
-                    d.last_error.as_deref().unwrap_or("-")
+                    escape_controls(d.last_error.as_deref().unwrap_or("-"))
                 ),
                 "failed" => format!(
                     " after {} attempt(s): {}",
                     d.attempts,
-                    d.last_error.as_deref().unwrap_or("-")
+                    escape_controls(d.last_error.as_deref().unwrap_or("-"))
                 ),
                 _ => String::new(),
             };

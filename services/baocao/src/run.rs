@@ -21,6 +21,8 @@ pub fn ingest_config(settings: &Settings) -> IngestConfig {
         amqp_url: settings.env.amqp_url.expose().to_owned(),
         topology: file.broker.clone(),
         prefetch: file.ingest.prefetch,
+        max_message_bytes: file.ingest.max_message_bytes,
+        prefetch_bytes: file.ingest.prefetch_bytes,
         consumers_per_queue: file.ingest.consumers_per_queue.max(1),
         batch_size: file.ingest.batch_size.max(1),
         batch_wait: file.batch_wait(),
@@ -47,6 +49,19 @@ pub fn api_config(settings: &Settings) -> api::ApiConfig {
 pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     let token = settings.env.admin_token.as_ref().map(|t| t.expose());
     let full_api = matches!(target, Target::All | Target::Api);
+    if !matches!(target, Target::Ingest) {
+        // A broken template override stops the start, naming the unit, the file and the
+        // line, rather than failing that unit's report on its day.
+        let (source, units, tz) = (
+            settings.template_source(),
+            settings.file.units.clone(),
+            settings.file.tz(),
+        );
+        tokio::task::spawn_blocking(move || reporter::check_overrides(&source, &units, tz))
+            .await
+            .context("the template check failed")?
+            .map_err(anyhow::Error::msg)?;
+    }
     // Refused before anything else: an exposed API without a token is a configuration error.
     let listener = api::bind(&settings.env.http_addr, full_api, token).await?;
     let mut stop = StopSignal::listen()?;
@@ -55,6 +70,12 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     // when the database is there: readiness says "starting" until it is migrated.
     let api_pool = store::db::connect_lazy(settings.env.database_url.expose(), 6)?;
     let state = api::AppState::new(api_config(&settings), api_pool, shutdown.clone());
+    state.set_target(match target {
+        Target::All => "all",
+        Target::Ingest => "ingest",
+        Target::Reporter => "reporter",
+        Target::Api => "api",
+    });
     let mut workers = tokio::task::JoinSet::new();
     let serving = std::sync::Arc::clone(&state);
     workers.spawn(async move { ("api", api::serve(listener, serving, full_api).await) });

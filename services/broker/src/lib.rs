@@ -19,5 +19,5 @@ pub mod topology;
 pub use connection::{close, connect};
 pub use inspect::{QueueDepth, queue_depth};
 pub use lapin::Connection;
-pub use publish::{OutgoingMessage, Publisher, header_text, long_string};
+pub use publish::{OutgoingMessage, Publisher, encoded_size, header_text, long_string};
 pub use topology::{QueueType, Topology, declare};

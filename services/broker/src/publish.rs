@@ -26,6 +26,33 @@ pub fn header_text(headers: &Option<FieldTable>, key: &str) -> Option<String> {
     }
 }
 
+/// The size of `table` as AMQP encodes it in a message's properties. A message's properties
+/// travel in one frame, so a dead letter that adds headers to a message whose own headers
+/// were already near the frame size would be refused by the broker, connection and all.
+pub fn encoded_size(table: &FieldTable) -> usize {
+    4 + table
+        .inner()
+        .iter()
+        .map(|(key, value)| 1 + key.as_str().len() + value_size(value))
+        .sum::<usize>()
+}
+
+fn value_size(value: &AMQPValue) -> usize {
+    1 + match value {
+        AMQPValue::Boolean(_) | AMQPValue::ShortShortInt(_) | AMQPValue::ShortShortUInt(_) => 1,
+        AMQPValue::ShortInt(_) | AMQPValue::ShortUInt(_) => 2,
+        AMQPValue::LongInt(_) | AMQPValue::LongUInt(_) | AMQPValue::Float(_) => 4,
+        AMQPValue::LongLongInt(_) | AMQPValue::Double(_) | AMQPValue::Timestamp(_) => 8,
+        AMQPValue::DecimalValue(_) => 5,
+        AMQPValue::ShortString(text) => 1 + text.as_str().len(),
+        AMQPValue::LongString(text) => 4 + text.as_bytes().len(),
+        AMQPValue::ByteArray(bytes) => 4 + bytes.as_slice().len(),
+        AMQPValue::FieldArray(array) => 4 + array.as_slice().iter().map(value_size).sum::<usize>(),
+        AMQPValue::FieldTable(table) => encoded_size(table),
+        AMQPValue::Void => 0,
+    }
+}
+
 /// One message to publish.
 #[derive(Debug, Clone)]
 pub struct OutgoingMessage<'a> {
@@ -108,5 +135,23 @@ impl Publisher {
             );
         }
         Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_encoded_size_counts_keys_types_and_lengths() {
+        let mut table = FieldTable::default();
+        assert_eq!(encoded_size(&table), 4);
+        table.insert("x-a".into(), long_string("héllo"));
+        // 4 (table length) + 1 + 3 (key) + 1 (type) + 4 + 6 (the UTF-8 bytes)
+        assert_eq!(encoded_size(&table), 19);
+        let mut inner = FieldTable::default();
+        inner.insert("n".into(), AMQPValue::LongLongInt(7));
+        table.insert("x-death".into(), AMQPValue::FieldTable(inner));
+        assert_eq!(encoded_size(&table), 19 + 1 + 7 + 1 + (4 + 1 + 1 + 1 + 8));
     }
 }

@@ -347,6 +347,7 @@ fn contains_nul(value: &Value) -> bool {
 mod tests {
     use super::*;
     use crate::unit::UnitCode;
+    use proptest::prelude::*;
     use serde_json::json;
 
     fn units() -> KnownUnits {
@@ -601,6 +602,83 @@ mod tests {
             parse_event(&body, &units(), now()).unwrap_err().reason(),
             "too_large"
         );
+    }
+
+    /// The reason codes SPEC §3.4 documents (`invalid_field:` takes a path).
+    fn documented(reason: &str) -> bool {
+        [
+            "too_large",
+            "malformed",
+            "unknown_type",
+            "unknown_unit",
+            "invalid_timestamp",
+            "future_timestamp",
+            "wrong_source",
+        ]
+        .contains(&reason)
+            || reason.starts_with("invalid_field:")
+    }
+
+    /// A valid event with one part of it replaced by `value`.
+    fn mutated(pointer: &str, value: Value) -> Vec<u8> {
+        let mut body = received();
+        if let Some(slot) = body.pointer_mut(pointer) {
+            *slot = value;
+        }
+        serde_json::to_vec(&body).unwrap()
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|f| json!(f)),
+            ".{0,40}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(".{0,12}", inner, 0..4)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Any bytes at all give an event or a documented reason, never a panic, and a
+        /// rejection's words stay short and free of control characters.
+        #[test]
+        fn any_bytes_give_an_event_or_a_documented_reason(
+            body in prop::collection::vec(any::<u8>(), 0..4096),
+            source in prop::option::of(prop::sample::select(Source::ALL.to_vec())),
+        ) {
+            let parsed = match source {
+                Some(source) => parse_event_from(source, &body, &units(), now()),
+                None => parse_event(&body, &units(), now()),
+            };
+            if let Err(rejection) = parsed {
+                prop_assert!(documented(&rejection.reason()), "{}", rejection.reason());
+                let words = rejection.to_string();
+                prop_assert!(words.len() <= 1024, "{} bytes", words.len());
+                prop_assert!(crate::text::control_in_line(&words).is_none(), "{words:?}");
+            }
+        }
+
+        /// A valid event with any part replaced by any JSON value likewise.
+        #[test]
+        fn any_value_anywhere_gives_an_event_or_a_documented_reason(
+            pointer in prop::sample::select(vec![
+                "/id", "/type", "/unit", "/occurred_at", "/data", "/data/dossier_id",
+                "/data/channel", "/data/due_at", "/data/digitized",
+            ]),
+            value in any_json(),
+        ) {
+            if let Err(rejection) = parse_event(&mutated(pointer, value), &units(), now()) {
+                prop_assert!(documented(&rejection.reason()), "{}", rejection.reason());
+                prop_assert!(rejection.to_string().len() <= 1024);
+            }
+        }
     }
 
     #[test]

@@ -278,19 +278,110 @@ fn unbulleted(paragraph: &str) -> &str {
     }
 }
 
-/// Refuses a paragraph that starts with `#`, which marks a heading in the report's body.
+/// The most paragraphs one narrative field may have.
+pub const MAX_PARAGRAPHS: usize = 50;
+/// The longest paragraph, in characters (a long paragraph of an official report is about
+/// 1,000).
+pub const MAX_PARAGRAPH_CHARS: usize = 5_000;
+
+/// Checks the paragraphs of one narrative field: at most [`MAX_PARAGRAPHS`] of at most
+/// [`MAX_PARAGRAPH_CHARS`] characters each, none starting with `#` (which marks a heading in
+/// the report's body), and no control characters (which XML, and so the DOCX, cannot hold,
+/// and which could change a terminal). Refused, never silently removed: the officer sees what
+/// to correct.
 pub fn check_paragraphs(paragraphs: &[String]) -> Result<(), String> {
-    match paragraphs.iter().find(|p| p.starts_with('#')) {
-        Some(heading) => Err(format!(
-            "a paragraph cannot start with '#', which marks a heading: {heading:?}"
-        )),
-        None => Ok(()),
+    if paragraphs.len() > MAX_PARAGRAPHS {
+        return Err(format!(
+            "{} paragraphs is more than a field may have ({MAX_PARAGRAPHS})",
+            paragraphs.len()
+        ));
+    }
+    for (at, paragraph) in paragraphs.iter().enumerate() {
+        let number = at + 1;
+        if let Some(c) = crate::text::control_in_line(paragraph) {
+            return Err(format!(
+                "paragraph {number} contains the control character {}, which a report cannot hold",
+                crate::text::describe(c)
+            ));
+        }
+        let chars = paragraph.chars().count();
+        if chars > MAX_PARAGRAPH_CHARS {
+            return Err(format!(
+                "paragraph {number} has {chars} characters, more than {MAX_PARAGRAPH_CHARS}"
+            ));
+        }
+        if paragraph.starts_with('#') {
+            return Err(format!(
+                "paragraph {number} cannot start with '#', which marks a heading"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl UnitProfile {
+    /// The first piece of text in the profile that a report cannot print, as the dotted name of
+    /// its field and what is wrong: a control character, or a narrative field over its bounds.
+    pub fn check_text(&self) -> Result<(), (String, String)> {
+        let control = |field: &str, text: &str| match crate::text::control_in_line(text) {
+            Some(c) => Err((
+                field.to_owned(),
+                format!(
+                    "contains the control character {}",
+                    crate::text::describe(c)
+                ),
+            )),
+            None => Ok(()),
+        };
+        for line in &self.issuing_body {
+            control("issuing_body", line)?;
+        }
+        control("short_name", &self.short_name)?;
+        control("place", &self.place)?;
+        control("kind", &self.kind)?;
+        control("mail_from", &self.mail_from)?;
+        control("numbering.symbol", &self.numbering.symbol)?;
+        control("signer.authority", &self.signer.authority)?;
+        control("signer.title", &self.signer.title)?;
+        control("signer.name", &self.signer.name)?;
+        for recipient in &self.recipients {
+            control("recipients.label", &recipient.label)?;
+        }
+        for (field, paragraphs) in self.narrative.fields() {
+            check_paragraphs(paragraphs)
+                .map_err(|problem| (format!("narrative.{field}"), problem))?;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::split_paragraphs;
+    use super::{check_paragraphs, split_paragraphs};
+
+    #[test]
+    fn paragraphs_with_control_characters_or_over_their_bounds_are_refused() {
+        let ok = vec!["Đoạn văn bình thường.".to_owned()];
+        assert!(check_paragraphs(&ok).is_ok());
+        let bell = vec!["một".to_owned(), "hai\u{7}".to_owned()];
+        let error = check_paragraphs(&bell).unwrap_err();
+        assert!(
+            error.contains("paragraph 2") && error.contains("U+0007"),
+            "{error}"
+        );
+        let escape = vec!["\u{1b}[2J".to_owned()];
+        assert!(check_paragraphs(&escape).unwrap_err().contains("U+001B"));
+        let long = vec!["ấ".repeat(5_001)];
+        assert!(
+            check_paragraphs(&long)
+                .unwrap_err()
+                .contains("5001 characters")
+        );
+        let many = vec!["x".to_owned(); 51];
+        assert!(check_paragraphs(&many).is_err());
+        let heading = vec!["# I. KẾT QUẢ".to_owned()];
+        assert!(check_paragraphs(&heading).unwrap_err().contains("heading"));
+    }
 
     #[test]
     fn a_file_is_split_into_paragraphs_at_blank_lines() {

@@ -59,6 +59,12 @@ pub fn escape_controls(text: &str) -> String {
     out
 }
 
+/// `text` without its control characters: for text already stored that a document must print
+/// (XML, and so the DOCX, cannot hold them at all).
+pub fn without_controls(text: &str) -> String {
+    text.chars().filter(|c| !is_control(*c)).collect()
+}
+
 /// `bytes` as text for a log or a record: invalid UTF-8 replaced, control characters escaped,
 /// at most `max_chars` characters (before escaping).
 pub fn printable_excerpt(bytes: &[u8], max_chars: usize) -> String {
@@ -97,6 +103,11 @@ mod tests {
             "a\\x00b\\x07\\x1b[2J\\n"
         );
         assert_eq!(escape_controls("\u{9b}"), "\\u{9b}");
+    }
+
+    #[test]
+    fn controls_can_be_dropped_from_stored_text() {
+        assert_eq!(without_controls("Hạn\u{7} chế\u{1b}"), "Hạn chế");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
-use domain::{ParsedEvent, Rejection, parse_event};
+use domain::{ParsedEvent, Source, parse_event_from};
 use futures_lite::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
@@ -20,9 +20,11 @@ use store::PgPool;
 use tokio::task::JoinSet;
 
 use broker::Publisher;
-use lifecycle::{Backoff, Shutdown};
+use lifecycle::{Backoff, Shutdown, Streak};
+use store::db::Failure;
 
-use crate::{IngestConfig, dead_letter};
+use crate::IngestConfig;
+use crate::dead_letter::{self, Verdict};
 
 /// Connects, declares the topology and consumes both queues, one task each, until shutdown
 /// (`Ok`) or until the connection fails beyond what automatic recovery can mend (`Err`).
@@ -61,23 +63,24 @@ async fn consume_on(
         .context("Failed to open a channel")?;
     broker::declare(&setup, &config.topology).await?;
     let mut tasks = JoinSet::new();
-    let queues = domain::Source::ALL.map(|source| config.topology.queue(source));
-    for queue in queues
-        .iter()
-        .flat_map(|queue| std::iter::repeat_n(*queue, config.consumers_per_queue.max(1)))
+    let consumers = config.consumers_per_queue.max(1);
+    for source in Source::ALL
+        .into_iter()
+        .flat_map(|s| std::iter::repeat_n(s, consumers))
     {
         let worker = Worker {
             config: Arc::clone(config),
             pool: pool.clone(),
             shutdown: shutdown.clone(),
-            queue: queue.to_owned(),
+            queue: config.topology.queue(source).to_owned(),
+            source,
         };
         let (channel, consumer) = worker.subscribe(connection).await?;
         let dead_letters = Publisher::open(publishing).await?;
         tasks.spawn(worker.consume(channel, consumer, dead_letters));
     }
     tracing::info!(
-        prefetch = config.prefetch,
+        prefetch = config.prefetch_count(),
         batch_size = config.batch_size,
         "consuming"
     );
@@ -100,6 +103,8 @@ struct Worker {
     pool: PgPool,
     shutdown: Shutdown,
     queue: String,
+    /// The system whose exchange the queue is bound to.
+    source: Source,
 }
 
 impl Worker {
@@ -109,7 +114,7 @@ impl Worker {
             .await
             .context("Failed to open a channel")?;
         channel
-            .basic_qos(self.config.prefetch, BasicQosOptions::default())
+            .basic_qos(self.config.prefetch_count(), BasicQosOptions::default())
             .await
             .context("Failed to set the prefetch")?;
         let consumer = channel
@@ -180,25 +185,26 @@ impl Worker {
             return Ok(());
         };
         let now = Utc::now();
-        let mut valid: Vec<ParsedEvent> = Vec::with_capacity(batch.len());
-        let mut rejected: Vec<(&Delivery, Rejection)> = Vec::new();
+        let mut parsed: Vec<(&Delivery, ParsedEvent)> = Vec::with_capacity(batch.len());
+        let mut rejected: Vec<(&Delivery, Verdict)> = Vec::new();
         for delivery in batch {
-            match parse_event(&delivery.data, &self.config.units, now) {
-                Ok(parsed) => valid.push(parsed),
-                Err(rejection) => rejected.push((delivery, rejection)),
+            match parse_event_from(self.source, &delivery.data, &self.config.units, now) {
+                Ok(event) => parsed.push((delivery, event)),
+                Err(rejection) => rejected.push((delivery, Verdict::from(&rejection))),
             }
         }
-        if !valid.is_empty() && !self.write_until_committed(&valid).await? {
-            return Ok(()); // Shutdown while the database was away: leave the batch unacknowledged.
+        let (deliveries, events): (Vec<&Delivery>, Vec<ParsedEvent>) = parsed.into_iter().unzip();
+        if !events.is_empty() {
+            let Some(unstorable) = self.write_until_committed(&events).await? else {
+                return Ok(()); // Shutdown while the database was away: leave the batch unacknowledged.
+            };
+            for (at, error) in unstorable {
+                rejected.push((deliveries[at], Verdict::unstorable(&error)));
+            }
         }
         if !rejected.is_empty() {
-            dead_letter::publish(
-                dead_letters,
-                &self.config.topology.dead_exchange,
-                &self.queue,
-                &rejected,
-            )
-            .await?;
+            let dead_exchange = &self.config.topology.dead_exchange;
+            dead_letter::publish(dead_letters, dead_exchange, &self.queue, &rejected).await?;
             self.record_rejections(&rejected).await;
         }
         let acked = last
@@ -217,16 +223,14 @@ impl Worker {
     /// Logs, counts and records the dead letters the broker confirmed. The record is the
     /// administrator's view only (the dead-letter queue keeps the messages), so failing to
     /// write it is logged and does not hold the batch.
-    async fn record_rejections(&self, rejected: &[(&Delivery, Rejection)]) {
-        let reasons: Vec<String> = rejected.iter().map(|(_, r)| r.reason()).collect();
-        let details: Vec<String> = rejected.iter().map(|(_, r)| r.to_string()).collect();
+    async fn record_rejections(&self, rejected: &[(&Delivery, Verdict)]) {
         let mut records = Vec::with_capacity(rejected.len());
-        for (((delivery, _), reason), detail) in rejected.iter().zip(&reasons).zip(&details) {
-            tracing::warn!(%reason, %detail, "dead-lettered a message");
-            metrics::global().count_rejected(reason);
+        for (delivery, verdict) in rejected {
+            tracing::warn!(reason = %verdict.reason, detail = %verdict.detail, "dead-lettered a message");
+            metrics::global().count_rejected(&verdict.reason);
             records.push(store::rejections::NewRejection {
-                reason,
-                detail,
+                reason: &verdict.reason,
+                detail: &verdict.detail,
                 exchange: delivery.exchange.as_str(),
                 routing_key: delivery.routing_key.as_str(),
                 queue: &self.queue,
@@ -241,38 +245,76 @@ impl Worker {
         }
     }
 
-    /// Writes the batch, retrying with backoff while the database is unavailable. Returns
-    /// false if shutdown was asked for before it could be committed.
-    async fn write_until_committed(&self, events: &[ParsedEvent]) -> anyhow::Result<bool> {
+    /// Writes the batch, retrying with backoff while the database is unavailable. Returns the
+    /// events the database refused (by their place in `events`, with why), or `None` if
+    /// shutdown was asked for before the batch could be committed.
+    async fn write_until_committed(
+        &self,
+        events: &[ParsedEvent],
+    ) -> anyhow::Result<Option<Vec<(usize, anyhow::Error)>>> {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+        let mut streak = Streak::default();
         let started = Instant::now();
         loop {
-            let writing = Instant::now();
-            match store::events::write_batch(&self.pool, events).await {
-                Ok(outcome) => {
-                    let metrics = metrics::global();
-                    metrics.observe_batch(events.len(), writing.elapsed());
-                    metrics.events_duplicate.inc_by(outcome.duplicates as u64);
-                    for ((unit, event_type), count) in &outcome.stored_by_kind {
-                        metrics.count_ingested(unit, event_type, *count);
-                    }
-                    if backoff.failures() > 0 {
+            match write_isolating(&self.pool, events).await {
+                Ok(unstorable) => {
+                    if streak.succeeded() {
                         tracing::info!(after = ?started.elapsed(), "the database is back; consuming again");
                     }
-                    return Ok(true);
+                    return Ok(Some(unstorable));
                 }
                 Err(error) => {
-                    if backoff.failures() == 0 {
+                    if streak.failed() {
                         tracing::error!(
                             error = format!("{error:#}"),
                             "cannot store a batch; holding it unacknowledged and retrying"
                         );
                     }
                     if !self.shutdown.sleep(backoff.next_delay()).await {
-                        return Ok(false);
+                        return Ok(None);
                     }
                 }
             }
         }
+    }
+}
+
+/// Writes `events`, splitting a batch that the database refuses (a value it cannot take, a
+/// statement too large) in halves until each refused event stands alone: those are returned
+/// with the database's error, everything else is committed. A failure that retrying can mend
+/// (the database away) is returned as `Err`; the parts already committed are duplicates when
+/// the batch is tried again, and are dropped then.
+async fn write_isolating(
+    pool: &PgPool,
+    events: &[ParsedEvent],
+) -> anyhow::Result<Vec<(usize, anyhow::Error)>> {
+    let mut unstorable = Vec::new();
+    let mut pending: Vec<std::ops::Range<usize>> = Vec::new();
+    pending.push(0..events.len());
+    while let Some(range) = pending.pop() {
+        let writing = Instant::now();
+        match store::events::write_batch(pool, &events[range.clone()]).await {
+            Ok(outcome) => count_stored(&outcome, range.len(), writing.elapsed()),
+            Err(error) if store::db::classify(&error) == Failure::Refused => {
+                if range.len() == 1 {
+                    unstorable.push((range.start, error));
+                } else {
+                    let middle = range.start + range.len() / 2;
+                    pending.push(middle..range.end);
+                    pending.push(range.start..middle);
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(unstorable)
+}
+
+fn count_stored(outcome: &store::events::BatchOutcome, events: usize, took: Duration) {
+    let metrics = metrics::global();
+    metrics.observe_batch(events, took);
+    metrics.events_duplicate.inc_by(outcome.duplicates as u64);
+    for ((unit, event_type), count) in &outcome.stored_by_kind {
+        metrics.count_ingested(unit, event_type, *count);
     }
 }

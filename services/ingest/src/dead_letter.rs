@@ -1,63 +1,135 @@
 //! Dead letters: a rejected message is re-published, body unchanged, to the dead-letter
 //! exchange with its reason in `x-baocao-reason`, and confirmed by the broker before the
-//! original is acknowledged. `baocao dead-letters list` shows them; `replay` re-publishes them
-//! to where they first came from (after the configuration is fixed, say).
+//! original is acknowledged. `baocao dead-letters list` shows them; `replay` puts them back on
+//! baocao's own queue they came from (after the configuration is fixed, say).
+//!
+//! What baocao adds is bounded (the detail to [`MAX_DETAIL_BYTES`]), and a dead letter whose
+//! headers would not fit in one frame with ours goes out without the original headers, saying
+//! so: a message is never left undeliverable because of what baocao would add to it.
+
+use std::collections::BTreeMap;
 
 use anyhow::Context;
+use broker::{OutgoingMessage, Publisher, Topology, encoded_size, header_text, long_string};
 use domain::Rejection;
+use domain::text::{escape_controls, truncate_bytes};
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicGetOptions, QueueDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable};
+use lapin::options::{BasicAckOptions, BasicGetOptions};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Channel, Connection};
-
-use broker::{OutgoingMessage, Publisher, header_text, long_string};
 
 /// The header carrying the reason code.
 pub const REASON_HEADER: &str = "x-baocao-reason";
-/// The header carrying the human explanation.
+/// The header carrying the explanation.
 pub const DETAIL_HEADER: &str = "x-baocao-detail";
 /// The header naming the exchange the message was first published to.
 pub const EXCHANGE_HEADER: &str = "x-baocao-exchange";
-/// The header naming its routing key.
+/// The header naming its routing key there.
 pub const ROUTING_KEY_HEADER: &str = "x-baocao-routing-key";
-/// The header naming the queue it was consumed from.
+/// The header naming the queue it was consumed from, where a replay puts it back.
 pub const QUEUE_HEADER: &str = "x-baocao-queue";
+/// The header the broker sets on a message it dead-lettered itself (delivery limit, TTL).
+pub const FIRST_DEATH_QUEUE_HEADER: &str = "x-first-death-queue";
+
+/// The longest explanation a dead letter carries, in bytes.
+pub const MAX_DETAIL_BYTES: usize = 1024;
+
+/// The most the headers of a dead letter may take. RabbitMQ sends a message's properties in
+/// one frame (128 KiB unless configured otherwise); beyond this, the original headers are
+/// dropped and only baocao's (about 1.5 KiB at most) are kept.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Why a message is dead-lettered: a stable reason code and an explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The reason code (SPEC §3.4), e.g. `invalid_field:data.channel` or `unstorable`.
+    pub reason: String,
+    /// The explanation, at most [`MAX_DETAIL_BYTES`], without control characters.
+    pub detail: String,
+}
+
+impl Verdict {
+    /// A verdict with its detail bounded and escaped.
+    pub fn new(reason: impl Into<String>, detail: &str) -> Self {
+        Self {
+            reason: reason.into(),
+            detail: truncate_bytes(&escape_controls(detail), MAX_DETAIL_BYTES),
+        }
+    }
+
+    /// An event the database refused to store, with the database's words.
+    pub fn unstorable(error: &anyhow::Error) -> Self {
+        Self::new("unstorable", &format!("the database refused it: {error:#}"))
+    }
+}
+
+impl From<&Rejection> for Verdict {
+    fn from(rejection: &Rejection) -> Self {
+        Self::new(rejection.reason(), &rejection.to_string())
+    }
+}
+
+/// Where a delivery was first published: its own exchange and routing key, or, for a message
+/// that came back by a replay (through the default exchange), the origin it carries.
+fn origin(delivery: &Delivery) -> (String, String) {
+    let headers = delivery.properties.headers();
+    match header_text(headers, EXCHANGE_HEADER) {
+        Some(exchange) if delivery.exchange.as_str().is_empty() => (
+            exchange,
+            header_text(headers, ROUTING_KEY_HEADER).unwrap_or_default(),
+        ),
+        _ => (
+            delivery.exchange.to_string(),
+            delivery.routing_key.to_string(),
+        ),
+    }
+}
+
+/// The headers of `delivery`'s dead letter: its own headers with baocao's added, or baocao's
+/// alone when together they would not fit in a frame.
+pub fn headers(delivery: &Delivery, queue: &str, verdict: &Verdict) -> FieldTable {
+    let (exchange, routing_key) = origin(delivery);
+    let ours = |detail: &str| {
+        let mut table = FieldTable::default();
+        table.insert(REASON_HEADER.into(), long_string(&verdict.reason));
+        table.insert(DETAIL_HEADER.into(), long_string(detail));
+        table.insert(EXCHANGE_HEADER.into(), long_string(&exchange));
+        table.insert(ROUTING_KEY_HEADER.into(), long_string(&routing_key));
+        table.insert(QUEUE_HEADER.into(), long_string(queue));
+        table
+    };
+    let original = delivery.properties.headers().clone().unwrap_or_default();
+    let mut merged = original.clone();
+    for (key, value) in ours(&verdict.detail).inner() {
+        merged.insert(key.clone(), value.clone());
+    }
+    if encoded_size(&merged) <= MAX_HEADER_BYTES {
+        return merged;
+    }
+    let note = format!(
+        "{} (its own headers, {} bytes, were dropped: with baocao's they would not fit in one frame)",
+        verdict.detail,
+        encoded_size(&original)
+    );
+    ours(&truncate_bytes(&note, MAX_DETAIL_BYTES))
+}
 
 /// Publishes each rejected delivery to the dead-letter exchange and waits for the confirms.
 pub async fn publish(
     publisher: &Publisher,
     dead_exchange: &str,
     queue: &str,
-    rejected: &[(&Delivery, Rejection)],
+    rejected: &[(&Delivery, Verdict)],
 ) -> anyhow::Result<()> {
-    let reasons: Vec<String> = rejected
-        .iter()
-        .map(|(_, rejection)| rejection.reason())
-        .collect();
     let messages = rejected
         .iter()
-        .zip(&reasons)
-        .map(|((delivery, rejection), reason)| {
-            let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-            headers.insert(REASON_HEADER.into(), long_string(reason));
-            headers.insert(DETAIL_HEADER.into(), long_string(&rejection.to_string()));
-            headers.insert(
-                EXCHANGE_HEADER.into(),
-                long_string(delivery.exchange.as_str()),
-            );
-            headers.insert(
-                ROUTING_KEY_HEADER.into(),
-                long_string(delivery.routing_key.as_str()),
-            );
-            headers.insert(QUEUE_HEADER.into(), long_string(queue));
-            OutgoingMessage {
-                exchange: dead_exchange,
-                routing_key: reason,
-                body: &delivery.data,
-                headers: Some(headers),
-            }
-        });
-    let messages = messages.collect();
+        .map(|(delivery, verdict)| OutgoingMessage {
+            exchange: dead_exchange,
+            routing_key: &verdict.reason,
+            body: &delivery.data,
+            headers: Some(headers(delivery, queue, verdict)),
+        })
+        .collect();
     publisher
         .publish_confirmed(messages)
         .await
@@ -76,6 +148,8 @@ pub struct DeadLetter {
     pub exchange: String,
     /// Its routing key there.
     pub routing_key: String,
+    /// The queue a replay would put it back on, if any.
+    pub queue: Option<String>,
     /// The body, as received.
     pub body: Vec<u8>,
 }
@@ -89,6 +163,8 @@ impl DeadLetter {
             detail: text(DETAIL_HEADER),
             exchange: text(EXCHANGE_HEADER),
             routing_key: text(ROUTING_KEY_HEADER),
+            queue: header_text(headers, QUEUE_HEADER)
+                .or_else(|| header_text(headers, FIRST_DEATH_QUEUE_HEADER)),
             body: delivery.data.clone(),
         }
     }
@@ -116,53 +192,119 @@ pub async fn list(
     Ok(letters)
 }
 
-/// Re-publishes every dead letter present now to the exchange and routing key it first came
-/// from, then removes it. Letters that say nowhere where they came from are left in place.
-/// Returns (replayed, left).
-pub async fn replay(connection: &Connection, dead_queue: &str) -> anyhow::Result<(usize, usize)> {
+/// What a replay did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Replayed {
+    /// Letters put back on their queue.
+    pub replayed: usize,
+    /// Letters left in the dead-letter queue, each with why.
+    pub left: Vec<String>,
+}
+
+/// Puts every dead letter present now back on the queue of baocao's it came from, through the
+/// default exchange (never the upstream exchange, whose other queues would get it again): the
+/// queue baocao dead-lettered it from, or, for a letter the broker dead-lettered itself, its
+/// `x-first-death-queue`. Only `topology`'s consumed queues are targets, whatever a letter's
+/// headers say. A letter that cannot be put back is reported and left in place, and the replay
+/// goes on with the others.
+pub async fn replay(connection: &Connection, topology: &Topology) -> anyhow::Result<Replayed> {
+    let dead_queue = &topology.dead_queue;
     let channel = connection
         .create_channel()
         .await
         .context("Failed to open a channel")?;
     let publisher = Publisher::open(connection).await?;
     // Only the letters present now: a replayed message rejected again lands behind them.
-    let present = channel
-        .queue_declare(
-            dead_queue.into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .with_context(|| format!("Failed to inspect queue {dead_queue}"))?
-        .message_count();
-    let mut replayed = 0;
-    // Letters that say nowhere where they came from stay unacknowledged until the channel
-    // closes: handed back at once, they would come again as the next one.
+    let present = broker::queue_depth(connection, dead_queue).await?.messages;
+    let mut outcome = Replayed::default();
+    // Letters left stay unacknowledged until the channel closes: handed back at once, they
+    // would come again as the next one.
     let mut held = Vec::new();
     for _ in 0..present {
         let Some(delivery) = get(&channel, dead_queue).await? else {
             break;
         };
-        let letter = DeadLetter::from_delivery(&delivery);
-        if letter.exchange.is_empty() {
-            held.push(delivery);
-            continue;
+        match replay_one(&publisher, topology, &delivery).await {
+            Ok(()) => {
+                delivery.acker.ack(BasicAckOptions::default()).await?;
+                outcome.replayed += 1;
+            }
+            Err(why) => {
+                outcome.left.push(format!("{why:#}"));
+                held.push(delivery);
+            }
         }
-        let message = OutgoingMessage {
-            exchange: &letter.exchange,
-            routing_key: &letter.routing_key,
-            body: &letter.body,
-            headers: without_dead_letter_headers(delivery.properties.headers()),
-        };
-        publisher.publish_confirmed(vec![message]).await?;
-        delivery.acker.ack(BasicAckOptions::default()).await?;
-        replayed += 1;
     }
     channel.close(200, "replayed".into()).await.ok();
-    Ok((replayed, held.len()))
+    Ok(outcome)
+}
+
+async fn replay_one(
+    publisher: &Publisher,
+    topology: &Topology,
+    delivery: &Delivery,
+) -> anyhow::Result<()> {
+    let letter = DeadLetter::from_delivery(delivery);
+    let queue = letter
+        .queue
+        .as_deref()
+        .filter(|queue| topology.source_of_queue(queue).is_some())
+        .with_context(|| match &letter.queue {
+            Some(queue) => format!(
+                "a {} letter names queue {}, which is not one baocao consumes",
+                letter.reason,
+                escape_controls(queue)
+            ),
+            None => format!(
+                "a {} letter says nowhere which queue it came from",
+                letter.reason
+            ),
+        })?;
+    let message = OutgoingMessage {
+        exchange: "",
+        routing_key: queue,
+        body: &letter.body,
+        headers: Some(replay_headers(delivery.properties.headers())),
+    };
+    publisher
+        .publish_confirmed(vec![message])
+        .await
+        .with_context(|| {
+            format!(
+                "a {} letter could not be put back on {queue}",
+                letter.reason
+            )
+        })?;
+    Ok(())
+}
+
+/// The headers a replayed message carries: its own, without the dead letter's reason and the
+/// broker's death records, keeping where it was first published.
+fn replay_headers(headers: &Option<FieldTable>) -> FieldTable {
+    const DROPPED: [&str; 5] = [
+        REASON_HEADER,
+        DETAIL_HEADER,
+        QUEUE_HEADER,
+        "x-death",
+        "x-delivery-count",
+    ];
+    let kept: BTreeMap<ShortString, AMQPValue> = headers
+        .as_ref()
+        .map(|table| {
+            table
+                .inner()
+                .iter()
+                .filter(|(key, _)| {
+                    let key = key.as_str();
+                    !DROPPED.contains(&key)
+                        && !key.starts_with("x-first-death-")
+                        && !key.starts_with("x-last-death-")
+                })
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    kept.into()
 }
 
 async fn get(channel: &Channel, queue: &str) -> anyhow::Result<Option<Delivery>> {
@@ -171,15 +313,4 @@ async fn get(channel: &Channel, queue: &str) -> anyhow::Result<Option<Delivery>>
         .await
         .with_context(|| format!("Failed to read queue {queue}"))?;
     Ok(message.map(|message| message.delivery))
-}
-
-fn without_dead_letter_headers(headers: &Option<FieldTable>) -> Option<FieldTable> {
-    let kept: std::collections::BTreeMap<_, AMQPValue> = headers
-        .as_ref()?
-        .inner()
-        .iter()
-        .filter(|(key, _)| !key.as_str().starts_with("x-baocao-"))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    Some(kept.into())
 }

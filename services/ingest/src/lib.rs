@@ -4,12 +4,14 @@
 //! - [`consumer`]: the per-queue loop: batch deliveries, write each batch in one transaction,
 //!   acknowledge only after the commit.
 //! - [`dead_letter`]: the dead-letter headers, and listing and replaying dead letters.
+//! - [`heartbeat`]: telling the scheduler that ingest is alive and how much waits.
 //!
 //! [`run`] ties them together and reconnects with backoff when the broker goes away. RabbitMQ
 //! itself (topology, connections, confirmed publishing) is the `broker` crate's.
 
 pub mod consumer;
 pub mod dead_letter;
+pub mod heartbeat;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,8 +28,12 @@ pub struct IngestConfig {
     pub amqp_url: String,
     /// Exchange and queue names.
     pub topology: Topology,
-    /// Unacknowledged deliveries the broker may push to each consumer.
+    /// Unacknowledged deliveries the broker may push to each consumer, at most.
     pub prefetch: u16,
+    /// The broker's largest message (its `max_message_size`), in bytes.
+    pub max_message_bytes: usize,
+    /// What the unacknowledged deliveries of one consumer may take at most, in bytes.
+    pub prefetch_bytes: usize,
     /// Consumers per queue in this process, each writing its own batches: the database works
     /// on one batch while the next is gathered.
     pub consumers_per_queue: usize,
@@ -39,12 +45,33 @@ pub struct IngestConfig {
     pub units: KnownUnits,
 }
 
+impl IngestConfig {
+    /// The prefetch each consumer asks for: `prefetch`, or fewer so that as many messages of
+    /// the broker's largest size fit in `prefetch_bytes`. RabbitMQ limits prefetch by count
+    /// only, so this is what bounds memory whatever the messages' sizes.
+    pub fn prefetch_count(&self) -> u16 {
+        let fitting = self.prefetch_bytes / self.max_message_bytes.max(1);
+        u16::try_from(fitting)
+            .unwrap_or(u16::MAX)
+            .clamp(1, self.prefetch.max(1))
+    }
+
+    /// The most memory the unacknowledged deliveries of this process may take, in bytes.
+    pub fn inflight_bytes_bound(&self) -> usize {
+        2 * self.consumers_per_queue.max(1)
+            * usize::from(self.prefetch_count())
+            * self.max_message_bytes
+    }
+}
+
 impl std::fmt::Debug for IngestConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IngestConfig")
             .field("amqp_url", &"***")
             .field("topology", &self.topology)
             .field("prefetch", &self.prefetch)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("prefetch_bytes", &self.prefetch_bytes)
             .field("consumers_per_queue", &self.consumers_per_queue)
             .field("batch_size", &self.batch_size)
             .field("batch_wait", &self.batch_wait)
@@ -56,6 +83,12 @@ impl std::fmt::Debug for IngestConfig {
 /// exponential backoff whenever the broker connection is lost.
 pub async fn run(config: IngestConfig, pool: PgPool, shutdown: Shutdown) -> anyhow::Result<()> {
     let config = Arc::new(config);
+    let beating = tokio::spawn(heartbeat::run(
+        config.amqp_url.clone(),
+        config.topology.clone(),
+        pool.clone(),
+        shutdown.clone(),
+    ));
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
     let mut streak = Streak::default();
     while !shutdown.is_triggered() {
@@ -75,6 +108,7 @@ pub async fn run(config: IngestConfig, pool: PgPool, shutdown: Shutdown) -> anyh
         }
         shutdown.sleep(backoff.next_delay()).await;
     }
+    beating.await.ok();
     tracing::info!("ingest stopped");
     Ok(())
 }

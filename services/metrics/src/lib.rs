@@ -48,6 +48,20 @@ pub struct StateLabels {
     pub state: String,
 }
 
+/// A unit (or summary) code.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UnitLabels {
+    /// The unit code.
+    pub unit: String,
+}
+
+/// A target of `baocao run`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TargetLabels {
+    /// all, ingest, reporter or api.
+    pub target: String,
+}
+
 /// A rendered format.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FormatLabels {
@@ -88,6 +102,14 @@ pub struct Metrics {
     pub live_refresh_seconds: Histogram,
     /// Server-Sent Events clients connected.
     pub sse_clients: Gauge,
+    /// Due periods whose issuing failed in the scheduler's last step, by unit.
+    pub issue_failures: Family<UnitLabels, Gauge>,
+    /// Due periods past their sending time without a report, by unit (waiting or failing).
+    pub due_unissued: Family<UnitLabels, Gauge>,
+    /// When the latest event of each unit and type was stored, in Unix seconds.
+    pub source_last_event: Family<EventLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// 1 while the process is ready (its `/readyz` answers 200), else 0.
+    pub ready: Family<TargetLabels, Gauge>,
 }
 
 fn latency_buckets() -> Histogram {
@@ -116,6 +138,10 @@ impl Metrics {
             render_seconds: Family::new_with_constructor(latency_buckets),
             live_refresh_seconds: latency_buckets(),
             sse_clients: Gauge::default(),
+            issue_failures: Family::default(),
+            due_unissued: Family::default(),
+            source_last_event: Family::default(),
+            ready: Family::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -192,6 +218,26 @@ impl Metrics {
             "Server-Sent Events clients connected",
             metrics.sse_clients.clone(),
         );
+        r.register(
+            "report_issue_failures",
+            "Due periods whose issuing failed in the scheduler's last step, by unit",
+            metrics.issue_failures.clone(),
+        );
+        r.register(
+            "report_due_unissued",
+            "Due periods past their sending time still without a report, by unit",
+            metrics.due_unissued.clone(),
+        );
+        r.register(
+            "source_last_event_timestamp_seconds",
+            "When the latest event of each unit and type was stored (Unix time), read from the database at scrape time",
+            metrics.source_last_event.clone(),
+        );
+        r.register(
+            "ready",
+            "1 while the process is ready to serve its target, else 0",
+            metrics.ready.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -250,6 +296,42 @@ impl Metrics {
     }
 
     /// Sets the outbox's count of messages in `state`.
+    /// Sets how many due periods of `unit` failed to be issued in the last step.
+    pub fn set_issue_failures(&self, unit: &str, periods: i64) {
+        let labels = UnitLabels {
+            unit: unit.to_owned(),
+        };
+        self.issue_failures.get_or_create(&labels).set(periods);
+    }
+
+    /// Sets how many due periods of `unit` are past their sending time without a report.
+    pub fn set_due_unissued(&self, unit: &str, periods: i64) {
+        let labels = UnitLabels {
+            unit: unit.to_owned(),
+        };
+        self.due_unissued.get_or_create(&labels).set(periods);
+    }
+
+    /// Sets when the latest event of `unit` and `event_type` was stored.
+    pub fn set_source_last_event(&self, unit: &str, event_type: &str, unix_seconds: f64) {
+        let labels = EventLabels {
+            unit: unit.to_owned(),
+            r#type: event_type.to_owned(),
+        };
+        self.source_last_event
+            .get_or_create(&labels)
+            .set(unix_seconds);
+    }
+
+    /// Sets whether the process serving `target` is ready.
+    pub fn set_ready(&self, target: &str, ready: bool) {
+        let labels = TargetLabels {
+            target: target.to_owned(),
+        };
+        self.ready.get_or_create(&labels).set(i64::from(ready));
+    }
+
+    /// Sets how many outbox messages are in `state`.
     pub fn set_outbox(&self, state: &str, messages: i64) {
         self.outbox
             .get_or_create(&StateLabels {

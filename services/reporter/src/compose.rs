@@ -1,7 +1,7 @@
 //! Gathering a report's inputs from the store: the indicators, the period's narrative edits and
 //! the number the report has (or would get), for `report show` and the dashboard's preview.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::Period;
 use domain::profile::{Narrative, NarrativeField, NumberingMode};
 use store::PgPool;
@@ -19,6 +19,7 @@ pub async fn preview(
     now: DateTime<Utc>,
 ) -> anyhow::Result<ReportContent> {
     let profile = job.profile;
+    // A draft carries the sending day; a revision issued later carries the day it is issued.
     let date = job.schedule.send_date(period);
     let number = match profile.numbering.mode {
         NumberingMode::Blank => None,
@@ -27,23 +28,23 @@ pub async fn preview(
             Some(store::numbering::peek(pool, &profile.code, date.year(), first).await?)
         }
     };
-    compose(pool, job, period, now, number).await
+    compose(pool, job, period, now, date, number).await
 }
 
-/// The content of `profile`'s report for `period` with the figures as of `now`, numbered
-/// `number`.
+/// The content of `profile`'s report for `period` with the figures as of `now`, dated `date`
+/// and numbered `number`.
 pub async fn compose(
     pool: &PgPool,
     job: &UnitJob<'_>,
     period: Period,
     now: DateTime<Utc>,
+    date: NaiveDate,
     number: Option<u32>,
 ) -> anyhow::Result<ReportContent> {
-    let (profile, tz, schedule) = (job.profile, job.tz, job.schedule);
+    let (profile, tz) = (job.profile, job.tz);
     let unit = &profile.code;
     let indicators = store::indicators::for_period(pool, unit, period, tz, now).await?;
     let edits = store::narrative::for_period(pool, unit, period).await?;
-    let date = schedule.send_date(period);
     let window = period.window(tz);
     Ok(ReportContent::new(ReportInputs {
         profile,

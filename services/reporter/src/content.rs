@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use domain::Indicators;
 use domain::notation;
 use domain::profile::{Narrative, Signer, UnitProfile};
+use domain::text::without_controls;
 use serde::Serialize;
 
 /// The inputs of one report, from the store and the configuration.
@@ -152,9 +153,15 @@ impl ReportContent {
 
 /// The narrative as a map from field name to paragraphs, which is how templates and per-period
 /// edits address it.
+/// The narrative as a map from field name to paragraphs. Edits are checked when they are
+/// made, but one stored before that check existed may hold control characters, which the DOCX
+/// cannot carry: they are dropped here, for every format.
 fn narrative_fields(narrative: &Narrative) -> BTreeMap<&'static str, Vec<String>> {
     narrative
         .fields()
-        .map(|(field, paragraphs)| (field.name(), paragraphs.to_vec()))
+        .map(|(field, paragraphs)| {
+            let printable = paragraphs.iter().map(|p| without_controls(p)).collect();
+            (field.name(), printable)
+        })
         .collect()
 }

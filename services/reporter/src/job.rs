@@ -57,6 +57,27 @@ pub enum Issued {
         /// When it closes, in the deployment's zone.
         closes: chrono::DateTime<Tz>,
     },
+    /// A correction named the revision it replaces, and that is no longer the latest: someone
+    /// sent a correction meanwhile (a second click, a second officer).
+    Stale {
+        /// The revision the correction meant to replace.
+        replaces: i32,
+        /// The latest revision now.
+        latest: i32,
+    },
+}
+
+/// Whether a period already sent may get a new revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    /// No: a period that has a report is left alone.
+    No,
+    /// Yes, a correction of the latest revision, or only of `replaces` if it is still the
+    /// latest (so that a repeated request does not send two corrections).
+    Correction {
+        /// The revision the correction replaces, as the requester saw it.
+        replaces: Option<i32>,
+    },
 }
 
 impl Issued {
@@ -68,6 +89,7 @@ impl Issued {
             Issued::AlreadyIssued { .. } => "already_sent",
             Issued::WindowOpen { .. } => "window_open",
             Issued::NoEvents => "no_events",
+            Issued::Stale { .. } => "stale_revision",
         }
     }
 
@@ -92,19 +114,23 @@ impl Issued {
             Issued::NoEvents => {
                 format!("{unit} {period} has no events: there is no report to send")
             }
+            Issued::Stale { replaces, latest } => format!(
+                "{unit} {period}: the latest revision is {latest}, not {replaces}: a correction \
+                 was sent meanwhile; nothing sent"
+            ),
         }
     }
 }
 
-/// Issues the report of `period` as of `now`. Without `force`, a period that already has a
-/// report is left alone; with it, a new revision replaces the latest one.
-#[tracing::instrument(skip_all, fields(unit = %job.profile.code, period = %period, force))]
+/// Issues the report of `period` as of `now`, dated that day. A period that already has a
+/// report is left alone unless `resend` asks for a correction.
+#[tracing::instrument(skip_all, fields(unit = %job.profile.code, period = %period, ?resend))]
 pub async fn issue(
     pool: &PgPool,
     job: &UnitJob<'_>,
     period: Period,
     now: DateTime<Utc>,
-    force: bool,
+    resend: Resend,
 ) -> anyhow::Result<Issued> {
     let unit = &job.profile.code;
     let window = period.window(job.tz);
@@ -115,17 +141,17 @@ pub async fn issue(
     }
     let mut tx = store::reports::begin_job(pool, unit, period).await?;
     let earlier = store::reports::revisions(&mut *tx, unit, period).await?;
-    if let (Some(latest), false) = (earlier.last(), force) {
-        return Ok(Issued::AlreadyIssued {
-            revision: latest.revision,
-        });
+    if let Some(refused) = refusal(earlier.last().map(|r| r.revision), resend) {
+        return Ok(refused);
     }
     if !store::health::has_events(pool, unit, window.start().to_utc(), window.end().to_utc())
         .await?
     {
         return Ok(Issued::NoEvents);
     }
-    let date = job.schedule.send_date(period);
+    // Dated the day it is issued: on the sending day when on time, later when caught up or
+    // corrected.
+    let date = now.with_timezone(&job.tz).date_naive();
     let number = match job.profile.numbering.mode {
         NumberingMode::Blank => None,
         NumberingMode::Sequence => {
@@ -133,7 +159,7 @@ pub async fn issue(
             Some(store::numbering::take(&mut tx, unit, date.year(), first).await?)
         }
     };
-    let mut content = compose::compose(pool, job, period, now, number).await?;
+    let mut content = compose::compose(pool, job, period, now, date, number).await?;
     let revision = earlier.last().map_or(1, |latest| latest.revision + 1);
     if let Some(latest) = earlier.last() {
         content.replaces = Some(notation::document_number(
@@ -156,6 +182,19 @@ pub async fn issue(
         number,
         messages: addressees.len(),
     })
+}
+
+/// Why a period whose latest revision is `latest` is not issued again for `resend`, if it is
+/// not.
+fn refusal(latest: Option<i32>, resend: Resend) -> Option<Issued> {
+    let latest = latest?;
+    match resend {
+        Resend::No => Some(Issued::AlreadyIssued { revision: latest }),
+        Resend::Correction {
+            replaces: Some(replaces),
+        } if replaces != latest => Some(Issued::Stale { replaces, latest }),
+        Resend::Correction { .. } => None,
+    }
 }
 
 /// Renders the four forms on a blocking thread: typesetting is CPU work, and the runtime's
@@ -247,44 +286,6 @@ fn message_id(profile: &UnitProfile, period: Period, revision: i32, address: &st
     )
 }
 
-/// The periods whose report is due by `now` and which a reporter should try: those whose send
-/// time has passed and whose window ended after `configured_at`, the moment baocao first ran
-/// for the unit. Issuing a period twice does nothing, so a reporter started after a week (or
-/// a month) down issues what it missed once.
-pub fn due_periods(
-    schedule: Schedule,
-    tz: Tz,
-    configured_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Vec<Period> {
-    let mut periods = Vec::new();
-    let mut period = Period::containing(configured_at, tz);
-    while schedule.send_at(period, tz) <= now {
-        if period.window(tz).end().to_utc() > configured_at {
-            periods.push(period);
-        }
-        period = period.next();
-    }
-    periods
-}
-
-/// The scheduler's single step: issues every due report of every unit as of `now`.
-pub async fn issue_due_reports(
-    pool: &PgPool,
-    jobs: &[UnitJob<'_>],
-    now: DateTime<Utc>,
-) -> anyhow::Result<Vec<(String, Period, Issued)>> {
-    let mut done = Vec::new();
-    for job in jobs {
-        let configured_at = store::reports::configured_at(pool, &job.profile.code, now).await?;
-        for period in due_periods(job.schedule, job.tz, configured_at, now) {
-            let issued = issue(pool, job, period, now, false).await?;
-            done.push((job.profile.code.to_string(), period, issued));
-        }
-    }
-    Ok(done)
-}
-
 /// Whether the latest of `revisions` was sent with figures that events arriving since have
 /// changed: the report is out of date and `report send --force` would send a correction.
 pub async fn out_of_date(
@@ -303,57 +304,4 @@ pub async fn out_of_date(
     Ok(["documents", "petitions", "procedures", "articles"]
         .iter()
         .any(|key| latest.indicators.get(key) != current.get(key)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono_tz::Asia::Ho_Chi_Minh;
-
-    fn at(text: &str) -> DateTime<Utc> {
-        text.parse().expect("an instant")
-    }
-
-    fn due(configured: &str, now: &str) -> Vec<String> {
-        due_periods(Schedule::default(), Ho_Chi_Minh, at(configured), at(now))
-            .iter()
-            .map(ToString::to_string)
-            .collect()
-    }
-
-    #[test]
-    fn a_report_is_due_at_eight_on_the_eighteenth_in_vietnam() {
-        assert!(due("2026-11-01T00:00:00Z", "2026-11-18T00:59:59Z").is_empty());
-        assert_eq!(
-            due("2026-11-01T00:00:00Z", "2026-11-18T01:00:00Z"),
-            ["2026-11"]
-        );
-    }
-
-    #[test]
-    fn december_is_due_in_december_and_january_in_january() {
-        assert_eq!(
-            due("2026-12-01T00:00:00Z", "2026-12-18T01:00:00Z"),
-            ["2026-12"]
-        );
-        assert_eq!(
-            due("2026-12-01T00:00:00Z", "2027-01-18T01:00:00Z"),
-            ["2026-12", "2027-01"]
-        );
-        assert_eq!(
-            due("2026-12-20T00:00:00Z", "2027-01-18T01:00:00Z"),
-            ["2027-01"]
-        );
-    }
-
-    #[test]
-    fn periods_that_ended_before_configuration_are_never_due() {
-        // Configured on 16 May: May's window closed on the 15th.
-        assert!(due("2026-05-16T00:00:00Z", "2026-05-25T00:00:00Z").is_empty());
-        // Configured on 14 May: May's window was still open.
-        assert_eq!(
-            due("2026-05-14T00:00:00Z", "2026-05-25T00:00:00Z"),
-            ["2026-05"]
-        );
-    }
 }

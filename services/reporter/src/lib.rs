@@ -14,6 +14,7 @@
 //! - [`narrative`]: a period's narrative paragraphs and an officer's edits of them.
 //! - [`trend`]: the main shares of the last months, for the dashboard's chart.
 //! - [`sender`]: the email outbox's sender (SMTP through lettre, or `.eml` files).
+//! - [`scheduler`]: which periods are due, the scheduler's step, and what it will do.
 //! - [`service`]: the reporter target's loop (schedule, then send).
 //! - [`docx`] and [`pdf`]: the two page formats in the layout of Nghị định 30/2020/NĐ-CP.
 //!
@@ -27,6 +28,7 @@ pub mod docx;
 pub mod job;
 pub mod narrative;
 pub mod pdf;
+pub mod scheduler;
 pub mod sender;
 pub mod service;
 pub mod show;
@@ -100,6 +102,70 @@ impl Format {
     pub fn is_attachment(self) -> bool {
         matches!(self, Format::Docx | Format::Pdf)
     }
+}
+
+/// Renders a sample report in every format for each of `profiles` whose templates come from
+/// the override folder, so that a broken override (a syntax error, a misspelt field) stops
+/// start-up with the unit, the file and the line, instead of failing that unit's report on its
+/// day.
+pub fn check_overrides(
+    source: &TemplateSource,
+    profiles: &[domain::profile::UnitProfile],
+    tz: chrono_tz::Tz,
+) -> Result<(), String> {
+    for profile in profiles
+        .iter()
+        .filter(|p| source.overrides_for(p.code.as_str()))
+    {
+        let unit = profile.code.as_str();
+        let content = sample_content(profile, tz);
+        let renderer = Renderer::new(source.clone(), unit);
+        for format in [Format::Text, Format::Html, Format::Docx, Format::Pdf] {
+            renderer.render(&content, format).map_err(|error| {
+                let origin = match &error {
+                    RenderError::Template { name, .. } => source.origin(unit, name),
+                    RenderError::Typeset(_) => source.origin(unit, templates::TYPST),
+                    _ => String::new(),
+                };
+                format!("unit '{unit}': {error} ({origin})")
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// A report of `profile` with every kind of figure present, for trying its templates.
+fn sample_content(profile: &domain::profile::UnitProfile, tz: chrono_tz::Tz) -> ReportContent {
+    let period = domain::Period::containing(chrono::Utc::now(), tz).previous();
+    let window = period.window(tz);
+    let counts = domain::Counts {
+        documents_issued: 12,
+        documents_digitally_signed: 11,
+        petitions_carried_over: 1,
+        petitions_received: 3,
+        petitions_resolved: 2,
+        procedures_carried_over: 4,
+        procedures_received: 30,
+        procedures_online: 20,
+        procedures_direct: 8,
+        procedures_postal: 2,
+        procedures_digitized: 29,
+        procedures_resolved: 25,
+        procedures_resolved_early: 20,
+        procedures_resolved_late: 1,
+        procedures_pending_overdue: 1,
+        articles_published: 5,
+    };
+    let indicators = domain::Indicators::new(profile.code.clone(), period, window, true, counts);
+    ReportContent::new(ReportInputs {
+        profile,
+        indicators: &indicators,
+        narrative: profile.narrative.clone(),
+        number: Some(1),
+        date: window.end().date_naive(),
+        window_days: (window.start().date_naive(), window.end().date_naive()),
+        as_of: window.end(),
+    })
 }
 
 /// A report that could not be rendered: a template with an error, most likely an edited one.

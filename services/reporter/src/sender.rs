@@ -14,8 +14,12 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use store::PgPool;
 use store::outbox::{Claimed, Outcome};
+use uuid::Uuid;
 
 use crate::Format;
+
+/// How long one exchange with the SMTP server may take.
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Where messages go.
 pub enum Mailer {
@@ -32,9 +36,12 @@ impl Mailer {
         match url {
             Some(url) => {
                 let url = lettre_url(url)?;
+                // Shorter than the 25 s a stopping process gives its work in flight: an exchange
+                // with the server ends (sent, or failed and recorded for a retry) before the
+                // process does.
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
                     .context("BAOCAO_SMTP_URL is not a usable SMTP URL")?
-                    .timeout(Some(Duration::from_secs(30)))
+                    .timeout(Some(SMTP_TIMEOUT))
                     .build();
                 Ok(Self::Smtp(transport))
             }
@@ -114,6 +121,8 @@ pub struct Sender {
     mailer: Mailer,
     retry: RetryPolicy,
     lease: TimeDelta,
+    /// This sender's name on its claims.
+    id: Uuid,
 }
 
 impl Sender {
@@ -123,6 +132,7 @@ impl Sender {
             mailer,
             retry,
             lease: TimeDelta::minutes(5),
+            id: Uuid::new_v4(),
         }
     }
 
@@ -133,30 +143,55 @@ impl Sender {
         pool: &PgPool,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<(i64, Outcome)>> {
-        let Some(claimed) = store::outbox::claim_next(pool, now, self.lease).await? else {
+        let Some(claimed) = store::outbox::claim_next(pool, self.id, now, self.lease).await? else {
             return Ok(None);
         };
         let outcome = match build(&claimed) {
             Ok(message) => self.deliver(message, claimed.attempts, now).await,
             Err(error) => Outcome::Failed(format!("cannot build the message: {error:#}")),
         };
-        store::outbox::record(pool, claimed.outbox_id, &outcome, Utc::now()).await?;
-        let metrics = metrics::global();
-        match &outcome {
-            Outcome::Sent(_) => {
-                metrics.emails_sent.inc();
-                tracing::info!(address = %claimed.address, "report sent")
-            }
-            Outcome::Retry(error, at) => {
-                metrics.email_retries.inc();
-                tracing::warn!(address = %claimed.address, %error, next = %at, "sending failed; will retry")
-            }
-            Outcome::Failed(error) => {
-                metrics.emails_failed.inc();
-                tracing::error!(address = %claimed.address, %error, "sending failed for good")
+        self.record(pool, &claimed, &outcome).await?;
+        count(&claimed, &outcome);
+        Ok(Some((claimed.outbox_id, outcome)))
+    }
+
+    /// Records the outcome under this sender's claim. After the server has accepted a message
+    /// a failed write would have it sent again once the lease expires, so the write is retried
+    /// for as long as the lease lasts.
+    async fn record(
+        &self,
+        pool: &PgPool,
+        claimed: &Claimed,
+        outcome: &Outcome,
+    ) -> anyhow::Result<()> {
+        let give_up =
+            tokio::time::Instant::now() + self.lease.to_std().unwrap_or(Duration::from_secs(300));
+        let mut wait = Duration::from_millis(200);
+        loop {
+            match store::outbox::record(pool, claimed.outbox_id, self.id, outcome, Utc::now()).await
+            {
+                Ok(true) => return Ok(()),
+                Ok(false) => {
+                    tracing::warn!(
+                        address = %claimed.address,
+                        "the claim on this message expired and another sender took it; its outcome is left to that sender"
+                    );
+                    return Ok(());
+                }
+                Err(error)
+                    if matches!(outcome, Outcome::Sent(_))
+                        && tokio::time::Instant::now() < give_up =>
+                {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "cannot record a message as sent; retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+                Err(error) => return Err(error),
             }
         }
-        Ok(Some((claimed.outbox_id, outcome)))
     }
 
     async fn deliver(&self, message: Message, attempts: i32, now: DateTime<Utc>) -> Outcome {
@@ -181,6 +216,33 @@ impl Sender {
             Err((false, error)) => Outcome::Retry(error, self.retry.next_attempt(attempts, now)),
         }
     }
+}
+
+/// Counts and logs one attempt's outcome.
+fn count(claimed: &Claimed, outcome: &Outcome) {
+    let metrics = metrics::global();
+    match outcome {
+        Outcome::Sent(_) => {
+            metrics.emails_sent.inc();
+            tracing::info!(address = %claimed.address, "report sent")
+        }
+        Outcome::Retry(error, at) => {
+            metrics.email_retries.inc();
+            tracing::warn!(address = %claimed.address, %error, next = %at, "sending failed; will retry")
+        }
+        Outcome::Failed(error) => {
+            metrics.emails_failed.inc();
+            tracing::error!(address = %claimed.address, %error, "sending failed for good")
+        }
+    }
+}
+
+/// Checks a sender as `mail_from` writes it, "Name <address>" or a bare address: read once at
+/// start-up, so that a typo stops the start instead of failing every recipient on the day.
+pub fn check_sender(text: &str) -> Result<(), String> {
+    text.parse::<Mailbox>().map(|_| ()).map_err(|error| {
+        format!("'{text}' is not a sender such as \"UBND phường Trí Quả <vanthu@example.gov.vn>\": {error}")
+    })
 }
 
 /// The message of a claimed outbox row.

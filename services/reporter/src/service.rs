@@ -1,19 +1,22 @@
 //! The reporter target (`baocao run --target reporter`): repeats the scheduler's step
-//! ([`job::issue_due_reports`]) every half minute and drains the outbox with the sender in
-//! between, until told to stop. Failures are logged once per change of state and retried on
-//! the next round; they never stop the loop.
+//! ([`scheduler::step`]) every half minute and drains the outbox with the sender in between,
+//! until told to stop. A failure is logged when it starts, changes or ends, not every round,
+//! and never stops the loop.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
 use chrono_tz::Tz;
 use domain::profile::UnitProfile;
 use domain::schedule::Schedule;
+use domain::{Period, UnitCode};
 use lifecycle::{Shutdown, Streak};
 use store::PgPool;
 
 use crate::TemplateSource;
-use crate::job::{self, Issued, UnitJob};
+use crate::job::{Issued, UnitJob};
+use crate::scheduler::{self, Done};
 use crate::sender::Sender;
 
 /// How often due reports are looked for.
@@ -32,6 +35,8 @@ pub struct ReporterConfig {
     pub schedule: Schedule,
     /// Where templates come from.
     pub templates: TemplateSource,
+    /// How long a due report waits for ingest's backlog at most.
+    pub backlog_wait: Duration,
 }
 
 impl ReporterConfig {
@@ -63,22 +68,13 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let jobs: Vec<UnitJob<'_>> = config.units.iter().map(|p| config.job(p)).collect();
     let mut next_schedule = tokio::time::Instant::now();
+    let mut log = StepLog::default();
     let mut outbox = Streak::default();
     while !shutdown.is_triggered() {
         if tokio::time::Instant::now() >= next_schedule {
             next_schedule += SCHEDULE_EVERY;
-            match job::issue_due_reports(&pool, &jobs, Utc::now()).await {
-                Ok(done) => {
-                    for (unit, period, issued) in done {
-                        if let Issued::Stored { .. } = issued {
-                            tracing::info!(%unit, %period, ?issued, "report issued on schedule");
-                        }
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "issuing due reports failed")
-                }
-            }
+            let step = scheduler::step(&pool, &jobs, Utc::now(), config.backlog_wait).await;
+            log.record(step, &jobs);
         }
         while !shutdown.is_triggered() {
             match sender.send_next(&pool, Utc::now()).await {
@@ -100,4 +96,88 @@ pub async fn run(
         shutdown.sleep(IDLE).await;
     }
     Ok(())
+}
+
+/// What the steps said last, so that each unit's failure or wait is logged once when it
+/// starts or changes and once when it ends, and the metrics follow.
+#[derive(Default)]
+struct StepLog {
+    step: Streak,
+    /// The last failure or wait of each unit and period still in that state.
+    trouble: HashMap<(UnitCode, Period), String>,
+}
+
+impl StepLog {
+    fn record(
+        &mut self,
+        step: anyhow::Result<Vec<(UnitCode, Period, Done)>>,
+        jobs: &[UnitJob<'_>],
+    ) {
+        let done = match step {
+            Ok(done) => {
+                if self.step.succeeded() {
+                    tracing::info!("the scheduler reads the units again");
+                }
+                done
+            }
+            Err(error) => {
+                if self.step.failed() {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "the scheduler cannot read the units; retrying"
+                    );
+                }
+                return;
+            }
+        };
+        let mut failing: HashMap<&str, i64> =
+            jobs.iter().map(|j| (j.profile.code.as_str(), 0)).collect();
+        let mut unissued = failing.clone();
+        for (unit, period, outcome) in &done {
+            let key = (unit.clone(), *period);
+            match outcome {
+                Done::Issued(issued) => {
+                    if self.trouble.remove(&key).is_some() {
+                        tracing::info!(%unit, %period, "the report's trouble is over");
+                    }
+                    if let Issued::Stored { .. } = issued {
+                        tracing::info!(%unit, %period, ?issued, "report issued on schedule");
+                    }
+                }
+                Done::Waiting(why) => {
+                    if let Some(count) = unissued.get_mut(unit.as_str()) {
+                        *count += 1;
+                    }
+                    self.note(key, why, "the report waits for ingest")
+                }
+                Done::Failed(error) => {
+                    for counts in [&mut failing, &mut unissued] {
+                        if let Some(count) = counts.get_mut(unit.as_str()) {
+                            *count += 1;
+                        }
+                    }
+                    self.note(
+                        key,
+                        &format!("{error:#}"),
+                        "issuing the report failed; retrying every step",
+                    );
+                }
+            }
+        }
+        let metrics = metrics::global();
+        for (unit, count) in failing {
+            metrics.set_issue_failures(unit, count);
+        }
+        for (unit, count) in unissued {
+            metrics.set_due_unissued(unit, count);
+        }
+    }
+
+    /// Logs `message` for `key` unless the same was logged last time.
+    fn note(&mut self, key: (UnitCode, Period), why: &str, message: &str) {
+        if self.trouble.get(&key).map(String::as_str) != Some(why) {
+            tracing::warn!(unit = %key.0, period = %key.1, why, "{message}");
+            self.trouble.insert(key, why.to_owned());
+        }
+    }
 }

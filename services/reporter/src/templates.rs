@@ -47,6 +47,22 @@ impl TemplateSource {
         }
     }
 
+    /// Whether any template of `unit` comes from the override folder.
+    pub fn overrides_for(&self, unit: &str) -> bool {
+        let Some(dir) = &self.dir else {
+            return false;
+        };
+        BUILT_IN
+            .iter()
+            .any(|(name, _)| dir.join(unit).join(name).exists() || dir.join(name).exists())
+    }
+
+    /// Where `unit`'s template `name` comes from: a file's path, or "built-in".
+    pub fn origin(&self, unit: &str, name: &str) -> String {
+        self.load(unit, name)
+            .map_or_else(|_| name.to_owned(), |(_, origin)| origin)
+    }
+
     /// The text of template `name` for `unit`, and where it came from (for error messages).
     pub fn load(&self, unit: &str, name: &str) -> Result<(String, String), Error> {
         if let Some(dir) = &self.dir {

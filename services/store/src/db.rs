@@ -105,6 +105,42 @@ pub fn connect_lazy(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
         .connect_lazy_with(options))
 }
 
+/// What a failed write means for what it was writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The database refused a value or the statement's size (SQLSTATE classes 22, data
+    /// exception; 23, integrity; 54, program limit; 57014, a statement cancelled by its
+    /// timeout; or a value sqlx could not encode). Retrying the same rows cannot pass: the
+    /// rows at fault are to be isolated.
+    Refused,
+    /// Anything else: the database is away or failing over, a lock or serialization conflict,
+    /// or a deployment fault (a migration missing). Retrying the same rows later can pass.
+    Retry,
+}
+
+/// Classifies a failed write by its SQLSTATE.
+pub fn classify(error: &anyhow::Error) -> Failure {
+    for cause in error.chain() {
+        match cause.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::Encode(_)) => return Failure::Refused,
+            Some(sqlx::Error::Database(database)) => {
+                let code = database.code().unwrap_or_default();
+                let refused = ["22", "23", "54"]
+                    .iter()
+                    .any(|class| code.starts_with(class))
+                    || code == "57014";
+                return if refused {
+                    Failure::Refused
+                } else {
+                    Failure::Retry
+                };
+            }
+            _ => {}
+        }
+    }
+    Failure::Retry
+}
+
 /// Whether `error` means the database is unavailable (rather than a query being wrong).
 pub fn is_unavailable(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {

@@ -48,14 +48,17 @@ pub struct Overview {
     pub problems: Vec<UnitProblems>,
     /// Outbox messages by state.
     pub outbox: Vec<(String, i64)>,
+    /// The scheduler's failures not yet mended.
+    pub failures: Vec<crate::schedule::IssueFailure>,
 }
 
-/// The stored data's overview: three statements, whatever the number of units.
+/// The stored data's overview: four statements, whatever the number of units.
 pub async fn overview(pool: &PgPool) -> anyhow::Result<Overview> {
     Ok(Overview {
         activity: activity(pool).await?,
         problems: problems(pool).await?,
         outbox: crate::outbox::counts_by_state(pool).await?,
+        failures: crate::schedule::failures(pool).await?,
     })
 }
 

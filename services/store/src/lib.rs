@@ -12,6 +12,7 @@
 //! - [`health`]: what the administrator needs to see about the stored data (orphans, conflicts,
 //!   when each source was last heard of).
 //! - [`rejections`]: the log of dead-lettered messages, for the dashboard.
+//! - [`schedule`]: the scheduler's failures per unit and period, and ingest's heartbeat.
 //! - [`changes`]: listening for the units each committed batch changed (`LISTEN/NOTIFY`).
 
 pub mod changes;
@@ -24,5 +25,6 @@ pub mod numbering;
 pub mod outbox;
 pub mod rejections;
 pub mod reports;
+pub mod schedule;
 
 pub use sqlx::PgPool;

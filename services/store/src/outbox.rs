@@ -4,12 +4,18 @@
 //! States: `queued` → `sending` (claimed) → `sent`, or → `retrying` (a connection error or a
 //! 4xx reply; claimed again at `next_attempt_at`) → …, or → `failed` (a 5xx reply, final). A
 //! sender that dies while `sending` leaves the lease (`claimed_until`) to expire; the row is
-//! then claimed again.
+//! then claimed again. A row still `queued` or `retrying` when a correction of its report is
+//! issued becomes `superseded` and is never sent.
+//!
+//! A claim names its sender (`claimed_by`). An outcome is recorded only while that sender
+//! still holds the claim: one whose lease expired (and whose row another sender claimed) can
+//! no longer write `retrying` or `failed` over the other's `sent`.
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{Period, UnitCode};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 /// A message claimed for sending, with what it carries.
 #[derive(Debug, Clone)]
@@ -48,11 +54,12 @@ pub struct Claimed {
     pub pdf: Vec<u8>,
 }
 
-/// Claims the message due longest, if any, for `lease`: it is not claimed again before
-/// `now + lease` unless its sender records an outcome.
+/// Claims the message due longest, if any, for `sender` and `lease`: it is not claimed again
+/// before `now + lease` unless its sender records an outcome.
 #[tracing::instrument(skip_all)]
 pub async fn claim_next(
     pool: &PgPool,
+    sender: Uuid,
     now: DateTime<Utc>,
     lease: chrono::TimeDelta,
 ) -> anyhow::Result<Option<Claimed>> {
@@ -67,7 +74,8 @@ pub async fn claim_next(
             for update skip locked
         ), claimed as (
             update outbox
-            set state = 'sending', claimed_until = $2, attempts = outbox.attempts + 1
+            set state = 'sending', claimed_until = $2, claimed_by = $3,
+                attempts = outbox.attempts + 1
             from next
             where outbox.outbox_id = next.outbox_id
             returning outbox.outbox_id, outbox.report_id, outbox.address, outbox.label,
@@ -83,6 +91,7 @@ pub async fn claim_next(
         "#,
         now,
         now + lease,
+        sender,
     )
     .fetch_optional(pool)
     .await
@@ -121,36 +130,42 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Records the outcome of the attempt on a claimed message, and the attempt itself.
+/// Records the outcome of `sender`'s attempt on a message it claimed, and the attempt itself.
+/// Returns false if the sender no longer held the claim (its lease expired and another sender
+/// took the message): the attempt is recorded, the message's state is left as the other
+/// sender's.
 #[tracing::instrument(skip_all, fields(outbox_id))]
 pub async fn record(
     pool: &PgPool,
     outbox_id: i64,
+    sender: Uuid,
     outcome: &Outcome,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let (state, kind, reply, next) = match outcome {
         Outcome::Sent(reply) => ("sent", "sent", reply, None),
         Outcome::Retry(error, at) => ("retrying", "retry", error, Some(*at)),
         Outcome::Failed(error) => ("failed", "failed", error, None),
     };
     let mut tx = pool.begin().await.context("Failed to record a delivery")?;
-    sqlx::query!(
+    let updated = sqlx::query!(
         "update outbox
-         set state = $2, claimed_until = null,
+         set state = $2, claimed_until = null, claimed_by = null,
              next_attempt_at = coalesce($3, next_attempt_at),
              last_error = case when $2 = 'sent' then last_error else $4 end,
              sent_at = case when $2 = 'sent' then $5 else sent_at end
-         where outbox_id = $1",
+         where outbox_id = $1 and state = 'sending' and claimed_by = $6",
         outbox_id,
         state,
         next,
         reply,
         now,
+        sender,
     )
     .execute(&mut *tx)
     .await
-    .context("Failed to record a delivery")?;
+    .context("Failed to record a delivery")?
+    .rows_affected();
     sqlx::query!(
         "insert into delivery_attempt (outbox_id, attempted_at, outcome, reply)
          values ($1, $2, $3, $4)",
@@ -163,7 +178,7 @@ pub async fn record(
     .await
     .context("Failed to record a delivery attempt")?;
     tx.commit().await.context("Failed to record a delivery")?;
-    Ok(())
+    Ok(updated == 1)
 }
 
 /// One message's delivery state, for `report status`.
@@ -179,7 +194,7 @@ pub struct Delivery {
     pub address: String,
     /// The line of "Nơi nhận" it belongs to.
     pub label: String,
-    /// queued, sending, retrying, sent or failed.
+    /// queued, sending, retrying, sent, failed or superseded.
     pub state: String,
     /// Attempts so far.
     pub attempts: i32,

@@ -5,7 +5,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-/// How much of a body is kept.
+/// How much of a body is kept, in characters.
 pub const EXCERPT_CHARS: usize = 4000;
 
 /// A dead letter to record.
@@ -68,14 +68,15 @@ pub async fn record(pool: &PgPool, rejections: &[NewRejection<'_>]) -> anyhow::R
     ) -> Vec<&'a str> {
         rows.iter().map(field).collect()
     }
+    // What PostgreSQL text cannot hold (NUL) and what a terminal must not be sent (other
+    // control characters) are written as escapes.
     let excerpts: Vec<String> = rejections
         .iter()
-        .map(|r| {
-            String::from_utf8_lossy(&r.body[..r.body.len().min(EXCERPT_CHARS * 4)])
-                .chars()
-                .take(EXCERPT_CHARS)
-                .collect()
-        })
+        .map(|r| domain::text::printable_excerpt(r.body, EXCERPT_CHARS))
+        .collect();
+    let details: Vec<String> = rejections
+        .iter()
+        .map(|r| domain::text::escape_controls(r.detail))
         .collect();
     let sizes: Vec<i32> = rejections
         .iter()
@@ -86,7 +87,7 @@ pub async fn record(pool: &PgPool, rejections: &[NewRejection<'_>]) -> anyhow::R
          select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                               $6::text[], $7::int[])",
         &column(rejections, |r| r.reason) as &[&str],
-        &column(rejections, |r| r.detail) as &[&str],
+        &details,
         &column(rejections, |r| r.exchange) as &[&str],
         &column(rejections, |r| r.routing_key) as &[&str],
         &column(rejections, |r| r.queue) as &[&str],

@@ -157,6 +157,20 @@ pub async fn insert(
     .execute(&mut **tx)
     .await
     .context("Failed to queue the report's messages")?;
+    // The earlier revisions' messages not yet sent would reach their recipients after the
+    // correction: they are superseded. One in flight (`sending`) goes out as it is.
+    sqlx::query!(
+        "update outbox set state = 'superseded'
+         where state in ('queued', 'retrying')
+           and report_id in (select report_id from report
+                             where unit = $1 and period = $2 and report_id <> $3)",
+        unit.as_str(),
+        period.to_string(),
+        report_id,
+    )
+    .execute(&mut **tx)
+    .await
+    .context("Failed to supersede the earlier revisions' messages")?;
     Ok(report_id)
 }
 
@@ -166,23 +180,102 @@ pub async fn configured_at(
     unit: &UnitCode,
     now: DateTime<Utc>,
 ) -> anyhow::Result<DateTime<Utc>> {
+    let registrations = register(pool, std::slice::from_ref(unit), now).await?;
+    registrations
+        .into_iter()
+        .next()
+        .map(|r| r.configured_at)
+        .context("the unit's registration was not read back")
+}
+
+/// Where the scheduler stands with one unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// The unit.
+    pub unit: String,
+    /// When baocao first ran for it: no report is due for a window that ended before.
+    pub configured_at: DateTime<Utc>,
+    /// The last period settled (issued, or found without events on its day), if any.
+    pub settled_through: Option<Period>,
+}
+
+/// Registers every unit of `units` not registered yet (as configured at `now`) and reads them
+/// all back: two statements, whatever the number of units.
+pub async fn register(
+    pool: &PgPool,
+    units: &[UnitCode],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Registration>> {
+    let codes: Vec<&str> = units.iter().map(UnitCode::as_str).collect();
     sqlx::query!(
-        "insert into unit_registration (unit, configured_at) values ($1, $2)
+        "insert into unit_registration (unit, configured_at)
+         select unit, $2 from unnest($1::text[]) as unit
          on conflict (unit) do nothing",
-        unit.as_str(),
+        &codes as &[&str],
         now,
     )
     .execute(pool)
     .await
-    .context("Failed to register the unit")?;
-    let at = sqlx::query_scalar!(
-        "select configured_at from unit_registration where unit = $1",
+    .context("Failed to register the units")?;
+    let rows = sqlx::query!(
+        "select unit, configured_at, settled_through from unit_registration
+         where unit = any($1) order by unit",
+        &codes as &[&str],
+    )
+    .fetch_all(pool)
+    .await
+    .context("Failed to read the units' registrations")?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Registration {
+                unit: row.unit,
+                configured_at: row.configured_at,
+                settled_through: row
+                    .settled_through
+                    .as_deref()
+                    .map(stored_period)
+                    .transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// `unit`'s registration, if baocao has run for it.
+pub async fn registration(pool: &PgPool, unit: &UnitCode) -> anyhow::Result<Option<Registration>> {
+    let row = sqlx::query!(
+        "select unit, configured_at, settled_through from unit_registration where unit = $1",
         unit.as_str(),
     )
-    .fetch_one(pool)
+    .fetch_optional(pool)
     .await
     .context("Failed to read the unit's registration")?;
-    Ok(at)
+    row.map(|row| {
+        Ok(Registration {
+            unit: row.unit,
+            configured_at: row.configured_at,
+            settled_through: row
+                .settled_through
+                .as_deref()
+                .map(stored_period)
+                .transpose()?,
+        })
+    })
+    .transpose()
+}
+
+/// Marks `period` (and every period before it) settled for `unit`.
+pub async fn settle(pool: &PgPool, unit: &UnitCode, period: Period) -> anyhow::Result<()> {
+    sqlx::query!(
+        "update unit_registration
+         set settled_through = greatest(coalesce(settled_through, ''), $2)
+         where unit = $1",
+        unit.as_str(),
+        period.to_string(),
+    )
+    .execute(pool)
+    .await
+    .context("Failed to record the settled period")?;
+    Ok(())
 }
 
 /// The periods of `unit` that have a report (only `period`, if given), oldest first.

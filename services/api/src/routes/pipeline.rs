@@ -148,10 +148,25 @@ pub struct UnitHealth {
 /// Outbox messages in one state.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OutboxCount {
-    /// queued, sending, retrying, sent or failed.
+    /// queued, sending, retrying, sent, failed or superseded.
     pub state: String,
     /// Messages.
     pub count: i64,
+}
+
+/// A unit's report whose issuing failed and has not succeeded since.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FailureView {
+    /// The unit.
+    pub unit: String,
+    /// The period.
+    pub period: String,
+    /// The last error.
+    pub error: String,
+    /// When it first failed.
+    pub since: DateTime<Utc>,
+    /// Failed attempts so far.
+    pub attempts: i32,
 }
 
 /// The pipeline's health.
@@ -165,6 +180,8 @@ pub struct PipelineView {
     pub units: Vec<UnitHealth>,
     /// The email outbox by state.
     pub outbox: Vec<OutboxCount>,
+    /// Reports whose issuing fails, by unit and period.
+    pub failures: Vec<FailureView>,
     /// When this was read.
     pub as_of: DateTime<Utc>,
 }
@@ -185,8 +202,22 @@ pub async fn pipeline(State(state): Shared) -> ApiResult<Json<PipelineView>> {
         units: unit_health(units, &overview),
         outbox: overview
             .outbox
-            .into_iter()
-            .map(|(state, count)| OutboxCount { state, count })
+            .iter()
+            .map(|(state, count)| OutboxCount {
+                state: state.clone(),
+                count: *count,
+            })
+            .collect(),
+        failures: overview
+            .failures
+            .iter()
+            .map(|f| FailureView {
+                unit: f.unit.clone(),
+                period: f.period.to_string(),
+                error: f.error.clone(),
+                since: f.first_failed_at,
+                attempts: f.attempts,
+            })
             .collect(),
         as_of: Utc::now(),
     }))

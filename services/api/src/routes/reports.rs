@@ -12,8 +12,9 @@ use chrono::{DateTime, Utc};
 use domain::Period;
 use domain::profile::{NarrativeField, split_paragraphs};
 use reporter::Format;
-use reporter::job::Issued;
+use reporter::job::{Issued, Resend};
 use reporter::narrative::{Change, ChangeError, FieldText};
+use reporter::scheduler::Plan;
 use reporter::show::{Shown, Which};
 use reporter::status::PeriodReports;
 use serde::{Deserialize, Serialize};
@@ -44,6 +45,8 @@ pub struct ReportsView {
     pub last_closed_period: String,
     /// When that period's report is (or was) due to be sent on schedule.
     pub last_closed_send_at: Option<DateTime<Utc>>,
+    /// What the scheduler will do about that period, and why not when it will not.
+    pub last_closed_plan: Plan,
     /// The latest 12 periods with a report, newest first.
     pub periods: Vec<PeriodReports>,
 }
@@ -59,14 +62,18 @@ pub async fn reports(
     Path(unit): Path<String>,
 ) -> ApiResult<Json<ReportsView>> {
     let job = state.config.reports.job(state.profile(&unit)?);
-    let mut periods = reporter::status::reports(&state.pool, &job, None, 12, Utc::now()).await?;
+    let now = Utc::now();
+    let mut periods = reporter::status::reports(&state.pool, &job, None, 12, now).await?;
     periods.reverse();
     let last_closed = state.open_period().previous();
+    let wait = state.config.reports.backlog_wait;
+    let plan = reporter::scheduler::plan(&state.pool, &job, last_closed, now, wait).await?;
     Ok(Json(ReportsView {
         unit,
         open_period: state.open_period().to_string(),
         last_closed_period: last_closed.to_string(),
         last_closed_send_at: Some(job.schedule.send_at(last_closed, job.tz)),
+        last_closed_plan: plan,
         periods,
     }))
 }
@@ -157,6 +164,23 @@ pub struct SendRequest {
     /// Send a corrected revision of a report already sent.
     #[serde(default)]
     pub force: bool,
+    /// With `force`: the revision the correction replaces, as the requester saw it. Refused
+    /// (409, `stale_revision`) if a later one was sent meanwhile, so that a repeated click sends
+    /// one correction.
+    #[serde(default)]
+    pub replaces: Option<i32>,
+}
+
+impl SendRequest {
+    fn resend(&self) -> Resend {
+        if self.force {
+            Resend::Correction {
+                replaces: self.replaces,
+            }
+        } else {
+            Resend::No
+        }
+    }
 }
 
 /// What sending did.
@@ -178,7 +202,7 @@ pub struct SendOutcome {
            ("period" = String, Path, description = "YYYY-MM")),
     request_body(content = SendRequest, content_type = "application/json"),
     responses((status = 201, body = SendOutcome),
-              (status = 409, description = "Already sent without force (`already_sent`), or the window is still open (`window_open`)", body = ErrorBody),
+              (status = 409, description = "Already sent without force (`already_sent`), the window still open (`window_open`), or a later correction sent meanwhile (`stale_revision`)", body = ErrorBody),
               (status = 422, description = "The window has no events (`no_events`)", body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn send(
@@ -194,7 +218,8 @@ pub async fn send(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("not a send request: {e}")))?
     };
-    let issued = reporter::job::issue(&state.pool, &job, period, Utc::now(), request.force).await?;
+    let issued =
+        reporter::job::issue(&state.pool, &job, period, Utc::now(), request.resend()).await?;
     tracing::info!(%unit, %period, force = request.force, ?issued, "report send asked for over the API");
     match issued {
         Issued::Stored {

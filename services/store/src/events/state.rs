@@ -1,6 +1,8 @@
 //! The per-item state upserts of a batch. Each statement keeps the earliest event of its kind
 //! for every item and, in the same statement, records a conflict for every item that already
-//! had one.
+//! had one. Whether it had one is read from a counter the upsert increments under the item's
+//! row lock, not from a read before the write: two consumers writing the same new item at once
+//! serialize on that lock, and the second sees the first's count.
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -43,17 +45,24 @@ pub(super) async fn upsert_documents(
         with input as (
             select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::bool[], $6::text[])
                 as input (unit, document_id, signed_at, event_id, digital, number)
-        ), clash as (
-            insert into conflict (unit, kind, subject, event_id)
-            select input.unit, 'document', input.document_id, input.event_id
-            from input join document using (unit, document_id)
+        ), upserted as (
+            insert into document as d (unit, document_id, signed_at, event_id, digital, number)
+            select unit, document_id, signed_at, event_id, digital, number from input
+            on conflict (unit, document_id) do update set
+                events = d.events + 1,
+                signed_at = least(d.signed_at, excluded.signed_at),
+                event_id = case when excluded.signed_at < d.signed_at
+                    then excluded.event_id else d.event_id end,
+                digital = case when excluded.signed_at < d.signed_at
+                    then excluded.digital else d.digital end,
+                number = case when excluded.signed_at < d.signed_at
+                    then excluded.number else d.number end
+            returning unit, document_id, events
         )
-        insert into document (unit, document_id, signed_at, event_id, digital, number)
-        select unit, document_id, signed_at, event_id, digital, number from input
-        on conflict (unit, document_id) do update
-            set signed_at = excluded.signed_at, event_id = excluded.event_id,
-                digital = excluded.digital, number = excluded.number
-            where excluded.signed_at < document.signed_at
+        insert into conflict (unit, kind, subject, event_id)
+        select upserted.unit, 'document', upserted.document_id, input.event_id
+        from upserted join input using (unit, document_id)
+        where upserted.events > 1
         "#,
         &c.units, &c.items, &c.times, &c.event_ids, &digital, &numbers as &[Option<String>],
     )
@@ -77,17 +86,22 @@ pub(super) async fn upsert_articles(
         with input as (
             select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::text[])
                 as input (unit, article_id, published_at, event_id, title)
-        ), clash as (
-            insert into conflict (unit, kind, subject, event_id)
-            select input.unit, 'article', input.article_id, input.event_id
-            from input join article using (unit, article_id)
+        ), upserted as (
+            insert into article as a (unit, article_id, published_at, event_id, title)
+            select unit, article_id, published_at, event_id, title from input
+            on conflict (unit, article_id) do update set
+                events = a.events + 1,
+                published_at = least(a.published_at, excluded.published_at),
+                event_id = case when excluded.published_at < a.published_at
+                    then excluded.event_id else a.event_id end,
+                title = case when excluded.published_at < a.published_at
+                    then excluded.title else a.title end
+            returning unit, article_id, events
         )
-        insert into article (unit, article_id, published_at, event_id, title)
-        select unit, article_id, published_at, event_id, title from input
-        on conflict (unit, article_id) do update
-            set published_at = excluded.published_at, event_id = excluded.event_id,
-                title = excluded.title
-            where excluded.published_at < article.published_at
+        insert into conflict (unit, kind, subject, event_id)
+        select upserted.unit, 'article', upserted.article_id, input.event_id
+        from upserted join input using (unit, article_id)
+        where upserted.events > 1
         "#,
         &c.units,
         &c.items,
@@ -143,27 +157,32 @@ pub(super) async fn upsert_petitions(
             select * from unnest(
                 $1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::timestamptz[], $6::uuid[]
             ) as input (unit, petition_id, received_at, received_event_id, resolved_at, resolved_event_id)
-        ), clash as (
-            insert into conflict (unit, kind, subject, event_id)
-            select input.unit, 'petition_received', input.petition_id, input.received_event_id
-            from input join petition using (unit, petition_id)
-            where input.received_at is not null and petition.received_at is not null
-            union all
-            select input.unit, 'petition_resolved', input.petition_id, input.resolved_event_id
-            from input join petition using (unit, petition_id)
-            where input.resolved_at is not null and petition.resolved_at is not null
+        ), upserted as (
+            insert into petition as p
+                (unit, petition_id, received_at, received_event_id, resolved_at, resolved_event_id,
+                 received_events, resolved_events)
+            select unit, petition_id, received_at, received_event_id, resolved_at, resolved_event_id,
+                   (received_at is not null)::int, (resolved_at is not null)::int
+            from input
+            on conflict (unit, petition_id) do update set
+                received_events = p.received_events + excluded.received_events,
+                resolved_events = p.resolved_events + excluded.resolved_events,
+                received_at = least(p.received_at, excluded.received_at),
+                received_event_id = case when p.received_at is null or excluded.received_at < p.received_at
+                    then coalesce(excluded.received_event_id, p.received_event_id) else p.received_event_id end,
+                resolved_at = least(p.resolved_at, excluded.resolved_at),
+                resolved_event_id = case when p.resolved_at is null or excluded.resolved_at < p.resolved_at
+                    then coalesce(excluded.resolved_event_id, p.resolved_event_id) else p.resolved_event_id end
+            returning unit, petition_id, received_events, resolved_events
         )
-        insert into petition as p
-            (unit, petition_id, received_at, received_event_id, resolved_at, resolved_event_id)
-        select unit, petition_id, received_at, received_event_id, resolved_at, resolved_event_id
-        from input
-        on conflict (unit, petition_id) do update set
-            received_at = least(p.received_at, excluded.received_at),
-            received_event_id = case when p.received_at is null or excluded.received_at < p.received_at
-                then coalesce(excluded.received_event_id, p.received_event_id) else p.received_event_id end,
-            resolved_at = least(p.resolved_at, excluded.resolved_at),
-            resolved_event_id = case when p.resolved_at is null or excluded.resolved_at < p.resolved_at
-                then coalesce(excluded.resolved_event_id, p.resolved_event_id) else p.resolved_event_id end
+        insert into conflict (unit, kind, subject, event_id)
+        select upserted.unit, 'petition_received', upserted.petition_id, input.received_event_id
+        from upserted join input using (unit, petition_id)
+        where input.received_at is not null and upserted.received_events > 1
+        union all
+        select upserted.unit, 'petition_resolved', upserted.petition_id, input.resolved_event_id
+        from upserted join input using (unit, petition_id)
+        where input.resolved_at is not null and upserted.resolved_events > 1
         "#,
         &c.units, &c.items, &c.received_at as &[Option<DateTime<Utc>>], &c.received_event_ids as &[Option<Uuid>],
         &c.resolved_at as &[Option<DateTime<Utc>>], &c.resolved_event_ids as &[Option<Uuid>],
@@ -207,35 +226,39 @@ pub(super) async fn upsert_dossiers(
                 $7::text[], $8::timestamptz[], $9::bool[]
             ) as input (unit, dossier_id, received_at, received_event_id, resolved_at, resolved_event_id,
                         channel, due_at, digitized)
-        ), clash as (
-            insert into conflict (unit, kind, subject, event_id)
-            select input.unit, 'dossier_received', input.dossier_id, input.received_event_id
-            from input join dossier using (unit, dossier_id)
-            where input.received_at is not null and dossier.received_at is not null
-            union all
-            select input.unit, 'dossier_resolved', input.dossier_id, input.resolved_event_id
-            from input join dossier using (unit, dossier_id)
-            where input.resolved_at is not null and dossier.resolved_at is not null
+        ), upserted as (
+            insert into dossier as d
+                (unit, dossier_id, received_at, received_event_id, resolved_at, resolved_event_id,
+                 channel, due_at, digitized, received_events, resolved_events)
+            select unit, dossier_id, received_at, received_event_id, resolved_at, resolved_event_id,
+                   channel, due_at, digitized,
+                   (received_at is not null)::int, (resolved_at is not null)::int
+            from input
+            on conflict (unit, dossier_id) do update set
+                received_events = d.received_events + excluded.received_events,
+                resolved_events = d.resolved_events + excluded.resolved_events,
+                received_at = least(d.received_at, excluded.received_at),
+                received_event_id = case when d.received_at is null or excluded.received_at < d.received_at
+                    then coalesce(excluded.received_event_id, d.received_event_id) else d.received_event_id end,
+                channel = case when d.received_at is null or excluded.received_at < d.received_at
+                    then coalesce(excluded.channel, d.channel) else d.channel end,
+                due_at = case when d.received_at is null or excluded.received_at < d.received_at
+                    then coalesce(excluded.due_at, d.due_at) else d.due_at end,
+                digitized = case when d.received_at is null or excluded.received_at < d.received_at
+                    then coalesce(excluded.digitized, d.digitized) else d.digitized end,
+                resolved_at = least(d.resolved_at, excluded.resolved_at),
+                resolved_event_id = case when d.resolved_at is null or excluded.resolved_at < d.resolved_at
+                    then coalesce(excluded.resolved_event_id, d.resolved_event_id) else d.resolved_event_id end
+            returning unit, dossier_id, received_events, resolved_events
         )
-        insert into dossier as d
-            (unit, dossier_id, received_at, received_event_id, resolved_at, resolved_event_id,
-             channel, due_at, digitized)
-        select unit, dossier_id, received_at, received_event_id, resolved_at, resolved_event_id,
-               channel, due_at, digitized
-        from input
-        on conflict (unit, dossier_id) do update set
-            received_at = least(d.received_at, excluded.received_at),
-            received_event_id = case when d.received_at is null or excluded.received_at < d.received_at
-                then coalesce(excluded.received_event_id, d.received_event_id) else d.received_event_id end,
-            channel = case when d.received_at is null or excluded.received_at < d.received_at
-                then coalesce(excluded.channel, d.channel) else d.channel end,
-            due_at = case when d.received_at is null or excluded.received_at < d.received_at
-                then coalesce(excluded.due_at, d.due_at) else d.due_at end,
-            digitized = case when d.received_at is null or excluded.received_at < d.received_at
-                then coalesce(excluded.digitized, d.digitized) else d.digitized end,
-            resolved_at = least(d.resolved_at, excluded.resolved_at),
-            resolved_event_id = case when d.resolved_at is null or excluded.resolved_at < d.resolved_at
-                then coalesce(excluded.resolved_event_id, d.resolved_event_id) else d.resolved_event_id end
+        insert into conflict (unit, kind, subject, event_id)
+        select upserted.unit, 'dossier_received', upserted.dossier_id, input.received_event_id
+        from upserted join input using (unit, dossier_id)
+        where input.received_at is not null and upserted.received_events > 1
+        union all
+        select upserted.unit, 'dossier_resolved', upserted.dossier_id, input.resolved_event_id
+        from upserted join input using (unit, dossier_id)
+        where input.resolved_at is not null and upserted.resolved_events > 1
         "#,
         &c.units, &c.items, &c.received_at as &[Option<DateTime<Utc>>], &c.received_event_ids as &[Option<Uuid>],
         &c.resolved_at as &[Option<DateTime<Utc>>], &c.resolved_event_ids as &[Option<Uuid>],

@@ -14,6 +14,11 @@ use domain::profile::UnitProfile;
 use domain::schedule::Schedule;
 use serde::Deserialize;
 
+mod checks;
+mod locate;
+
+use locate::invalid_at;
+
 /// Everything the binary is configured with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -117,6 +122,9 @@ pub struct FileConfig {
     /// How the ingest worker batches.
     #[serde(default)]
     pub ingest: IngestTuning,
+    /// How the reporter waits for ingest.
+    #[serde(default)]
+    pub reporter: ReporterTuning,
     /// A folder of templates overriding the built-in ones (`DIR/<unit>/<name>`, then
     /// `DIR/<name>`), relative to this file. Default: the built-in templates only.
     #[serde(default)]
@@ -144,12 +152,35 @@ impl TryFrom<String> for TimeZone {
     }
 }
 
-/// How the ingest worker batches.
+/// How the reporter waits for ingest before issuing a due report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReporterTuning {
+    /// How long a due report may wait, after its sending time, while ingest's queues still hold
+    /// messages or ingest has not been heard from, in minutes (0: never wait).
+    pub backlog_wait_minutes: u64,
+}
+
+impl Default for ReporterTuning {
+    fn default() -> Self {
+        Self {
+            backlog_wait_minutes: 60,
+        }
+    }
+}
+
+/// How the ingest worker batches, and how much memory it may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IngestTuning {
-    /// Unacknowledged deliveries the broker may push to one consumer (1–65535).
+    /// Unacknowledged deliveries the broker may push to one consumer, at most (1–65535).
     pub prefetch: u16,
+    /// The broker's largest message (RabbitMQ's `max_message_size`), in bytes. Bodies over
+    /// 1 MiB are dead-lettered as `too_large`, so the broker must let them through up to this.
+    pub max_message_bytes: usize,
+    /// What one consumer's unacknowledged deliveries may take at most, in bytes: the prefetch
+    /// is lowered until that many messages of `max_message_bytes` fit.
+    pub prefetch_bytes: usize,
     /// Consumers per queue in one process; each commits its own batches.
     pub consumers_per_queue: usize,
     /// The most events written in one transaction.
@@ -162,6 +193,8 @@ impl Default for IngestTuning {
     fn default() -> Self {
         Self {
             prefetch: 2000,
+            max_message_bytes: 2 * 1024 * 1024,
+            prefetch_bytes: 128 * 1024 * 1024,
             consumers_per_queue: 2,
             batch_size: 1000,
             batch_wait_ms: 20,
@@ -188,6 +221,7 @@ impl Settings {
             tz: self.file.tz(),
             schedule: self.file.schedule,
             templates: self.template_source(),
+            backlog_wait: Duration::from_secs(self.file.reporter.backlog_wait_minutes * 60),
         }
     }
 }
@@ -277,115 +311,15 @@ pub fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
         let offset = error.span().map(|span| span.start).unwrap_or(0);
         invalid_at(path, text, offset, error.message())
     })?;
-    check_units(path, text, &config)?;
+    checks::check(path, text, &config)?;
     Ok(config)
-}
-
-fn check_units(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
-    let offset_of = |needle: &str| text.find(needle).unwrap_or(0);
-    if config.units.is_empty() {
-        return Err(invalid_at(
-            path,
-            text,
-            text.len(),
-            "at least one [[unit]] is required",
-        ));
-    }
-    for (index, unit) in config.units.iter().enumerate() {
-        let code = unit.code.as_str();
-        if config.units[..index]
-            .iter()
-            .any(|other| other.code == unit.code)
-        {
-            let second = text
-                .match_indices(&format!("\"{code}\""))
-                .nth(1)
-                .map_or(0, |(at, _)| at);
-            return Err(invalid_at(
-                path,
-                text,
-                second,
-                &format!("unit '{code}' is configured twice"),
-            ));
-        }
-        if config.ingest.prefetch == 0 {
-            return Err(invalid_at(
-                path,
-                text,
-                offset_of("prefetch"),
-                "prefetch must be at least 1 (0 would mean unlimited)",
-            ));
-        }
-        if unit.numbering.symbol.trim().is_empty() {
-            return Err(invalid_at(
-                path,
-                text,
-                offset_of("symbol"),
-                "the number symbol must not be empty",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// An [`ConfigError::Invalid`] at byte `offset` of `text`, naming the field written there.
-fn invalid_at(path: &Path, text: &str, offset: usize, message: &str) -> ConfigError {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
-    let column = before[line_start..].chars().count() + 1;
-    ConfigError::Invalid {
-        path: path.to_owned(),
-        line,
-        column,
-        field: field_at(text, offset),
-        message: message.trim().to_owned(),
-    }
-}
-
-/// The dotted name of the key on the line at `offset` (or of the table it opens), within the
-/// nearest table header above it: `unit.signer.name`, `schedule.send_day`.
-fn field_at(text: &str, offset: usize) -> String {
-    let mut table = String::new();
-    let mut key = String::new();
-    let mut line_start = 0;
-    for line in text.split_inclusive('\n') {
-        if line_start > offset {
-            break;
-        }
-        let trimmed = line.trim();
-        if let Some(header) = trimmed.strip_prefix('[') {
-            table = header
-                .trim_matches(|c| c == '[' || c == ']')
-                .trim()
-                .to_owned();
-            key.clear();
-        } else if let Some((name, _)) = trimmed.split_once('=').filter(|(name, _)| is_key(name)) {
-            key = name.trim().to_owned();
-        }
-        line_start += line.len();
-    }
-    match (table.is_empty(), key.is_empty()) {
-        (true, _) => key,
-        (false, true) => table,
-        (false, false) => format!("{table}.{key}"),
-    }
-}
-
-fn is_key(text: &str) -> bool {
-    let text = text.trim();
-    !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SHIPPED: &str = include_str!("../../../baocao.toml");
+    const SHIPPED: &str = include_str!("../../../../baocao.toml");
 
     fn error_of(text: &str) -> String {
         parse_file(Path::new("baocao.toml"), text)
@@ -462,6 +396,96 @@ mod tests {
         let second = SHIPPED.split("[[unit]]").nth(1).unwrap();
         let message = error_of(&format!("{SHIPPED}\n[[unit]]{second}"));
         assert!(message.contains("configured twice"), "{message}");
+    }
+
+    /// The shipped unit again as `code`, with `edit` applied to its text.
+    fn second_unit(code: &str, edit: impl Fn(&str) -> String) -> String {
+        let unit = SHIPPED.split("[[unit]]").nth(1).unwrap();
+        let unit = unit.replace("code = \"tri-qua\"", &format!("code = \"{code}\""));
+        format!("{SHIPPED}\n[[unit]]{}", edit(&unit))
+    }
+
+    #[test]
+    fn a_control_character_in_a_units_text_names_that_units_line() {
+        let text = second_unit("an-phu", |unit| {
+            unit.replace("name = \"Nguyễn Chính Bảo\"", "name = \"Nguyễn\\u001b[2J\"")
+        });
+        let line = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("name = "))
+            .nth(1)
+            .unwrap()
+            .0
+            + 1;
+        let message = error_of(&text);
+        assert!(
+            message.starts_with(&format!("baocao.toml:{line}:")),
+            "{message}"
+        );
+        assert!(
+            message.contains("unit 'an-phu'") && message.contains("U+001B"),
+            "{message}"
+        );
+        let message = error_of(&second_unit("an-phu", |unit| {
+            unit.replacen("\"Hạn chế", "\"Hạn\\u0007 chế", 1)
+                .replace("\"Hệ thống máy móc", "\"Hệ\\u0007 thống máy móc")
+        }));
+        assert!(
+            message.contains("field `unit.narrative") && message.contains("U+0007"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_sender_that_does_not_parse_stops_start_up() {
+        let text = second_unit("an-phu", |unit| {
+            unit.replace(
+                "mail_from = \"UBND phường Trí Quả <vanthu.triqua@example.gov.vn>\"",
+                "mail_from = \"UBND phường An Phú vanthu.anphu@example\"",
+            )
+        });
+        let line = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("mail_from"))
+            .nth(1)
+            .unwrap()
+            .0
+            + 1;
+        let message = error_of(&text);
+        assert!(
+            message.starts_with(&format!("baocao.toml:{line}:")),
+            "{message}"
+        );
+        assert!(message.contains("field `unit.mail_from`"), "{message}");
+        assert!(message.contains("not a sender"), "{message}");
+    }
+
+    proptest::proptest! {
+        /// Any text at all gives a configuration or an error naming the file and a line,
+        /// never a panic.
+        #[test]
+        fn any_text_gives_a_configuration_or_a_located_error(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Err(error) = parse_file(Path::new("baocao.toml"), &text) {
+                proptest::prop_assert!(error.to_string().starts_with("baocao.toml:"), "{error}");
+            }
+        }
+
+        /// The shipped file with any stretch of it replaced by any text likewise.
+        #[test]
+        fn any_edit_of_the_shipped_file_gives_a_configuration_or_a_located_error(
+            start in 0usize..8000, length in 0usize..64, insert in ".{0,32}",
+        ) {
+            let start = (0..=start.min(SHIPPED.len())).rev().find(|i| SHIPPED.is_char_boundary(*i)).unwrap_or(0);
+            let end = (start + length).min(SHIPPED.len());
+            let end = (end..=SHIPPED.len()).find(|i| SHIPPED.is_char_boundary(*i)).unwrap_or(SHIPPED.len());
+            let text = format!("{}{insert}{}", &SHIPPED[..start], &SHIPPED[end..]);
+            if let Err(error) = parse_file(Path::new("baocao.toml"), &text) {
+                proptest::prop_assert!(error.to_string().starts_with("baocao.toml:"), "{error}");
+            }
+        }
     }
 
     #[test]
