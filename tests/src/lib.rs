@@ -8,6 +8,7 @@ pub mod http;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use baocao::config::{FileConfig, Settings};
@@ -283,6 +284,18 @@ impl TestEnv {
         args: &[&str],
         extra: &[(&str, &str)],
     ) -> (tokio::process::Child, String) {
+        let (child, address, _) = self.spawn_logged(binary, args, extra).await;
+        (child, address)
+    }
+
+    /// As [`TestEnv::spawn_listening`], also keeping every line the process logs (JSON lines,
+    /// at `api=info,warn` unless `extra` sets `BAOCAO_LOG`).
+    pub async fn spawn_logged(
+        &self,
+        binary: &Path,
+        args: &[&str],
+        extra: &[(&str, &str)],
+    ) -> (tokio::process::Child, String, Logs) {
         use tokio::io::AsyncBufReadExt;
         let mut command = tokio::process::Command::from(self.command(binary));
         command
@@ -298,8 +311,11 @@ impl TestEnv {
         let mut child = command.spawn().expect("the binary starts");
         let stderr = child.stderr.take().expect("its stderr");
         let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let logs = Logs::default();
+        let kept = logs.clone();
         let address = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.expect("its logs") {
+                kept.push(&line);
                 if let Ok(log) = serde_json::from_str::<Value>(&line)
                     && log["fields"]["message"] == "HTTP listening"
                 {
@@ -313,12 +329,14 @@ impl TestEnv {
         .expect("listening within 30 s")
         .expect("the binary ended without listening");
         // Keep draining its logs so that it never blocks on a full pipe.
+        let kept = logs.clone();
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
+                kept.push(&line);
                 eprintln!("{line}");
             }
         });
-        (child, address)
+        (child, address, logs)
     }
 
     /// Starts the api target in this process on a free loopback port, with `token` as
@@ -342,6 +360,41 @@ impl TestEnv {
             stop,
             handle,
         }
+    }
+
+    /// Lets the database accept connections or not; refusing also ends the open ones, as a
+    /// database going down would.
+    pub async fn set_database_available(&self, available: bool) {
+        let mut admin = PgConnection::connect(&postgres_url("postgres"))
+            .await
+            .expect("the maintenance database");
+        let alter = format!(
+            "alter database \"{}\" with allow_connections {available}",
+            self.name
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(alter))
+            .execute(&mut admin)
+            .await
+            .expect("alter database");
+        if !available {
+            sqlx::query(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1",
+            )
+            .bind(&self.name)
+            .execute(&mut admin)
+            .await
+            .expect("end the sessions");
+        }
+    }
+
+    /// Writes `text` as this test's configuration file and returns its path (removed with the
+    /// scratch folder of the test's name in the system's temporary folder).
+    pub fn write_config(&self, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(&self.name);
+        std::fs::create_dir_all(&dir).expect("a scratch folder");
+        let path = dir.join("baocao.toml");
+        std::fs::write(&path, text).expect("the configuration file");
+        path
     }
 
     /// The orphans and conflicts of the reference ward.
@@ -392,6 +445,7 @@ impl Drop for TestEnv {
         let name = self.name.clone();
         // Drop runs inside the test's runtime, which is blocked until this returns: clean up on a
         // thread with a runtime of its own, and let `with (force)` end the pool's sessions.
+        std::fs::remove_dir_all(std::env::temp_dir().join(&name)).ok();
         std::thread::spawn(move || {
             rabbitmqctl(&["delete_vhost", &name]);
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -457,6 +511,49 @@ pub async fn terminate(mut child: tokio::process::Child) {
     assert!(status.success(), "{status}");
 }
 
+/// The lines a spawned process has logged so far.
+#[derive(Debug, Clone, Default)]
+pub struct Logs(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Logs {
+    fn push(&self, line: &str) {
+        if let Ok(mut lines) = self.0.lock() {
+            lines.push(line.to_owned());
+        }
+    }
+
+    /// Every line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().map(|lines| lines.clone()).unwrap_or_default()
+    }
+
+    /// How many lines so far contain `text`.
+    pub fn count(&self, text: &str) -> usize {
+        self.lines()
+            .iter()
+            .filter(|line| line.contains(text))
+            .count()
+    }
+}
+
+/// The shipped configuration's text.
+pub fn shipped_config_text() -> String {
+    std::fs::read_to_string(repo_root().join("baocao.toml")).expect("the shipped baocao.toml")
+}
+
+/// The shipped configuration with a second ward, `code`, named after it: the reference ward's
+/// block again with its code, names, sender and addresses changed.
+pub fn config_with_second_unit(code: &str) -> String {
+    let shipped = shipped_config_text();
+    let unit = shipped.split("[[unit]]").nth(1).expect("a [[unit]] block");
+    let unit = unit
+        .replace("code = \"tri-qua\"", &format!("code = \"{code}\""))
+        .replace("Trí Quả", "An Phú")
+        .replace("TRÍ QUẢ", "AN PHÚ")
+        .replace("triqua", "anphu");
+    format!("{shipped}\n[[unit]]{unit}")
+}
+
 /// Logs to the test's output when `BAOCAO_LOG` is set (e.g. `BAOCAO_LOG=debug`).
 pub fn init_logs() {
     if let Ok(filter) = std::env::var("BAOCAO_LOG") {
@@ -467,7 +564,8 @@ pub fn init_logs() {
     }
 }
 
-fn rabbitmqctl(args: &[&str]) {
+/// Runs `rabbitmqctl` with `args`, which must succeed.
+pub fn rabbitmqctl(args: &[&str]) {
     let output = Command::new("rabbitmqctl")
         .args(args)
         .output()
@@ -602,6 +700,26 @@ impl TestBroker {
             .expect("published");
     }
 
+    /// Publishes any bytes with `headers`.
+    pub async fn publish_with_headers(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        headers: lapin::types::FieldTable,
+    ) {
+        let message = OutgoingMessage {
+            exchange,
+            routing_key,
+            body,
+            headers: Some(headers),
+        };
+        self.publisher
+            .publish_confirmed(vec![message])
+            .await
+            .expect("published");
+    }
+
     /// Publishes any bytes.
     pub async fn publish_raw(&self, exchange: &str, routing_key: &str, body: &[u8]) {
         let message = OutgoingMessage {
@@ -630,6 +748,29 @@ pub fn event(type_name: &str, occurred_at: &str, data: Value) -> Value {
     })
 }
 
+/// The peak resident memory of process `pid` (its `VmHWM`), in bytes.
+pub fn peak_memory(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// `count` e-office documents signed in May 2026, named `<prefix>-<n>`.
+pub fn documents(prefix: &str, count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|i| {
+            event(
+                "document.signed",
+                "2026-05-02T08:00:00+07:00",
+                serde_json::json!({"document_id": format!("{prefix}-{i}"), "digital": true}),
+            )
+        })
+        .collect()
+}
+
 /// A real SMTP server (aiosmtpd, `tests/smtp/server.py`) on a free local port, keeping each
 /// message it accepts as an `.eml` file in its own folder. Stopped and removed when dropped.
 pub struct SmtpServer {
@@ -638,12 +779,22 @@ pub struct SmtpServer {
     /// Where it keeps the messages.
     pub dir: PathBuf,
     reject: Vec<String>,
+    /// `user:password` a client must log in with, if any.
+    auth: Option<String>,
+    /// How long it keeps a message before answering 250, in seconds.
+    hold: f64,
     child: Option<std::process::Child>,
 }
 
 impl SmtpServer {
     /// Starts a server that refuses the `reject` addresses with a 550.
     pub fn start(reject: &[&str]) -> Self {
+        Self::start_with(reject, None, 0.0)
+    }
+
+    /// Starts a server that refuses the `reject` addresses, requires a login with `auth`
+    /// (`user:password`) if given, and keeps each message `hold` seconds before its 250.
+    pub fn start_with(reject: &[&str], auth: Option<&str>, hold: f64) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
@@ -653,6 +804,8 @@ impl SmtpServer {
             port,
             dir,
             reject: reject.iter().map(|a| (*a).to_owned()).collect(),
+            auth: auth.map(str::to_owned),
+            hold,
             child: None,
         };
         server.resume();
@@ -686,6 +839,12 @@ impl SmtpServer {
             .stdout(std::process::Stdio::piped());
         for address in &self.reject {
             command.args(["--reject", address]);
+        }
+        if let Some(auth) = &self.auth {
+            command.args(["--auth", auth]);
+        }
+        if self.hold > 0.0 {
+            command.args(["--hold", &self.hold.to_string()]);
         }
         let mut child = command
             .spawn()

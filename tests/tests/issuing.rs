@@ -263,3 +263,66 @@ async fn a_unit_with_its_own_schedule_is_issued_on_its_own_day() {
         .unwrap();
     assert_eq!(issued_on.to_string(), "2026-05-20");
 }
+
+#[tokio::test]
+async fn a_due_report_waits_for_ingests_backlog_up_to_its_bound() {
+    let env = TestEnv::new().await;
+    env.ingest_reference_month().await;
+    let jobs = [unit_job(&env)];
+    step(&env, &jobs, instant("2026-05-01T00:00:00Z")).await;
+    // Ingest says 250 messages still wait in the queues: May's events may be among them.
+    store::schedule::heartbeat(&env.pool, uuid::Uuid::new_v4(), 250)
+        .await
+        .unwrap();
+    let wait = std::time::Duration::from_secs(3600);
+    let due = scheduler::step(&env.pool, &jobs, instant("2026-05-18T01:00:00Z"), wait)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&due[..], [(_, _, Done::Waiting(why))] if why.contains("250 messages")),
+        "{due:?}"
+    );
+    let plan = scheduler::plan(
+        &env.pool,
+        &jobs[0],
+        period("2026-05"),
+        instant("2026-05-18T01:30:00Z"),
+        wait,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(plan, scheduler::Plan::Waiting { .. }), "{plan:?}");
+    assert!(outbox_rows(&env).await.is_empty());
+    // An hour after its time it goes out, whatever ingest says.
+    let late = scheduler::step(&env.pool, &jobs, instant("2026-05-18T02:00:00Z"), wait)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&late[..], [(_, _, Done::Issued(Issued::Stored { .. }))]),
+        "{late:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_ingest_makes_a_due_report_wait() {
+    let env = TestEnv::new().await;
+    env.ingest_reference_month().await;
+    let jobs = [unit_job(&env)];
+    step(&env, &jobs, instant("2026-05-01T00:00:00Z")).await;
+    // Ingest was heard from, ten minutes ago, and not since.
+    store::schedule::heartbeat(&env.pool, uuid::Uuid::new_v4(), 0)
+        .await
+        .unwrap();
+    sqlx::query("update ingest_heartbeat set heard_at = now() - interval '10 minutes'")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let wait = std::time::Duration::from_secs(3600);
+    let due = scheduler::step(&env.pool, &jobs, instant("2026-05-18T01:00:00Z"), wait)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&due[..], [(_, _, Done::Waiting(why))] if why.contains("not been heard from")),
+        "{due:?}"
+    );
+}

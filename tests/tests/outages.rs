@@ -7,46 +7,11 @@ use std::time::Duration;
 
 use baocao::sim;
 use baocao_tests::http::Request;
-use baocao_tests::{TestEnv, cut_broker_connections, event, instant, period, tri_qua};
+use baocao_tests::{TestEnv, cut_broker_connections, documents, instant, period, tri_qua};
 use chrono::Utc;
 use domain::ParsedEvent;
-use serde_json::{Value, json};
-use sqlx::{Connection, PgConnection};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn documents(prefix: &str, count: usize) -> Vec<Value> {
-    (0..count)
-        .map(|i| {
-            event(
-                "document.signed",
-                "2026-05-02T08:00:00+07:00",
-                json!({"document_id": format!("{prefix}-{i}"), "digital": true}),
-            )
-        })
-        .collect()
-}
-
-async fn set_database_available(env: &TestEnv, available: bool) {
-    let mut admin = PgConnection::connect(&baocao_tests::postgres_url("postgres"))
-        .await
-        .unwrap();
-    let alter = format!(
-        "alter database \"{}\" with allow_connections {available}",
-        env.name
-    );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(alter))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    if !available {
-        sqlx::query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1")
-            .bind(&env.name)
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    }
-}
 
 #[tokio::test]
 async fn while_the_database_is_down_nothing_is_acknowledged_and_consumption_resumes_by_itself() {
@@ -56,15 +21,15 @@ async fn while_the_database_is_down_nothing_is_acknowledged_and_consumption_resu
     broker.publish_events(&documents("before", 100)).await;
     env.wait_for_stored(100, WAIT).await;
 
-    set_database_available(&env, false).await;
+    env.set_database_available(false).await;
     broker.publish_events(&documents("outage-1", 100)).await;
     // The worker takes the batch and holds it, unacknowledged, while the database is away.
     env.wait_for_queue_depth("baocao.eoffice", 0, WAIT).await;
-    set_database_available(&env, true).await;
+    env.set_database_available(true).await;
     env.wait_for_stored(200, WAIT).await;
 
     // Down again, and the worker is stopped meanwhile: the held batch goes back to the queue.
-    set_database_available(&env, false).await;
+    env.set_database_available(false).await;
     broker.publish_events(&documents("outage-2", 100)).await;
     env.wait_for_queue_depth("baocao.eoffice", 0, WAIT).await;
     worker.stop().await;
@@ -79,7 +44,7 @@ async fn while_the_database_is_down_nothing_is_acknowledged_and_consumption_resu
         "an outage is not bad input"
     );
 
-    set_database_available(&env, true).await;
+    env.set_database_available(true).await;
     let worker = env.start_ingest();
     env.wait_for_stored(300, WAIT).await;
     worker.stop().await;
@@ -248,7 +213,7 @@ async fn a_worker_started_while_the_database_is_down_waits_for_it_and_then_consu
     let env = TestEnv::new().await;
     let broker = env.broker().await;
     broker.publish_events(&documents("early", 10)).await;
-    set_database_available(&env, false).await;
+    env.set_database_available(false).await;
     let (mut worker, address) = env.spawn_ingest(binary()).await;
     // It serves its probes while it waits: up, and not ready until the database is there.
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -268,7 +233,7 @@ async fn a_worker_started_while_the_database_is_down_waits_for_it_and_then_consu
         worker.try_wait().unwrap().is_none(),
         "the worker gave up instead of waiting"
     );
-    set_database_available(&env, true).await;
+    env.set_database_available(true).await;
     env.wait_for_stored(10, WAIT).await;
     baocao_tests::terminate(worker).await;
     broker.close().await;

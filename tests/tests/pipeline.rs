@@ -447,3 +447,62 @@ async fn a_redelivered_event_with_a_number_postgres_jsonb_cannot_hold_counts_onc
     assert_eq!(env.queue_depth("baocao.eoffice").await, 0);
     broker.close().await;
 }
+
+/// `event` parsed for the test's units.
+fn parsed(env: &TestEnv, event: &Value) -> ParsedEvent {
+    domain::parse_event(
+        &serde_json::to_vec(event).unwrap(),
+        &env.config.known_units(),
+        chrono::Utc::now(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn two_consumers_writing_the_same_new_item_at_once_record_the_conflict() {
+    let env = TestEnv::new().await;
+    let first = parsed(&env, &document("2026-05-02T08:00:00+07:00", "VB-1"));
+    let second = parsed(&env, &document("2026-05-01T08:00:00+07:00", "VB-1"));
+    // One consumer has written the document and not committed yet.
+    let mut tx = env.pool.begin().await.unwrap();
+    store::events::write_batch_in(&mut tx, std::slice::from_ref(&first))
+        .await
+        .unwrap();
+    // The other writes the same document: it waits on the first's row lock.
+    let pool = env.pool.clone();
+    let other = tokio::spawn(async move { store::events::write_batch(&pool, &[second]).await });
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+        )
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second writer never waited"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tx.commit().await.unwrap();
+    other.await.unwrap().unwrap();
+    assert_eq!(
+        env.problems().await.conflicts,
+        1,
+        "the second event's conflict was lost"
+    );
+    let signed_at: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("select signed_at from document where document_id = 'VB-1'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        signed_at.to_rfc3339(),
+        "2026-05-01T01:00:00+00:00",
+        "the earliest kept"
+    );
+}

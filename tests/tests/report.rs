@@ -616,3 +616,79 @@ async fn two_officers_adding_paragraphs_at_once_both_keep_theirs() {
     assert_eq!(stored[..configured.len()], configured[..]);
     assert!(stored.contains(&"Thứ nhất.".to_owned()) && stored.contains(&"Thứ hai.".to_owned()));
 }
+
+#[tokio::test]
+async fn control_characters_in_a_narrative_are_refused_and_a_stored_one_cannot_break_the_docx() {
+    let env = TestEnv::new().await;
+    env.ingest_reference_month().await;
+    // The command line refuses a paragraph with a terminal escape or a bell, and says which.
+    let refused = baocao(
+        &env,
+        &[
+            "report",
+            "narrative",
+            "set",
+            "--unit",
+            "tri-qua",
+            "--period",
+            "2026-05",
+            "--field",
+            "limitations",
+            "--text",
+            "Hạn chế\u{7} về \u{1b}[2Jthiết bị",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("U+0007") && !stderr.contains('\u{1b}'),
+        "{stderr}"
+    );
+    // So does the API.
+    let api = env.start_api(None).await;
+    let answer = api
+        .post(
+            "/api/units/tri-qua/reports/2026-05/narrative",
+            &serde_json::json!({"field": "proposals", "text": "Đề nghị\u{1b}[31m"}),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.json()["error"].as_str().unwrap().contains("U+001B"));
+    api.stop().await;
+    // An edit stored before edits were checked still gives a DOCX that opens, and the
+    // narrative prints on a terminal with its controls escaped.
+    sqlx::query(
+        "insert into narrative_edit (unit, period, field, paragraphs)
+         values ('tri-qua', '2026-05', 'limitations', array['Hạn chế' || chr(7) || ' cũ'])",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let dir = scratch_dir(&env);
+    let docx = show(&env, "2026-05", "docx", &dir);
+    let text = tool(
+        "python3",
+        &[
+            "-c",
+            "import sys, docx; print('\\n'.join(p.text for p in docx.Document(sys.argv[1]).paragraphs))",
+            docx.to_str().unwrap(),
+        ],
+    );
+    assert!(text.contains("Hạn chế cũ"), "{text}");
+    let shown = succeeded(baocao(
+        &env,
+        &[
+            "report",
+            "narrative",
+            "show",
+            "--unit",
+            "tri-qua",
+            "--period",
+            "2026-05",
+        ],
+    ));
+    assert!(
+        shown.contains("Hạn chế\\x07 cũ") && !shown.contains('\u{7}'),
+        "{shown}"
+    );
+}

@@ -136,7 +136,8 @@ fn reporter_sender(settings: &Settings) -> anyhow::Result<reporter::sender::Send
 }
 
 /// Connects to the database (creating and migrating it), retrying with backoff while it is
-/// unavailable. `None` if a stop signal came first.
+/// unavailable. Any other failure (a wrong password, a database migrated by a newer version)
+/// stops the start: retrying cannot mend it. `None` if a stop signal came first.
 async fn wait_for_database(
     settings: &Settings,
     stop: &mut StopSignal,
@@ -151,6 +152,7 @@ async fn wait_for_database(
                 }
                 return Ok(Some(pool));
             }
+            Err(error) if !store::db::is_unavailable(&error) => return Err(error),
             Err(error) => {
                 if streak.failed() {
                     tracing::error!(

@@ -19,7 +19,8 @@ pub async fn run(amqp_url: String, topology: Topology, pool: PgPool, shutdown: S
     let instance = Uuid::new_v4();
     let mut connection: Option<Connection> = None;
     let mut streak = Streak::default();
-    loop {
+    // The first beat waits for the consumers to have declared the queues.
+    while shutdown.sleep(BEAT_EVERY).await {
         match beat(&amqp_url, &topology, &pool, instance, &mut connection).await {
             Ok(()) => {
                 if streak.succeeded() {
@@ -35,9 +36,6 @@ pub async fn run(amqp_url: String, topology: Topology, pool: PgPool, shutdown: S
                     );
                 }
             }
-        }
-        if !shutdown.sleep(BEAT_EVERY).await {
-            break;
         }
     }
     if let Some(connection) = connection {

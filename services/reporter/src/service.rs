@@ -19,8 +19,6 @@ use crate::job::{Issued, UnitJob};
 use crate::scheduler::{self, Done};
 use crate::sender::Sender;
 
-/// How often due reports are looked for.
-const SCHEDULE_EVERY: Duration = Duration::from_secs(30);
 /// How long the sender rests when the outbox has nothing due.
 const IDLE: Duration = Duration::from_secs(5);
 
@@ -37,6 +35,8 @@ pub struct ReporterConfig {
     pub templates: TemplateSource,
     /// How long a due report waits for ingest's backlog at most.
     pub backlog_wait: Duration,
+    /// How often the scheduler looks for due reports.
+    pub schedule_every: Duration,
 }
 
 impl ReporterConfig {
@@ -72,7 +72,7 @@ pub async fn run(
     let mut outbox = Streak::default();
     while !shutdown.is_triggered() {
         if tokio::time::Instant::now() >= next_schedule {
-            next_schedule += SCHEDULE_EVERY;
+            next_schedule += config.schedule_every;
             let step = scheduler::step(&pool, &jobs, Utc::now(), config.backlog_wait).await;
             log.record(step, &jobs);
         }
@@ -93,7 +93,7 @@ pub async fn run(
                 }
             }
         }
-        shutdown.sleep(IDLE).await;
+        shutdown.sleep(IDLE.min(config.schedule_every)).await;
     }
     Ok(())
 }

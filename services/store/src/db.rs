@@ -24,10 +24,14 @@ pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Res
         }
         Err(error) => return Err(error),
     };
-    MIGRATOR
-        .run(&pool)
-        .await
-        .context("Failed to apply the database migrations")?;
+    MIGRATOR.run(&pool).await.map_err(|error| match error {
+        sqlx::migrate::MigrateError::VersionMissing(version) => anyhow::anyhow!(
+            "the database has migration {version}, which this baocao does not know: a newer \
+             version migrated it. Run that version (migrations are never rolled back), or \
+             restore the backup taken before the upgrade"
+        ),
+        error => anyhow::Error::new(error).context("Failed to apply the database migrations"),
+    })?;
     Ok(pool)
 }
 
@@ -141,12 +145,20 @@ pub fn classify(error: &anyhow::Error) -> Failure {
     Failure::Retry
 }
 
-/// Whether `error` means the database is unavailable (rather than a query being wrong).
+/// Whether `error` means the database is unavailable for now (rather than refusing what it
+/// was asked): no connection, a server starting or shutting down, too many connections, a
+/// database not accepting connections for now (55000, as during maintenance).
 pub fn is_unavailable(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<sqlx::Error>(),
-            Some(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
-        )
-    })
+    error
+        .chain()
+        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => true,
+            Some(sqlx::Error::Database(database)) => {
+                let code = database.code().unwrap_or_default();
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || ["53300", "55000"].contains(&code.as_ref())
+            }
+            _ => false,
+        })
 }

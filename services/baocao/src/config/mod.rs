@@ -159,12 +159,15 @@ pub struct ReporterTuning {
     /// How long a due report may wait, after its sending time, while ingest's queues still hold
     /// messages or ingest has not been heard from, in minutes (0: never wait).
     pub backlog_wait_minutes: u64,
+    /// How often the scheduler looks for due reports, in seconds (at least 1).
+    pub schedule_every_seconds: u64,
 }
 
 impl Default for ReporterTuning {
     fn default() -> Self {
         Self {
             backlog_wait_minutes: 60,
+            schedule_every_seconds: 30,
         }
     }
 }
@@ -222,6 +225,7 @@ impl Settings {
             schedule: self.file.schedule,
             templates: self.template_source(),
             backlog_wait: Duration::from_secs(self.file.reporter.backlog_wait_minutes * 60),
+            schedule_every: Duration::from_secs(self.file.reporter.schedule_every_seconds.max(1)),
         }
     }
 }
