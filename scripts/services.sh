@@ -38,6 +38,25 @@ ensure_report_tools() {
   fi
 }
 
+# The tools the signing tests judge signed PDFs with: openssl (the throwaway PKI and the
+# time-stamp authority), poppler's pdfsig with NSS's certutil (its trust store), qpdf (structure
+# check), and pyHanko with its CLI (PyPI), validating against the test CA as trust root.
+ensure_signing_tools() {
+  local missing=()
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
+  command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    (apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; })
+  fi
+  if ! python3 -c 'import pyhanko, pyhanko_certvalidator, cryptography' >/dev/null 2>&1 || ! command -v pyhanko >/dev/null 2>&1; then
+    echo "installing pyhanko" >&2
+    python3 -m pip install -q 'pyhanko==0.38.0' 'pyhanko-cli==0.6.0'
+  fi
+}
+
 # The browser the dashboard test drives: Debian's chromium (playwright-core downloads no browser
 # of its own and is pointed at /usr/bin/chromium), and tests/browser's node modules as locked.
 ensure_browser() {

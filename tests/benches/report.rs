@@ -58,7 +58,7 @@ async fn benchmark() -> anyhow::Result<()> {
 
     let profile = env.config.unit("tri-qua").expect("the shipped unit");
     let renderer = Renderer::new(TemplateSource::built_in(), "tri-qua");
-    let job = env.settings().reporter_config().job(profile);
+    let job = env.settings().reporter_config().unwrap().job(profile);
     let composing = time(RUNS, || async {
         compose::preview(&env.pool, &job, period, now).await?;
         Ok(())

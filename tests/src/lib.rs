@@ -344,7 +344,7 @@ impl TestEnv {
     pub async fn start_api(&self, token: Option<&str>) -> RunningApi {
         let config = api::ApiConfig {
             admin_token: token.map(str::to_owned),
-            ..baocao::run::api_config(&self.settings())
+            ..baocao::run::api_config(&self.settings()).expect("the API configuration")
         };
         let listener = api::bind("127.0.0.1:0", true, token)
             .await

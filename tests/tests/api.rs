@@ -214,7 +214,7 @@ async fn the_api_stays_ready_during_a_broker_outage_and_says_the_broker_is_down(
     let address = listener.local_addr().unwrap().to_string();
     let (stop, stopped) = lifecycle::Shutdown::new();
     let state = api::AppState::new(
-        baocao::run::api_config(&settings),
+        baocao::run::api_config(&settings).unwrap(),
         env.pool.clone(),
         stopped,
     );

@@ -21,7 +21,7 @@ const ADDRESSES: [&str; 5] = [
 /// The reference month ingested and its report issued on the 18th at 08:00.
 async fn issued_reference_month(env: &TestEnv) -> DateTime<Utc> {
     env.ingest_reference_month().await;
-    let reports = env.settings().reporter_config();
+    let reports = env.settings().reporter_config().unwrap();
     let unit = reports.job(env.config.unit("tri-qua").unwrap());
     let now = instant("2026-05-18T01:00:00Z");
     let issued = job::issue(&env.pool, &unit, period("2026-05"), now, job::Resend::No)

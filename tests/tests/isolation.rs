@@ -226,7 +226,7 @@ async fn an_admin_token_shorter_than_32_characters_is_refused_without_printing_i
 async fn issued(env: &TestEnv) -> (job::UnitJob<'_>, chrono::DateTime<Utc>) {
     env.ingest_reference_month().await;
     let profile = env.config.unit("tri-qua").unwrap();
-    let job = env.settings().reporter_config().job(profile);
+    let job = env.settings().reporter_config().unwrap().job(profile);
     let now = baocao_tests::instant("2026-05-18T01:00:00Z");
     let stored = job::issue(
         &env.pool,

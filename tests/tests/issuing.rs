@@ -10,7 +10,7 @@ use serde_json::json;
 
 fn unit_job(env: &TestEnv) -> UnitJob<'_> {
     let profile = env.config.unit("tri-qua").unwrap();
-    env.settings().reporter_config().job(profile)
+    env.settings().reporter_config().unwrap().job(profile)
 }
 
 /// The scheduler's step at `now`, with every due period issued (none waiting or failing).

@@ -24,6 +24,7 @@ async fn text_report(env: &TestEnv, period: Period, now: &str) -> String {
     let job = env
         .settings()
         .reporter_config()
+        .unwrap()
         .job(env.config.unit("tri-qua").unwrap());
     let content = compose::preview(&env.pool, &job, period, instant(now))
         .await

@@ -47,6 +47,8 @@ const $ = (id) => document.getElementById(id);
 const TZ = "Asia/Ho_Chi_Minh";
 let unit = null;
 let unitName = "";
+// The configured units as /api/units gives them, by code.
+const unitsByCode = new Map();
 let stream = null;
 let trendPoints = [];
 
@@ -450,6 +452,7 @@ async function refreshReports() {
     p.revisions.slice().reverse().forEach((r, i) => {
       const latest = i === 0;
       const badges = [el("span", { class: "badge ok" }, `Lần ${r.revision}` + (r.number ? ` · Số ${r.number}` : ""))];
+      if (r.signed_by) badges.push(" ", el("span", { class: "badge", title: `Ký bởi ${r.signed_by}; chứng thư có hiệu lực đến ${date(r.signature_valid_until)}` + (r.timestamped ? "; có dấu thời gian" : "") }, "Đã ký số"));
       if (latest && p.out_of_date) badges.push(" ", el("span", { class: "badge bad", title: "Có sự kiện đến sau khi gửi làm thay đổi số liệu; gửi lại bản sửa để cập nhật" }, "Số liệu đã thay đổi sau khi gửi"));
       rows.push(el("tr", {},
         el("td", {}, latest ? periodName(p.period) : ""),
@@ -513,9 +516,27 @@ async function refreshPipeline() {
 
 // ---------------------------------------------------------------- start
 
+// The unit's signing certificate: who signs its reports and until when; a warning within 30 days
+// of its end.
+function showCertificate(info) {
+  const box = $("certificate");
+  const cert = info && info.certificate;
+  if (!cert) {
+    box.replaceChildren(el("span", { class: "badge" }, "Chưa ký số"), " Báo cáo của đơn vị được gửi không kèm chữ ký số.");
+    return;
+  }
+  const until = date(cert.not_after);
+  box.replaceChildren(cert.expires_soon
+    ? el("span", { class: "badge bad" }, "Chứng thư số sắp hết hạn")
+    : el("span", { class: "badge ok" }, "Ký số"),
+    ` ${cert.organisation} · chứng thư số có hiệu lực đến ${until}` +
+    (cert.expires_soon ? ": cần gia hạn trước khi hết hạn, nếu không báo cáo không được lập." : ""));
+}
+
 async function selectUnit(code) {
   unit = code;
   unitName = $("unit").selectedOptions[0]?.textContent || code;
+  showCertificate(unitsByCode.get(code));
   if (stream) stream.abort();
   stream = new AbortController();
   follow(code, stream.signal);
@@ -536,6 +557,7 @@ async function start() {
   $("logout").hidden = !token();
   $("logout").onclick = () => { sessionStorage.removeItem(TOKEN_KEY); location.reload(); };
   const units = await json("/api/units");
+  for (const u of units) unitsByCode.set(u.code, u);
   const picker = $("unit");
   picker.replaceChildren(...units.map((u) => el("option", { value: u.code }, u.name)));
   picker.onchange = () => selectUnit(picker.value);

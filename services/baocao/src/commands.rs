@@ -45,7 +45,7 @@ pub async fn report_show(
     show: Show<'_>,
     output: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let reports = settings.reporter_config();
+    let reports = settings.reporter_config()?;
     let job = reports.job(crate::reports::profile(settings, show.unit)?);
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
     let shown = reporter::show::show(

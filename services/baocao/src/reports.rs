@@ -22,7 +22,7 @@ pub fn profile<'a>(settings: &'a Settings, code: &UnitCode) -> anyhow::Result<&'
 /// `report send`: prints what was stored, or fails with the outcome's own exit status
 /// ([`Declined`]) when nothing was.
 pub async fn send(settings: &Settings, args: &PeriodArgs, resend: Resend) -> anyhow::Result<()> {
-    let reports = settings.reporter_config();
+    let reports = settings.reporter_config()?;
     let job = reports.job(profile(settings, &args.unit)?);
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
     let issued = job::issue(&pool, &job, args.period, Utc::now(), resend).await?;
@@ -46,7 +46,7 @@ pub async fn status(
         Some(code) => vec![profile(settings, code)?],
         None => settings.file.units.iter().collect(),
     };
-    let reports = settings.reporter_config();
+    let reports = settings.reporter_config()?;
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
     let now = Utc::now();
     let last_closed = Period::containing(now, reports.tz).previous();
@@ -85,6 +85,18 @@ fn print_period(unit: &UnitCode, period: &reporter::status::PeriodReports) {
                 ""
             }
         );
+        match (&revision.signed_by, revision.signature_valid_until) {
+            (Some(by), Some(until)) => println!(
+                "  signed by {} (certificate valid until {until}{})",
+                escape_controls(by),
+                if revision.timestamped == Some(true) {
+                    ", time-stamped"
+                } else {
+                    ""
+                }
+            ),
+            _ => println!("  not signed"),
+        }
         for d in &revision.deliveries {
             let detail = match d.state.as_str() {
                 "sent" => d.sent_at.map_or(String::new(), |at| format!(" at {at}")),

@@ -31,9 +31,9 @@ pub fn ingest_config(settings: &Settings) -> IngestConfig {
 }
 
 /// The API's configuration from the settings.
-pub fn api_config(settings: &Settings) -> api::ApiConfig {
-    api::ApiConfig {
-        reports: settings.reporter_config(),
+pub fn api_config(settings: &Settings) -> anyhow::Result<api::ApiConfig> {
+    Ok(api::ApiConfig {
+        reports: settings.reporter_config()?,
         admin_token: settings
             .env
             .admin_token
@@ -41,7 +41,7 @@ pub fn api_config(settings: &Settings) -> api::ApiConfig {
             .map(|t| t.expose().to_owned()),
         amqp_url: settings.env.amqp_url.expose().to_owned(),
         topology: settings.file.broker.clone(),
-    }
+    })
 }
 
 /// Runs `target` until SIGTERM or SIGINT: the HTTP server always (the whole API with the api
@@ -69,7 +69,7 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     // The HTTP server answers its probes from the start, on a pool of its own that connects
     // when the database is there: readiness says "starting" until it is migrated.
     let api_pool = store::db::connect_lazy(settings.env.database_url.expose(), 6)?;
-    let state = api::AppState::new(api_config(&settings), api_pool, shutdown.clone());
+    let state = api::AppState::new(api_config(&settings)?, api_pool, shutdown.clone());
     state.set_target(match target {
         Target::All => "all",
         Target::Ingest => "ingest",
@@ -91,7 +91,7 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     }
     if matches!(target, Target::All | Target::Reporter) {
         let sender = reporter_sender(&settings)?;
-        let config = settings.reporter_config();
+        let config = settings.reporter_config()?;
         let (pool, shutdown) = (pool.clone(), shutdown.clone());
         workers.spawn(async move {
             let stopped = reporter::service::run(pool, config, sender, shutdown).await;

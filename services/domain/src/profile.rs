@@ -39,6 +39,24 @@ pub struct UnitProfile {
     /// This unit's own sending day and time, over the deployment's `[schedule]`.
     #[serde(default)]
     pub schedule: Schedule,
+    /// The unit's digital signature (`[unit.signature]`): its issued reports' PDFs are signed.
+    #[serde(default)]
+    pub signature: Option<SignatureConfig>,
+}
+
+/// Where a unit's signing key is (SPEC §13).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureConfig {
+    /// The PKCS#12 file with the private key and the certificate chain, relative to the
+    /// configuration file.
+    pub certificate: std::path::PathBuf,
+    /// The environment variable that holds the file's password (never the password itself).
+    pub password_env: String,
+    /// An RFC 3161 time-stamp authority (`http://…`): signatures are then time-stamped
+    /// (PAdES B-T).
+    #[serde(default)]
+    pub timestamp_url: Option<String>,
 }
 
 fn ward() -> String {

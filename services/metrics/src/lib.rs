@@ -110,6 +110,8 @@ pub struct Metrics {
     pub source_last_event: Family<EventLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// 1 while the process is ready (its `/readyz` answers 200), else 0.
     pub ready: Family<TargetLabels, Gauge>,
+    /// When each unit's signing certificate ends, in Unix seconds.
+    pub certificate_expiry: Family<UnitLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
 }
 
 fn latency_buckets() -> Histogram {
@@ -142,6 +144,7 @@ impl Metrics {
             due_unissued: Family::default(),
             source_last_event: Family::default(),
             ready: Family::default(),
+            certificate_expiry: Family::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -238,6 +241,11 @@ impl Metrics {
             "1 while the process is ready to serve its target, else 0",
             metrics.ready.clone(),
         );
+        r.register(
+            "signing_certificate_expiry_timestamp_seconds",
+            "When each unit's signing certificate ends (Unix time)",
+            metrics.certificate_expiry.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -329,6 +337,16 @@ impl Metrics {
             target: target.to_owned(),
         };
         self.ready.get_or_create(&labels).set(i64::from(ready));
+    }
+
+    /// Sets when `unit`'s signing certificate ends.
+    pub fn set_certificate_expiry(&self, unit: &str, unix_seconds: f64) {
+        let labels = UnitLabels {
+            unit: unit.to_owned(),
+        };
+        self.certificate_expiry
+            .get_or_create(&labels)
+            .set(unix_seconds);
     }
 
     /// Sets how many outbox messages are in `state`.

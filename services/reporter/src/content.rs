@@ -66,6 +66,23 @@ pub struct ReportContent {
     pub recipients: Vec<String>,
     /// The signer block.
     pub signer: Signer,
+    /// The visible digital signature, on an issued revision of a unit that signs (never on a
+    /// draft).
+    pub signature: Option<SignatureView>,
+}
+
+/// The visible digital signature as Phụ lục I of Nghị định 30/2020/NĐ-CP shows an
+/// organisation's: who signed and when, in a box at the signer's block.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureView {
+    /// The organisation the certificate names, e.g. "UBND phường Trí Quả".
+    pub organisation: String,
+    /// The signing time, ISO 8601 with the zone's offset: `2026-05-18T08:00:00+07:00`.
+    pub time: String,
+    /// The box's width, in points (the signature's field covers it exactly).
+    pub width: f64,
+    /// The box's height, in points.
+    pub height: f64,
 }
 
 /// The unit, as templates see it.
@@ -147,6 +164,7 @@ impl ReportContent {
                 .map(|recipient| recipient.label.clone())
                 .collect(),
             signer: profile.signer.clone(),
+            signature: None,
         }
     }
 }

@@ -6,6 +6,8 @@
 //! tests run "the 18th at 08:00" without waiting, and a reporter started late catches up. It
 //! issues each due period once, whatever the number of reporters running it.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
@@ -13,11 +15,13 @@ use domain::Period;
 use domain::notation;
 use domain::profile::{NumberingMode, UnitProfile};
 use store::PgPool;
-use store::reports::{Addressee, NewReport};
+use store::reports::{Addressee, NewReport, SignatureRecord};
 
 use domain::schedule::Schedule;
 
 use crate::compose;
+use crate::content::SignatureView;
+use crate::signature::{Place, UnitSigner};
 use crate::{Format, Renderer, ReportContent, TemplateSource};
 
 /// What a unit's reports need besides the database.
@@ -31,6 +35,8 @@ pub struct UnitJob<'a> {
     pub schedule: Schedule,
     /// Where the templates come from.
     pub templates: TemplateSource,
+    /// The unit's signing key, if its reports are signed.
+    pub signer: Option<Arc<UnitSigner>>,
 }
 
 /// What issuing one period's report did.
@@ -167,7 +173,29 @@ pub async fn issue(
             &job.profile.numbering.symbol,
         ));
     }
-    let report = render_all(job, &content, revision, date).await?;
+    let signing_time = now.with_timezone(&job.tz).fixed_offset();
+    if let Some(signer) = &job.signer {
+        content.signature = Some(SignatureView {
+            organisation: signer.organisation(&job.profile.short_name),
+            time: crate::signature::visible_time(signing_time),
+            width: crate::signature::APPEARANCE.0,
+            height: crate::signature::APPEARANCE.1,
+        });
+    }
+    let (mut report, place) = render_all(job, &content, revision, date).await?;
+    if let (Some(signer), Some(view)) = (&job.signer, &content.signature) {
+        let place = place.context("the page template drew no <signature> box to sign at")?;
+        let (pdf, signed) = signer
+            .sign(&report.pdf, place, signing_time, &view.organisation)
+            .await?;
+        report.pdf = pdf;
+        report.signature = Some(SignatureRecord {
+            signed_by: signed.signed_by,
+            signed_at: signed.signed_at,
+            valid_until: signed.valid_until,
+            timestamped: signed.timestamped,
+        });
+    }
     let addressees = addressees(job.profile, period, revision);
     store::reports::insert(&mut tx, unit, period, &report, &addressees, now).await?;
     tx.commit().await.context("Failed to commit the report")?;
@@ -204,10 +232,10 @@ async fn render_all(
     content: &ReportContent,
     revision: i32,
     date: chrono::NaiveDate,
-) -> anyhow::Result<NewReport> {
+) -> anyhow::Result<(NewReport, Option<Place>)> {
     let renderer = Renderer::new(job.templates.clone(), job.profile.code.as_str());
     let owned = content.clone();
-    let (body_text, body_html, docx, pdf) = tokio::task::spawn_blocking(move || {
+    let (body_text, body_html, docx, typeset) = tokio::task::spawn_blocking(move || {
         let text = |format| -> anyhow::Result<String> {
             Ok(String::from_utf8(renderer.render(&owned, format)?)?)
         };
@@ -215,12 +243,12 @@ async fn render_all(
             text(Format::Text)?,
             text(Format::Html)?,
             renderer.render(&owned, Format::Docx)?,
-            renderer.render(&owned, Format::Pdf)?,
+            renderer.typeset(&owned)?,
         ))
     })
     .await
     .context("the rendering thread failed")??;
-    Ok(NewReport {
+    let report = NewReport {
         revision,
         number: content.number_value,
         issued_on: date,
@@ -230,8 +258,10 @@ async fn render_all(
         body_text,
         body_html,
         docx,
-        pdf,
-    })
+        pdf: typeset.pdf,
+        signature: None,
+    };
+    Ok((report, typeset.signature))
 }
 
 /// "Báo cáo kết quả Chuyển đổi số tháng 5 năm 2026 - UBND phường Trí Quả (Số 103/BC-UBND)",

@@ -14,6 +14,7 @@
 //! - [`narrative`]: a period's narrative paragraphs and an officer's edits of them.
 //! - [`trend`]: the main shares of the last months, for the dashboard's chart.
 //! - [`sender`]: the email outbox's sender (SMTP through lettre, or `.eml` files).
+//! - [`signature`]: each unit's signing key, and signing an issued revision's PDF.
 //! - [`scheduler`]: which periods are due, the scheduler's step, and what it will do.
 //! - [`service`]: the reporter target's loop (schedule, then send).
 //! - [`docx`] and [`pdf`]: the two page formats in the layout of Nghị định 30/2020/NĐ-CP.
@@ -32,6 +33,7 @@ pub mod scheduler;
 pub mod sender;
 pub mod service;
 pub mod show;
+pub mod signature;
 pub mod status;
 pub mod templates;
 pub mod trend;
@@ -245,21 +247,24 @@ impl Renderer {
             Format::Text => Ok(self.render_frame(templates::TEXT, content)?.into_bytes()),
             Format::Html => Ok(self.render_frame(templates::HTML, content)?.into_bytes()),
             Format::Docx => docx::build(content, &self.body(content)?).map_err(RenderError::Docx),
-            Format::Pdf => {
-                let blocks = self.body(content)?;
-                let page = Page {
-                    content,
-                    body: &blocks,
-                };
-                let (template, _) = self
-                    .source
-                    .load(&self.unit, templates::TYPST)
-                    .map_err(|error| template_error(templates::TYPST, &error))?;
-                let data = serde_json::to_vec(&page)
-                    .map_err(|error| RenderError::Typeset(error.to_string()))?;
-                pdf::typeset(&template, data).map_err(RenderError::Typeset)
-            }
+            Format::Pdf => Ok(self.typeset(content)?.pdf),
         }
+    }
+
+    /// The PDF, with where its visible signature is, if it has one.
+    pub fn typeset(&self, content: &ReportContent) -> Result<pdf::Typeset, RenderError> {
+        let blocks = self.body(content)?;
+        let page = Page {
+            content,
+            body: &blocks,
+        };
+        let (template, _) = self
+            .source
+            .load(&self.unit, templates::TYPST)
+            .map_err(|error| template_error(templates::TYPST, &error))?;
+        let data =
+            serde_json::to_vec(&page).map_err(|error| RenderError::Typeset(error.to_string()))?;
+        pdf::typeset(&template, data).map_err(RenderError::Typeset)
     }
 
     /// A frame template (text or HTML) around the body's blocks.

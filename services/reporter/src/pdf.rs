@@ -9,10 +9,12 @@
 use std::sync::LazyLock;
 
 use typst::diag::{FileError, FileResult, SourceDiagnostic};
-use typst::foundations::{Bytes, Datetime};
+use typst::foundations::{Bytes, Datetime, Label};
+use typst::introspection::Introspector;
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
+use typst::utils::PicoStr;
 use typst::{Library, LibraryExt, World, WorldExt};
 use typst_layout::PagedDocument;
 
@@ -93,8 +95,18 @@ impl World for ReportWorld {
     }
 }
 
+/// A typeset PDF and, if the page template drew a visible signature, where it is.
+#[derive(Debug, Clone)]
+pub struct Typeset {
+    /// The PDF.
+    pub pdf: Vec<u8>,
+    /// The box labelled `<signature>` (page from 0; lower left and upper right corners in
+    /// PDF points), if the template drew one.
+    pub signature: Option<crate::signature::Place>,
+}
+
 /// Typesets `template` (Typst markup) with `data` (the report as JSON) into a PDF.
-pub fn typeset(template: &str, data: Vec<u8>) -> Result<Vec<u8>, String> {
+pub fn typeset(template: &str, data: Vec<u8>) -> Result<Typeset, String> {
     let main = Source::new(project_file("report.typ"), template.to_owned());
     let world = ReportWorld {
         main,
@@ -105,10 +117,29 @@ pub fn typeset(template: &str, data: Vec<u8>) -> Result<Vec<u8>, String> {
         .map_err(|errors| describe(&world, &errors))?;
     let pdf = typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default())
         .map_err(|errors| describe(&world, &errors))?;
+    let signature = signature_place(&document);
     // Typst memoizes across calls. A report is rendered a few times a month, so nothing is
     // worth keeping: the cache is emptied rather than left to grow in a long-running reporter.
     typst::comemo::evict(0);
-    Ok(pdf)
+    Ok(Typeset { pdf, signature })
+}
+
+/// Where the element labelled `<signature>` was laid out, with the box's size the report's
+/// content gave the template ([`crate::signature::APPEARANCE`]). Typst measures from the top
+/// left of the page; PDF from the bottom left.
+fn signature_place(document: &PagedDocument) -> Option<crate::signature::Place> {
+    let label = Label::new(PicoStr::intern("signature"))?;
+    let introspector = document.introspector();
+    let location = introspector.query_label(label).ok()?.location()?;
+    let position = introspector.as_ref().position(location)?;
+    let page = position.page.get() - 1;
+    let height = document.pages().get(page)?.frame.height().to_pt();
+    let (x, top) = (position.point.x.to_pt(), height - position.point.y.to_pt());
+    let (width, box_height) = crate::signature::APPEARANCE;
+    Some(crate::signature::Place {
+        page,
+        rect: [x, top - box_height, x + width, top],
+    })
 }
 
 /// The first errors of a failed typesetting, with their line in the template.

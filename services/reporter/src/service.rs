@@ -4,6 +4,7 @@
 //! and never stops the loop.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -18,6 +19,7 @@ use crate::TemplateSource;
 use crate::job::{Issued, UnitJob};
 use crate::scheduler::{self, Done};
 use crate::sender::Sender;
+use crate::signature::UnitSigner;
 
 /// How long the sender rests when the outbox has nothing due.
 const IDLE: Duration = Duration::from_secs(5);
@@ -37,6 +39,8 @@ pub struct ReporterConfig {
     pub backlog_wait: Duration,
     /// How often the scheduler looks for due reports.
     pub schedule_every: Duration,
+    /// Each signing unit's key, by unit code.
+    pub signers: HashMap<String, Arc<UnitSigner>>,
 }
 
 impl ReporterConfig {
@@ -55,6 +59,7 @@ impl ReporterConfig {
             tz: self.tz,
             schedule: profile.schedule.or(self.schedule),
             templates: self.templates.clone(),
+            signer: self.signers.get(profile.code.as_str()).cloned(),
         }
     }
 }

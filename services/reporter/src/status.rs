@@ -35,6 +35,12 @@ pub struct RevisionState {
     pub issued_on: NaiveDate,
     /// When it was stored.
     pub created_at: DateTime<Utc>,
+    /// Who signed its PDF (null: not signed).
+    pub signed_by: Option<String>,
+    /// Until when the signing certificate is valid.
+    pub signature_valid_until: Option<DateTime<Utc>>,
+    /// Whether the signature was time-stamped (PAdES B-T).
+    pub timestamped: Option<bool>,
     /// One message per address.
     pub deliveries: Vec<DeliveryState>,
 }
@@ -47,7 +53,7 @@ pub struct DeliveryState {
     pub address: String,
     /// The line of "Nơi nhận" it belongs to.
     pub label: String,
-    /// queued, sending, retrying, sent or failed.
+    /// queued, sending, retrying, sent, failed or superseded.
     pub state: String,
     /// Attempts so far.
     pub attempts: i32,
@@ -97,6 +103,9 @@ pub async fn reports(
                 number: r.number,
                 issued_on: r.issued_on,
                 created_at: r.created_at,
+                signed_by: r.signed_by,
+                signature_valid_until: r.signature_valid_until,
+                timestamped: r.timestamped,
                 deliveries: deliveries
                     .iter()
                     .filter(|d| d.period == period && d.revision == r.revision)

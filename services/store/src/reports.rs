@@ -33,6 +33,21 @@ pub struct NewReport {
     pub docx: Vec<u8>,
     /// The PDF attachment.
     pub pdf: Vec<u8>,
+    /// The PDF's signature, if the unit signs.
+    pub signature: Option<SignatureRecord>,
+}
+
+/// Who signed a revision's PDF, and the certificate's validity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureRecord {
+    /// The organisation the certificate names.
+    pub signed_by: String,
+    /// The signing time.
+    pub signed_at: DateTime<Utc>,
+    /// The end of the certificate's validity.
+    pub valid_until: DateTime<Utc>,
+    /// Whether the signature was time-stamped.
+    pub timestamped: bool,
 }
 
 /// One message to queue: an address and the "Nơi nhận" line it belongs to.
@@ -61,6 +76,12 @@ pub struct StoredReport {
     pub indicators: serde_json::Value,
     /// When it was stored.
     pub created_at: DateTime<Utc>,
+    /// Who signed its PDF, if it was signed.
+    pub signed_by: Option<String>,
+    /// The end of the signing certificate's validity.
+    pub signature_valid_until: Option<DateTime<Utc>>,
+    /// Whether the signature was time-stamped.
+    pub timestamped: Option<bool>,
 }
 
 /// Begins the transaction of `unit`'s report job for `period`, holding the job's lock until it
@@ -93,7 +114,8 @@ pub async fn revisions(
 ) -> anyhow::Result<Vec<StoredReport>> {
     let rows = sqlx::query_as!(
         StoredReport,
-        "select report_id, revision, number, issued_on, indicators, created_at
+        "select report_id, revision, number, issued_on, indicators, created_at,
+                signed_by, signature_valid_until, timestamped
          from report where unit = $1 and period = $2 order by revision",
         unit.as_str(),
         period.to_string(),
@@ -120,10 +142,12 @@ pub async fn insert(
         .map(i32::try_from)
         .transpose()
         .context("a report number out of range")?;
+    let signature = report.signature.as_ref();
     let report_id = sqlx::query_scalar!(
         "insert into report (unit, period, revision, number, issued_on, indicators, mail_from,
-                             subject, body_text, body_html, docx, pdf)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                             subject, body_text, body_html, docx, pdf,
+                             signed_by, signed_at, signature_valid_until, timestamped)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          returning report_id",
         unit.as_str(),
         period.to_string(),
@@ -137,6 +161,10 @@ pub async fn insert(
         report.body_html,
         report.docx,
         report.pdf,
+        signature.map(|s| s.signed_by.as_str()),
+        signature.map(|s| s.signed_at),
+        signature.map(|s| s.valid_until),
+        signature.map(|s| s.timestamped),
     )
     .fetch_one(&mut **tx)
     .await

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::Indicators;
 use domain::indicators::WindowBounds;
 use reporter::trend::TrendPoint;
@@ -40,6 +40,21 @@ pub struct UnitSummary {
     pub window: WindowBounds,
     /// The period whose window closed last.
     pub last_closed_period: String,
+    /// The unit's signing certificate (null: its reports are not signed).
+    pub certificate: Option<CertificateView>,
+}
+
+/// A unit's signing certificate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificateView {
+    /// The organisation the certificate names, as the visible signature shows it.
+    pub organisation: String,
+    /// Its subject.
+    pub subject: String,
+    /// When it ends.
+    pub not_after: DateTime<Utc>,
+    /// It ends within 30 days: a new one is needed.
+    pub expires_soon: bool,
 }
 
 /// The configured units.
@@ -48,12 +63,24 @@ pub struct UnitSummary {
 pub async fn units(State(state): Shared) -> Json<Vec<UnitSummary>> {
     let open = state.open_period();
     let window = WindowBounds::of(&open.window(state.config.reports.tz));
+    let now = Utc::now();
     let summary = |p: &domain::profile::UnitProfile| UnitSummary {
         code: p.code.to_string(),
         name: p.short_name.clone(),
         open_period: open.to_string(),
         window: window.clone(),
         last_closed_period: open.previous().to_string(),
+        certificate: state
+            .config
+            .reports
+            .signers
+            .get(p.code.as_str())
+            .map(|signer| CertificateView {
+                organisation: signer.organisation(&p.short_name),
+                subject: signer.info.subject.clone(),
+                not_after: signer.info.not_after,
+                expires_soon: signer.expires_soon(now),
+            }),
     };
     Json(state.config.reports.units.iter().map(summary).collect())
 }

@@ -217,16 +217,22 @@ impl Settings {
         }
     }
 
-    /// What the reporter, the API and the command line know of the units.
-    pub fn reporter_config(&self) -> reporter::service::ReporterConfig {
-        reporter::service::ReporterConfig {
+    /// What the reporter, the API and the command line know of the units, each signing unit's
+    /// key loaded and checked (a missing file, a wrong password or an expired certificate stops
+    /// here, naming the unit and the cause).
+    pub fn reporter_config(&self) -> anyhow::Result<reporter::service::ReporterConfig> {
+        let base = self.config_path.parent().unwrap_or(Path::new("."));
+        let signers = reporter::signature::load_all(&self.file.units, base, chrono::Utc::now())
+            .map_err(anyhow::Error::msg)?;
+        Ok(reporter::service::ReporterConfig {
             units: self.file.units.clone(),
             tz: self.file.tz(),
             schedule: self.file.schedule,
             templates: self.template_source(),
             backlog_wait: Duration::from_secs(self.file.reporter.backlog_wait_minutes * 60),
             schedule_every: Duration::from_secs(self.file.reporter.schedule_every_seconds.max(1)),
-        }
+            signers,
+        })
     }
 }
 

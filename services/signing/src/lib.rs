@@ -1,0 +1,36 @@
+//! PAdES signing of baocao's issued report PDFs.
+//!
+//! Decree 30/2020 requires the issuing body's digital signature on every issued report. This
+//! crate adds it to a PDF that Typst has already rendered, without touching the rendered bytes:
+//!
+//! - [`signer`]: the [`Signer`] interface (certificate chain and algorithm out, SHA-256 digest in,
+//!   signature out), so that a remote signing service can replace the local key;
+//! - [`local`]: [`LocalSigner`], a key and chain loaded from a PKCS#12 file (decoded by the
+//!   private `pkcs12` module), with [`LoadError`] naming why a certificate cannot be used;
+//! - [`certinfo`]: [`CertificateInfo`], who signs and until when, for the dashboard;
+//! - [`cms`]: the CAdES detached `SignedData` (content-type, message-digest and
+//!   signing-certificate-v2 signed attributes; optional signature time-stamp);
+//! - [`tsp`]: an RFC 3161 time-stamp client over a minimal HTTP/1.1 POST (private `http`);
+//! - [`pdf`]: [`sign_pdf`], which appends an incremental update holding the signature dictionary,
+//!   the signature field and widget, and fills in the byte range and the CMS.
+//!
+//! The visible part of the signature (organisation name and signing time) is drawn by Typst in
+//! the page content; the widget placed here has an empty appearance.
+#![forbid(unsafe_code)]
+
+pub mod certinfo;
+pub mod cms;
+mod error;
+mod http;
+pub mod local;
+pub mod pdf;
+mod pkcs12;
+pub mod signer;
+pub mod tsp;
+
+pub use certinfo::CertificateInfo;
+pub use error::SignError;
+pub use local::{LoadError, LocalSigner};
+pub use pdf::{Rect, SignRequest, sign_pdf};
+pub use signer::{SignFuture, SignatureAlgorithm, Signer};
+pub use tsp::{TimeStampClient, TimeStampError};

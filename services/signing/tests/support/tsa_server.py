@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""A local RFC 3161 time-stamp authority for the tests: `openssl ts -reply` behind HTTP.
+
+Usage: tsa_server.py PKI_DIR
+Listens on a free port of 127.0.0.1, prints that port on the first line of stdout, and
+serves until killed. POST /tsa answers a time-stamp query; POST /broken answers HTTP 500.
+"""
+import http.server
+import os
+import subprocess
+import sys
+import tempfile
+
+PKI = os.path.abspath(sys.argv[1])
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        query = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path != "/tsa":
+            self.send_error(500, "broken on purpose")
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            query_file = os.path.join(tmp, "query.tsq")
+            reply_file = os.path.join(tmp, "reply.tsr")
+            with open(query_file, "wb") as f:
+                f.write(query)
+            subprocess.run(
+                ["openssl", "ts", "-reply", "-config", os.path.join(PKI, "tsa.cnf"),
+                 "-queryfile", query_file, "-out", reply_file],
+                check=True, capture_output=True, cwd=PKI)
+            with open(reply_file, "rb") as f:
+                reply = f.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/timestamp-reply")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args):
+        pass
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()

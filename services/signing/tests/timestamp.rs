@@ -1,0 +1,113 @@
+//! PAdES B-T: signature time-stamps from a local RFC 3161 authority (`openssl ts -reply`
+//! behind `tests/support/tsa_server.py`), and the client's errors.
+
+// Helpers as well as tests panic on failure: that is how a test reports it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use signing::{SignError, TimeStampClient, TimeStampError, sign_pdf};
+
+#[tokio::test]
+async fn b_t_signatures_carry_a_valid_trusted_time_stamp() {
+    let tsa = Tsa::start();
+    let client = TimeStampClient::new(&tsa.url("/tsa")).unwrap();
+    let signer = load_signer("signer.p12");
+    let dir = scratch_dir("b-t");
+    for (name, pdf) in reports() {
+        let signed = sign_pdf(&pdf, &request(0), &signer, Some(&client))
+            .await
+            .unwrap();
+        let path = write(&dir, &name, &signed);
+        assert_valid(&path);
+        let status = &pyhanko_status(&path)[0];
+        for expected in [
+            "\"timestamp_intact\": true",
+            "\"timestamp_valid\": true",
+            "\"timestamp_trusted\": true",
+            "\"unsigned_attrs\": [\"signature_time_stamp_token\"]",
+        ] {
+            assert!(status.contains(expected), "{expected} missing in {status}");
+        }
+        let (_, pretty) = pyhanko(&path);
+        for expected in [
+            "The timestamp token is cryptographically sound.",
+            "The TSA certificate is trusted.",
+        ] {
+            assert!(pretty.contains(expected), "{expected} missing in\n{pretty}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_verifies_with_openssl_against_the_data() {
+    let tsa = Tsa::start();
+    let client = TimeStampClient::new(&tsa.url("/tsa")).unwrap();
+    let data = "chữ ký số".as_bytes();
+    let token = client.time_stamp(data).await.unwrap();
+    let dir = scratch_dir("token");
+    let (data_path, token_path) = (
+        write(&dir, "data.bin", data),
+        write(&dir, "token.der", &token),
+    );
+    let output = Command::new("openssl")
+        .args(["ts", "-verify", "-token_in", "-in"])
+        .arg(&token_path)
+        .arg("-data")
+        .arg(&data_path)
+        .arg("-CAfile")
+        .arg(pki().join("root.pem"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("Verification: OK"),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn an_authority_error_stops_signing() {
+    let tsa = Tsa::start();
+    let client = TimeStampClient::new(&tsa.url("/broken")).unwrap();
+    let error = client.time_stamp(b"x").await.unwrap_err();
+    assert!(matches!(error, TimeStampError::HttpStatus(500)), "{error}");
+    let signer = load_signer("signer.p12");
+    let pdf = fixture("libreoffice-xref-table.pdf");
+    let error = sign_pdf(&pdf, &request(0), &signer, Some(&client))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, SignError::TimeStamp(TimeStampError::HttpStatus(500))),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_authority_is_reported() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client = TimeStampClient::new(&format!("http://127.0.0.1:{port}/tsa"))
+        .unwrap()
+        .with_timeout(Duration::from_secs(5));
+    let error = client.time_stamp(b"x").await.unwrap_err();
+    assert!(matches!(error, TimeStampError::Http(_)), "{error}");
+}
+
+#[test]
+fn only_http_urls_are_accepted() {
+    for url in ["https://tsa.example/", "ftp://tsa.example/", "tsa.example"] {
+        let error = TimeStampClient::new(url).unwrap_err();
+        assert!(
+            matches!(error, TimeStampError::InvalidUrl(_)),
+            "{url}: {error}"
+        );
+    }
+}
