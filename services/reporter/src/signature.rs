@@ -72,12 +72,13 @@ impl UnitSigner {
             return Ok(None);
         };
         let unit = &profile.code;
-        let password = std::env::var(&config.password_env).map_err(|_| {
+        // Wiped from memory when dropped, once the key is decrypted.
+        let password = zeroize::Zeroizing::new(std::env::var(&config.password_env).map_err(|_| {
             format!(
                 "unit '{unit}': the signing certificate's password is to be in {}, which is not set",
                 config.password_env
             )
-        })?;
+        })?);
         let path = base.join(&config.certificate);
         let signer = LocalSigner::from_pkcs12_file(&path, &password, now).map_err(|error| {
             format!(
@@ -116,6 +117,8 @@ impl UnitSigner {
 
     /// `pdf` signed at `place` with `time` as its signing time (and time-stamped if the unit
     /// has an authority), as an incremental update that leaves the rendered bytes as they are.
+    /// A signing time outside the certificate's validity period is refused: the certificate
+    /// was valid at start-up, but may have expired since.
     pub async fn sign(
         &self,
         pdf: &[u8],
@@ -123,6 +126,9 @@ impl UnitSigner {
         time: DateTime<FixedOffset>,
         organisation: &str,
     ) -> anyhow::Result<(Vec<u8>, Signed)> {
+        self.info
+            .check_valid_at(time.to_utc())
+            .map_err(|error| anyhow::anyhow!("Failed to sign the report's PDF: {error}"))?;
         let [x1, y1, x2, y2] = place.rect;
         let mut request = SignRequest::new(place.page, Rect { x1, y1, x2, y2 }, time);
         request.name = Some(organisation.to_owned());

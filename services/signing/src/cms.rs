@@ -4,8 +4,10 @@
 //! and one `SignerInfo` whose signed attributes are content-type, message-digest (the SHA-256
 //! of the PDF's byte ranges) and signing-certificate-v2 (RFC 5035). PAdES forbids the
 //! signing-time attribute: the time is the signature dictionary's `/M`. The DER of the signed
-//! attributes is hashed and signed through [`Signer`]; for B-T a time-stamp token over the
-//! signature value is added as the unsigned attribute id-aa-signatureTimeStampToken.
+//! attributes is hashed and signed through [`Signer`], and the signature is checked with the
+//! certificate's public key before it is used (a remote signer that answers with a wrong or
+//! damaged signature fails here, not in the reader's validator); for B-T a time-stamp token
+//! over the signature value is added as the unsigned attribute id-aa-signatureTimeStampToken.
 
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -23,14 +25,11 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 
 use crate::SignError;
+use crate::oid::{CONTENT_TYPE, ID_DATA, ID_SIGNED_DATA, MESSAGE_DIGEST, SHA256};
 use crate::signer::{SignatureAlgorithm, Signer};
 use crate::tsp::TimeStampClient;
+use crate::verify::{self, Hash, KeyKind};
 
-const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
-const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-const CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-const MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 /// id-aa-signingCertificateV2 (RFC 5035).
 const SIGNING_CERTIFICATE_V2: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
@@ -73,12 +72,54 @@ pub async fn sign_detached(
         content_digest,
     )?;
     let to_be_signed: [u8; 32] = Sha256::digest(signed_attrs.to_der()?).into();
+    let algorithm = signer.algorithm();
     let signature = signer.sign_digest(&to_be_signed).await?;
+    check_signature(leaf, algorithm, &to_be_signed, &signature)?;
     let unsigned_attrs = match timestamp {
         Some(client) => Some(time_stamp_attribute(client.time_stamp(&signature).await?)?),
         None => None,
     };
-    let signer_info = SignerInfo {
+    let mut signer_info = signer_info(leaf, algorithm, signed_attrs, signature)?;
+    signer_info.unsigned_attrs = unsigned_attrs;
+    content_info(chain, signer_info)
+}
+
+/// Checks the signer's answer with the public key of its certificate, and that the key is of
+/// the kind the signer's algorithm names (the CMS will name that algorithm).
+fn check_signature(
+    leaf: &Certificate,
+    algorithm: SignatureAlgorithm,
+    digest: &[u8; 32],
+    signature: &[u8],
+) -> Result<(), SignError> {
+    let spki = &leaf.tbs_certificate.subject_public_key_info;
+    let kind = verify::check(spki, Hash::Sha256, digest, signature).map_err(|reason| {
+        SignError::Signer(format!(
+            "the signature does not verify with the signer's certificate: {reason}"
+        ))
+    })?;
+    let expected = match algorithm {
+        SignatureAlgorithm::RsaPkcs1Sha256 => KeyKind::Rsa,
+        SignatureAlgorithm::EcdsaSha256 => KeyKind::EcdsaP256,
+    };
+    if kind == expected {
+        Ok(())
+    } else {
+        Err(SignError::Signer(format!(
+            "the signer names {algorithm:?} but its certificate holds a {kind:?} key"
+        )))
+    }
+}
+
+/// The `SignerInfo` without unsigned attributes: the signer's certificate by issuer and
+/// serial, SHA-256, the signed attributes and the signature.
+fn signer_info(
+    leaf: &Certificate,
+    algorithm: SignatureAlgorithm,
+    signed_attrs: SetOfVec<Attribute>,
+    signature: Vec<u8>,
+) -> Result<SignerInfo, der::Error> {
+    Ok(SignerInfo {
         version: CmsVersion::V1,
         sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
             issuer: leaf.tbs_certificate.issuer.clone(),
@@ -86,11 +127,10 @@ pub async fn sign_detached(
         }),
         digest_alg: sha256(),
         signed_attrs: Some(signed_attrs),
-        signature_algorithm: signature_algorithm(signer.algorithm()),
+        signature_algorithm: signature_algorithm(algorithm),
         signature: OctetString::new(signature)?,
-        unsigned_attrs,
-    };
-    content_info(chain, signer_info)
+        unsigned_attrs: None,
+    })
 }
 
 /// A generous upper bound of the DER size [`sign_detached`] produces for `signer`, so that the

@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Largest response accepted; a time-stamp reply is a few kilobytes.
-const MAX_RESPONSE: u64 = 1 << 20;
+const MAX_RESPONSE: usize = 1 << 20;
 
 /// An `http://host[:port]/path` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +73,8 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-/// POSTs `body` and reads the whole response, all within `timeout`.
+/// POSTs `body` and reads the response, all within `timeout`. The response ends where its
+/// `Content-Length` or its last chunk says, without waiting for the server to close.
 pub async fn post(
     url: &HttpUrl,
     content_type: &str,
@@ -106,20 +107,38 @@ async fn exchange(url: &HttpUrl, content_type: &str, body: &[u8]) -> Result<Resp
     let io = |e: std::io::Error| format!("HTTP exchange failed: {e}");
     stream.write_all(head.as_bytes()).await.map_err(io)?;
     stream.write_all(body).await.map_err(io)?;
-    let mut raw = Vec::new();
-    stream
-        .take(MAX_RESPONSE)
-        .read_to_end(&mut raw)
-        .await
-        .map_err(io)?;
-    parse_response(&raw)
+    read_response(&mut stream).await
 }
 
-fn parse_response(raw: &[u8]) -> Result<Response, String> {
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("incomplete HTTP response")?;
+/// Reads until the response is complete (or the server closes), at most [`MAX_RESPONSE`].
+async fn read_response(stream: &mut (impl AsyncRead + Unpin)) -> Result<Response, String> {
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        let read = stream
+            .read(&mut buffer)
+            .await
+            .map_err(|e| format!("HTTP exchange failed: {e}"))?;
+        raw.extend_from_slice(&buffer[..read]);
+        if raw.len() > MAX_RESPONSE {
+            return Err(format!("HTTP response larger than {MAX_RESPONSE} bytes"));
+        }
+        let closed = read == 0;
+        if let Some(response) = parse_response(&raw, closed)? {
+            return Ok(response);
+        }
+        if closed {
+            return Err("incomplete HTTP response".into());
+        }
+    }
+}
+
+/// The response in `raw` if it is complete, `None` if more is to come. `closed` says the server
+/// has closed the connection, which ends a body that has neither a length nor chunks.
+fn parse_response(raw: &[u8], closed: bool) -> Result<Option<Response>, String> {
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
     let (status, headers) = parse_head(&String::from_utf8_lossy(&raw[..end]))?;
     let header = |name: &str| {
         headers
@@ -127,20 +146,22 @@ fn parse_response(raw: &[u8]) -> Result<Response, String> {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone())
     };
-    let mut body = raw[end + 4..].to_vec();
-    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        body = dechunk(&body)?;
-    } else if let Some(length) = header("content-length").and_then(|v| v.parse().ok()) {
-        if body.len() < length {
-            return Err("HTTP response body shorter than its Content-Length".into());
-        }
-        body.truncate(length);
-    }
-    Ok(Response {
+    let body = &raw[end + 4..];
+    let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        dechunk(body)?
+    } else if let Some(length) = header("content-length") {
+        let length = length
+            .parse::<usize>()
+            .map_err(|_| format!("bad Content-Length {length:?}"))?;
+        body.get(..length).map(<[u8]>::to_vec)
+    } else {
+        closed.then(|| body.to_vec())
+    };
+    Ok(body.map(|body| Response {
         status,
         content_type: header("content-type"),
         body,
-    })
+    }))
 }
 
 /// The status code and the headers (names in lower case) of a response head.
@@ -159,23 +180,30 @@ fn parse_head(head: &str) -> Result<(u16, Vec<(String, String)>), String> {
     Ok((status, headers))
 }
 
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
+/// The body of a chunked response, `None` while its last chunk has not arrived.
+fn dechunk(mut data: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let mut body = Vec::new();
     loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("bad chunk")?;
+        let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") else {
+            return Ok(None);
+        };
         let size_text = String::from_utf8_lossy(&data[..line_end]);
         let size_text = size_text.split(';').next().unwrap_or_default().trim();
         let size = usize::from_str_radix(size_text, 16).map_err(|_| "bad chunk size")?;
         data = &data[line_end + 2..];
         if size == 0 {
-            return Ok(body);
+            // Trailers, if any, are not needed.
+            return Ok(Some(body));
         }
-        let chunk = data.get(..size).ok_or("truncated chunk")?;
+        let Some(chunk) = data.get(..size) else {
+            return Ok(None);
+        };
         body.extend_from_slice(chunk);
-        data = data.get(size + 2..).ok_or("truncated chunk")?;
+        match data.get(size..size + 2) {
+            Some(b"\r\n") => data = &data[size + 2..],
+            Some(_) => return Err("bad chunk".into()),
+            None => return Ok(None),
+        }
     }
 }
 
@@ -206,13 +234,56 @@ mod tests {
     #[test]
     fn reads_chunked_and_sized_bodies() {
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
-        assert_eq!(parse_response(chunked).unwrap().body, b"abcde");
+        let response = parse_response(chunked, false).unwrap().unwrap();
+        assert_eq!(response.body, b"abcde");
         let sized = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nContent-Type: x/y\r\n\r\nhi";
-        let response = parse_response(sized).unwrap();
+        let response = parse_response(sized, false).unwrap().unwrap();
         assert_eq!(
             (response.status, response.body.as_slice()),
             (200, &b"hi"[..])
         );
         assert_eq!(response.content_type.as_deref(), Some("x/y"));
+    }
+
+    #[test]
+    fn a_response_is_incomplete_until_its_length_or_last_chunk_has_arrived() {
+        let sized = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel";
+        assert!(parse_response(sized, false).unwrap().is_none());
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n";
+        assert!(parse_response(chunked, false).unwrap().is_none());
+        let unsized_body = b"HTTP/1.0 200 OK\r\n\r\nuntil closed";
+        assert!(parse_response(unsized_body, false).unwrap().is_none());
+        let response = parse_response(unsized_body, true).unwrap().unwrap();
+        assert_eq!(response.body, b"until closed");
+        let bad = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY";
+        assert!(parse_response(bad, false).is_err());
+    }
+
+    /// A server that answers and then keeps the connection open, as keep-alive servers do
+    /// whatever `Connection: close` asked.
+    async fn server_that_stays_open(answer: &'static [u8]) -> HttpUrl {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await;
+            socket.write_all(answer).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        });
+        HttpUrl::parse(&format!("http://127.0.0.1:{port}/tsa")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_response_is_read_without_waiting_for_the_server_to_close() {
+        let answers: [&'static [u8]; 2] = [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        ];
+        for answer in answers {
+            let url = server_that_stays_open(answer).await;
+            let response = post(&url, "x/y", b"q", Duration::from_secs(5)).await;
+            assert_eq!(response.unwrap().body, b"ok");
+        }
     }
 }

@@ -12,7 +12,10 @@
 //!   signing-certificate-v2 signed attributes; optional signature time-stamp);
 //! - [`tsp`]: an RFC 3161 time-stamp client over a minimal HTTP/1.1 POST (private `http`);
 //! - [`pdf`]: [`sign_pdf`], which appends an incremental update holding the signature dictionary,
-//!   the signature field and widget, and fills in the byte range and the CMS.
+//!   the signature field and widget, and fills in the byte range and the CMS;
+//! - private helpers: `verify` (a signature checked with a certificate's public key: the
+//!   signer's before it is embedded, the time-stamp authority's over its token), `oid` (the
+//!   object identifiers several modules name) and `hex`.
 //!
 //! The visible part of the signature (organisation name and signing time) is drawn by Typst in
 //! the page content; the widget placed here has an empty appearance.
@@ -21,12 +24,15 @@
 pub mod certinfo;
 pub mod cms;
 mod error;
+mod hex;
 mod http;
 pub mod local;
+mod oid;
 pub mod pdf;
 mod pkcs12;
 pub mod signer;
 pub mod tsp;
+mod verify;
 
 pub use certinfo::CertificateInfo;
 pub use error::SignError;

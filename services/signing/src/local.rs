@@ -1,29 +1,31 @@
 //! [`LocalSigner`]: a private key and certificate chain read from a unit's PKCS#12 file.
 //!
 //! Loading checks everything that would otherwise only fail at the first signature (password,
-//! key present, certificate present and matching the key, validity at start-up), so that the
-//! service can refuse to start with a [`LoadError`] naming the cause.
+//! key present, certificate present and matching the key, validity at start-up, a key usage
+//! that allows signatures), so that the service can refuse to start with a [`LoadError`]
+//! naming the cause. Validity at the moment of signing is the caller's to check, with
+//! [`CertificateInfo::check_valid_at`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use rsa::pkcs1v15::Pkcs1v15Sign;
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, PrivateKeyInfo};
+use rsa::rand_core::OsRng;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use sha2::Sha256;
 use x509_cert::Certificate;
+use x509_cert::ext::pkix::KeyUsage;
 
 use crate::SignError;
-use crate::certinfo::{CertificateInfo, to_chrono};
-use crate::pkcs12::{self, Bag, Pkcs12Error};
-use crate::signer::{SignFuture, SignatureAlgorithm, Signer};
-
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+use crate::certinfo::{CertificateInfo, Validity};
 #[cfg(feature = "ecdsa")]
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+use crate::oid::EC_PUBLIC_KEY;
+use crate::oid::RSA_ENCRYPTION;
+use crate::pkcs12::{self, Bag, MAX_ITERATIONS, Pkcs12Error};
+use crate::signer::{SignFuture, SignatureAlgorithm, Signer};
 
 /// Why a PKCS#12 file cannot be used for signing. No variant ever carries the password.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,21 @@ pub enum LoadError {
     /// The file uses an encryption or MAC algorithm that is not supported.
     #[error("the certificate file uses an unsupported algorithm ({0})")]
     UnsupportedAlgorithm(String),
+    /// The file has no integrity MAC (`openssl pkcs12 -nomac`), so neither the password nor
+    /// the contents can be checked.
+    #[error(
+        "the certificate file has no integrity MAC, so its password and contents cannot be \
+         checked; export it again with a MAC"
+    )]
+    NoMac,
+    /// The file asks for a key derivation this loader refuses to run: an iteration count
+    /// outside 1 to 1,000,000, or scrypt, either of which a crafted file could use to keep the
+    /// service busy.
+    #[error(
+        "the certificate file's key derivation is refused ({0}); export it again with PBKDF2 \
+         and at most {MAX_ITERATIONS} iterations"
+    )]
+    KeyDerivationRefused(String),
     /// The file holds no private key.
     #[error("the certificate file contains no private key")]
     NoPrivateKey,
@@ -73,6 +90,16 @@ pub enum LoadError {
         /// When it starts being valid.
         not_before: DateTime<Utc>,
     },
+    /// The signer's certificate restricts its key to uses other than signatures (its key usage
+    /// extension has neither digitalSignature nor nonRepudiation).
+    #[error(
+        "the certificate of {subject} is not for signatures: its key usage allows neither \
+         digitalSignature nor nonRepudiation"
+    )]
+    NotForSigning {
+        /// The certificate's subject.
+        subject: String,
+    },
 }
 
 impl From<Pkcs12Error> for LoadError {
@@ -81,6 +108,8 @@ impl From<Pkcs12Error> for LoadError {
             Pkcs12Error::Malformed(reason) => Self::Unreadable(reason),
             Pkcs12Error::WrongPassword => Self::WrongPassword,
             Pkcs12Error::Unsupported(oid) => Self::UnsupportedAlgorithm(oid.to_string()),
+            Pkcs12Error::NoMac => Self::NoMac,
+            Pkcs12Error::Cost(reason) => Self::KeyDerivationRefused(reason),
         }
     }
 }
@@ -122,7 +151,7 @@ impl LocalSigner {
     }
 
     /// Loads the key and chain from PKCS#12 bytes, and checks that the signer's certificate
-    /// matches the key and is valid at `now`.
+    /// matches the key, is valid at `now` and may be used for signatures.
     pub fn from_pkcs12(der: &[u8], password: &str, now: DateTime<Utc>) -> Result<Self, LoadError> {
         let contents = pkcs12::decode(der, password)?;
         if contents.keys.is_empty() {
@@ -134,7 +163,8 @@ impl LocalSigner {
         let certificates = parse_certificates(&contents.certificates)?;
         let (key, leaf) = pair_key_with_certificate(&contents.keys, &certificates)?;
         let info = CertificateInfo::from_certificate(&certificates[leaf].1);
-        check_validity(&certificates[leaf].1, &info, now)?;
+        check_validity(&info, now)?;
+        check_key_usage(&certificates[leaf].1, &info)?;
         let chain = build_chain(&certificates, leaf);
         Ok(Self { key, chain, info })
     }
@@ -166,8 +196,10 @@ impl Signer for LocalSigner {
 
 fn sign_with(key: &Key, digest: &[u8; 32]) -> Result<Vec<u8>, SignError> {
     match key {
+        // With a random number generator, the RSA private-key operation is blinded, so that
+        // its timing does not depend on the key.
         Key::Rsa(key) => key
-            .sign(Pkcs1v15Sign::new::<Sha256>(), digest)
+            .sign_with_rng(&mut OsRng, Pkcs1v15Sign::new::<Sha256>(), digest)
             .map_err(|e| SignError::Signer(e.to_string())),
         #[cfg(feature = "ecdsa")]
         Key::EcdsaP256(key) => {
@@ -246,26 +278,37 @@ fn public_key_matches(key: &Key, certificate: &Certificate) -> bool {
     }
 }
 
-fn check_validity(
-    certificate: &Certificate,
-    info: &CertificateInfo,
-    now: DateTime<Utc>,
-) -> Result<(), LoadError> {
-    let validity = &certificate.tbs_certificate.validity;
+fn check_validity(info: &CertificateInfo, now: DateTime<Utc>) -> Result<(), LoadError> {
     let subject = info.subject.clone();
-    if now < to_chrono(validity.not_before) {
-        return Err(LoadError::NotYetValid {
+    match info.validity_at(now) {
+        Validity::Valid => Ok(()),
+        Validity::NotYetValid => Err(LoadError::NotYetValid {
             subject,
             not_before: info.not_before,
-        });
-    }
-    if now > to_chrono(validity.not_after) {
-        return Err(LoadError::Expired {
+        }),
+        Validity::Expired => Err(LoadError::Expired {
             subject,
             not_after: info.not_after,
-        });
+        }),
     }
-    Ok(())
+}
+
+/// Refuses a certificate whose key usage extension, when there is one, allows neither
+/// digitalSignature nor nonRepudiation (RFC 5280 §4.2.1.3): validators would reject its
+/// signatures.
+fn check_key_usage(certificate: &Certificate, info: &CertificateInfo) -> Result<(), LoadError> {
+    let usage = certificate
+        .tbs_certificate
+        .get::<KeyUsage>()
+        .map_err(|e| LoadError::Unreadable(format!("key usage of the certificate: {e}")))?;
+    match usage {
+        Some((_, usage)) if !usage.digital_signature() && !usage.non_repudiation() => {
+            Err(LoadError::NotForSigning {
+                subject: info.subject.clone(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The signer's certificate followed by its issuers, as far as the file has them.

@@ -133,3 +133,33 @@ fn debug_output_shows_the_certificate_not_the_key() {
         "{debug}"
     );
 }
+
+#[test]
+fn a_certificate_whose_key_usage_excludes_signatures_is_refused() {
+    let error = load_error("wrong-usage.p12", PASSWORD);
+    assert!(
+        matches!(&error, LoadError::NotForSigning { subject } if subject.contains("Mã Hoá Khoá")),
+        "{error}"
+    );
+    assert!(error.to_string().contains("digitalSignature"), "{error}");
+    // The signers made with digitalSignature and nonRepudiation still load.
+    assert!(load("signer.p12", PASSWORD).is_ok());
+}
+
+#[test]
+fn work_factors_beyond_a_million_iterations_are_refused() {
+    // The MAC's derivation, PBES2's PBKDF2, and the legacy PKCS#12 derivation of the key.
+    for file in ["costly-mac.p12", "costly-pbes2.p12", "costly-legacy.p12"] {
+        let error = load_error(file, PASSWORD);
+        assert!(
+            matches!(&error, LoadError::KeyDerivationRefused(reason) if reason.contains("2000000")),
+            "{file}: {error}"
+        );
+    }
+}
+
+#[test]
+fn a_file_without_an_integrity_mac_is_refused() {
+    let error = load_error("no-mac.p12", PASSWORD);
+    assert!(matches!(error, LoadError::NoMac), "{error}");
+}

@@ -184,11 +184,22 @@ async fn a_pdf_laid_out_like_pdf_writer_output_signs_and_renders_the_same() {
     }
 }
 
+/// What a faulty remote signer gets wrong.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// Answers with 16 KiB of garbage.
+    Garbage,
+    /// Answers with a real signature, one bit of which is flipped on the way.
+    FlippedBit,
+    /// Says it signs with ECDSA, but holds an RSA key.
+    WrongAlgorithm,
+}
+
 /// A signer outside the crate, as a remote (CSC) signer would be: it answers later, from
-/// another task, with the key it wraps.
+/// another task, with the key it wraps (and with `fault`, wrongly).
 struct RemoteLikeSigner {
     key: std::sync::Arc<LocalSigner>,
-    oversized: bool,
+    fault: Option<Fault>,
 }
 
 impl Signer for RemoteLikeSigner {
@@ -197,21 +208,25 @@ impl Signer for RemoteLikeSigner {
     }
 
     fn algorithm(&self) -> SignatureAlgorithm {
-        self.key.algorithm()
+        match self.fault {
+            Some(Fault::WrongAlgorithm) => SignatureAlgorithm::EcdsaSha256,
+            _ => self.key.algorithm(),
+        }
     }
 
     fn sign_digest<'a>(&'a self, sha256_digest: &'a [u8; 32]) -> SignFuture<'a> {
-        let (key, digest, oversized) = (self.key.clone(), *sha256_digest, self.oversized);
+        let (key, digest, fault) = (self.key.clone(), *sha256_digest, self.fault);
         Box::pin(async move {
             let remote = tokio::spawn(async move { key.sign_digest(&digest).await });
-            let signature = remote
+            let mut signature = remote
                 .await
                 .map_err(|e| SignError::Signer(e.to_string()))??;
-            Ok(if oversized {
-                vec![0x55; 16 * 1024]
-            } else {
-                signature
-            })
+            match fault {
+                Some(Fault::Garbage) => signature = vec![0x55; 16 * 1024],
+                Some(Fault::FlippedBit) => signature[100] ^= 0x01,
+                Some(Fault::WrongAlgorithm) | None => {}
+            }
+            Ok(signature)
         })
     }
 }
@@ -219,28 +234,85 @@ impl Signer for RemoteLikeSigner {
 #[tokio::test]
 async fn a_signer_from_outside_the_crate_can_sign() {
     let key = std::sync::Arc::new(load_signer("signer.p12"));
-    let signer = RemoteLikeSigner {
-        key,
-        oversized: false,
-    };
+    let signer = RemoteLikeSigner { key, fault: None };
     let pdf = typst_or_other_report();
     let signed = sign_pdf(&pdf, &request(0), &signer, None).await.unwrap();
     assert_valid(&write(&scratch_dir("remote-like"), "signed.pdf", &signed));
 }
 
 #[tokio::test]
-async fn a_signature_larger_than_the_placeholder_is_refused() {
+async fn a_signature_that_does_not_verify_with_the_certificate_is_refused() {
     let key = std::sync::Arc::new(load_signer("signer.p12"));
-    let signer = RemoteLikeSigner {
-        key,
-        oversized: true,
-    };
     let pdf = typst_or_other_report();
-    let error = sign_pdf(&pdf, &request(0), &signer, None)
-        .await
-        .unwrap_err();
+    for fault in [Fault::Garbage, Fault::FlippedBit, Fault::WrongAlgorithm] {
+        let signer = RemoteLikeSigner {
+            key: key.clone(),
+            fault: Some(fault),
+        };
+        let error = sign_pdf(&pdf, &request(0), &signer, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, SignError::Signer(reason) if reason.contains("certificate")),
+            "{fault:?}: {error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn indirect_forms_and_annotation_arrays_are_extended_and_sign_validly() {
+    let pdf = indirect_form_and_annots_pdf();
+    let dir = scratch_dir("indirect");
+    let original = write(&dir, "original.pdf", &pdf);
+    run(std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(&original));
+    let signed = sign(&pdf, &load_signer("signer.p12"), 0).await;
+    let update = String::from_utf8_lossy(&signed[pdf.len()..]).into_owned();
+    // The form object (6) is replaced with the new field added; the catalog is left alone.
+    assert_eq!(
+        object_numbers(&signed[pdf.len()..]),
+        [10, 11, 12, 3, 6],
+        "{update}"
+    );
+    assert!(update.contains("/Fields [9 0 R 11 0 R]"), "{update}");
+    // The page's annotations, an indirect array, are written inline with the widget added.
+    assert!(update.contains("/Annots [8 0 R 9 0 R 11 0 R]"), "{update}");
+    let path = write(&dir, "signed.pdf", &signed);
+    assert_valid(&path);
     assert!(
-        matches!(error, SignError::PlaceholderTooSmall { needed, reserved } if needed > reserved),
-        "{error}"
+        render(&original) == render(&path),
+        "pages render differently"
+    );
+}
+
+#[tokio::test]
+async fn new_objects_are_numbered_past_every_object_even_if_size_is_too_small() {
+    // Eight objects, but a trailer that says /Size 4 (same length as /Size 9: offsets hold).
+    let mut objects = one_page_objects("", "");
+    objects.extend(["(six)", "(seven)", "(eight)"].map(str::to_owned));
+    let mut pdf = build_pdf(&objects, "");
+    let size = find(&pdf, b"/Size 9 ");
+    pdf[size + 6] = b'4';
+    let signed = sign(&pdf, &load_signer("signer.p12"), 0).await;
+    // Signature, field, appearance after object 8; the page (3) and catalog (1) rewritten.
+    assert_eq!(object_numbers(&signed[pdf.len()..]), [9, 10, 11, 3, 1]);
+    assert!(String::from_utf8_lossy(&signed).contains("/Size 12"));
+}
+
+#[tokio::test]
+async fn a_pdf_with_its_catalog_in_an_object_stream_signs_validly() {
+    let pdf = object_stream_pdf(&ObjectStreamLayout::default());
+    let dir = scratch_dir("object-stream");
+    let original = write(&dir, "original.pdf", &pdf);
+    run(std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(&original));
+    let signed = sign(&pdf, &load_signer("signer.p12"), 0).await;
+    let path = write(&dir, "signed.pdf", &signed);
+    assert_valid(&path);
+    assert!(
+        render(&original) == render(&path),
+        "pages render differently"
     );
 }

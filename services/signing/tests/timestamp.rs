@@ -111,3 +111,35 @@ fn only_http_urls_are_accepted() {
         );
     }
 }
+
+/// The room `/Contents` reserves in `signed`, in bytes.
+fn reserved_room(signed: &[u8]) -> usize {
+    let start = signed
+        .windows(11)
+        .rposition(|w| w == b"/Contents <")
+        .unwrap()
+        + 11;
+    let end = start + signed[start..].iter().position(|&b| b == b'>').unwrap();
+    (end - start) / 2
+}
+
+#[tokio::test]
+async fn a_token_too_large_for_the_reserved_room_is_fitted_by_signing_again() {
+    let tsa = Tsa::start();
+    let client = TimeStampClient::new(&tsa.url("/tsa-long-chain")).unwrap();
+    let signer = load_signer("signer.p12");
+    let pdf = fixture("libreoffice-xref-table.pdf");
+    let signed = sign_pdf(&pdf, &request(0), &signer, Some(&client))
+        .await
+        .unwrap();
+    let estimate = signing::cms::size_estimate(&signer, true);
+    assert!(
+        reserved_room(&signed) > estimate,
+        "reserved {} of {estimate} estimated: the long token should not have fitted",
+        reserved_room(&signed)
+    );
+    let path = write(&scratch_dir("long-chain"), "signed.pdf", &signed);
+    assert_valid(&path);
+    let status = &pyhanko_status(&path)[0];
+    assert!(status.contains("\"timestamp_valid\": true"), "{status}");
+}

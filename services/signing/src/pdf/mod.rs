@@ -5,7 +5,9 @@
 //! the page and the catalog (or interactive form) rewritten to point at them (module
 //! `fields`), and a cross-reference section of the original's kind (module `update`). It then
 //! hashes everything but the `/Contents` placeholder, has [`cms`] build and sign the CAdES
-//! signature, and writes it into the placeholder.
+//! signature, and writes it into the placeholder. Should the signature not fit the room
+//! reserved for it (a time-stamp authority with a long chain), the update is prepared once more
+//! with enough room, and signed again.
 
 mod fields;
 mod object;
@@ -24,7 +26,11 @@ use self::read::Document;
 use self::update::Update;
 use crate::signer::Signer;
 use crate::tsp::TimeStampClient;
-use crate::{SignError, cms};
+use crate::{SignError, cms, hex};
+
+/// Room added to a signature's size when the update is prepared again after the reserved
+/// room proved too small: a second time-stamp token may be a little longer than the first.
+const RETRY_MARGIN: usize = 2048;
 
 /// A rectangle in PDF user space (points, origin at the bottom left of the page).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,6 +81,11 @@ impl SignRequest {
 
 /// Signs `pdf` (PAdES B-B, or B-T with `timestamp`) and returns the signed file, whose first
 /// `pdf.len()` bytes are `pdf` itself.
+///
+/// The room for the signature is [`cms::size_estimate`]; if the signature turns out larger,
+/// the file is prepared again with room for it plus a margin and signed once more (a second
+/// signature, and a second time-stamp). Only if that one does not fit either does it fail with
+/// [`SignError::PlaceholderTooSmall`].
 pub async fn sign_pdf(
     pdf: &[u8],
     request: &SignRequest,
@@ -82,6 +93,23 @@ pub async fn sign_pdf(
     timestamp: Option<&TimeStampClient>,
 ) -> Result<Vec<u8>, SignError> {
     let reserved = cms::size_estimate(signer, timestamp.is_some());
+    match sign_reserving(pdf, request, signer, timestamp, reserved).await {
+        Err(SignError::PlaceholderTooSmall { needed, .. }) => {
+            let reserved = needed.saturating_add(RETRY_MARGIN);
+            sign_reserving(pdf, request, signer, timestamp, reserved).await
+        }
+        result => result,
+    }
+}
+
+/// Prepares the update with `reserved` bytes for the signature, signs it and fills it in.
+async fn sign_reserving(
+    pdf: &[u8],
+    request: &SignRequest,
+    signer: &dyn Signer,
+    timestamp: Option<&TimeStampClient>,
+    reserved: usize,
+) -> Result<Vec<u8>, SignError> {
     let prepared = prepare(pdf, request, reserved)?;
     let digest = prepared.digest();
     let signature = cms::sign_detached(signer, &digest, timestamp).await?;
@@ -111,14 +139,15 @@ impl Prepared {
                 reserved,
             });
         }
-        let hex: String = signature.iter().map(|b| format!("{b:02X}")).collect();
+        let mut hex = Vec::with_capacity(2 * signature.len());
+        hex::push_upper(signature, &mut hex);
         let start = self.contents.start + 1;
-        self.bytes[start..start + hex.len()].copy_from_slice(hex.as_bytes());
+        self.bytes[start..start + hex.len()].copy_from_slice(&hex);
         Ok(self.bytes)
     }
 }
 
-/// The object numbers the update adds, from the original's `/Size` on.
+/// The object numbers the update adds, after every number the original uses.
 struct NewObjects {
     signature: ObjRef,
     field: ObjRef,
@@ -130,13 +159,21 @@ struct NewObjects {
 }
 
 impl NewObjects {
+    /// Numbers from the original's `/Size` on, or from past its highest object number if
+    /// `/Size` is too small (a damaged trailer must not make the update reuse a number).
     fn after(document: &Document<'_>) -> Result<Self, SignError> {
         let size = document
             .trailer
             .int("Size")
             .and_then(|s| u32::try_from(s).ok())
-            .filter(|s| s.checked_add(4).is_some());
-        let size = size.ok_or_else(|| SignError::MalformedPdf("trailer without /Size".into()))?;
+            .ok_or_else(|| SignError::MalformedPdf("trailer without /Size".into()))?;
+        let past_highest = document
+            .highest_object_number()
+            .map_or(0, |highest| highest.saturating_add(1));
+        let size = size.max(past_highest);
+        if size.checked_add(4).is_none() {
+            return Err(SignError::UnsupportedPdf("no object numbers left".into()));
+        }
         let new = |offset: u32| ObjRef {
             num: size + offset,
             generation: 0,

@@ -5,7 +5,7 @@
 //! catalog) gives back the same values; strings are rewritten in hexadecimal when not plain
 //! ASCII, which denotes the same string.
 
-use std::fmt::Write as _;
+use crate::hex;
 
 /// A reference to an indirect object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -155,7 +155,8 @@ fn write_name(name: &[u8], out: &mut Vec<u8>) {
         if byte.is_ascii_graphic() && is_regular(byte) && byte != b'#' {
             out.push(byte);
         } else {
-            out.extend_from_slice(format!("#{byte:02X}").as_bytes());
+            out.push(b'#');
+            hex::push_upper(&[byte], out);
         }
     }
 }
@@ -171,14 +172,9 @@ fn write_string(bytes: &[u8], out: &mut Vec<u8>) {
         }
         out.push(b')');
     } else {
-        let mut hex = String::with_capacity(bytes.len() * 2 + 2);
-        hex.push('<');
-        for byte in bytes {
-            // Writing to a String cannot fail.
-            let _ = write!(hex, "{byte:02X}");
-        }
-        hex.push('>');
-        out.extend_from_slice(hex.as_bytes());
+        out.push(b'<');
+        hex::push_upper(bytes, out);
+        out.push(b'>');
     }
 }
 

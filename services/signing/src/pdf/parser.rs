@@ -1,19 +1,43 @@
 //! A parser for PDF objects and the keywords around them (`obj`, `xref`, `trailer`, ...).
+//!
+//! The parser is total: whatever the bytes and wherever it starts, even past the end, it
+//! returns an object or an error and never panics; arrays and dictionaries nest at most
+//! [`MAX_DEPTH`] deep, so that a hostile file cannot exhaust the stack.
 
 use super::object::{Dict, ObjRef, Object, is_regular, is_whitespace};
+
+/// How deep arrays and dictionaries may nest. Real documents nest a handful of levels.
+pub(crate) const MAX_DEPTH: usize = 256;
 
 /// A cursor over PDF syntax.
 pub(crate) struct Parser<'a> {
     data: &'a [u8],
-    pub pos: usize,
+    pos: usize,
+    /// Arrays and dictionaries open around the current position.
+    depth: usize,
 }
 
 /// Parse failures carry a short description and the byte offset.
 pub(crate) type ParseResult<T> = Result<T, String>;
 
 impl<'a> Parser<'a> {
+    /// A parser at `pos` in `data`; past the end it finds nothing, without panicking.
     pub fn new(data: &'a [u8], pos: usize) -> Self {
-        Self { data, pos }
+        Self {
+            data,
+            pos,
+            depth: 0,
+        }
+    }
+
+    /// The current byte offset.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The data from the current position on (empty past the end).
+    fn rest(&self) -> &'a [u8] {
+        self.data.get(self.pos..).unwrap_or_default()
     }
 
     fn error<T>(&self, what: &str) -> ParseResult<T> {
@@ -45,7 +69,7 @@ impl<'a> Parser<'a> {
         while self.peek().is_some_and(is_regular) {
             self.pos += 1;
         }
-        &self.data[start..self.pos]
+        self.data.get(start..self.pos).unwrap_or_default()
     }
 
     /// Reads the keyword `word`, or fails.
@@ -69,7 +93,7 @@ impl<'a> Parser<'a> {
     /// Whether the next bytes (after whitespace) are `word`, without consuming them.
     pub fn at_keyword(&mut self, word: &str) -> bool {
         self.skip_whitespace();
-        self.data[self.pos..].starts_with(word.as_bytes())
+        self.rest().starts_with(word.as_bytes())
     }
 
     /// Parses one object.
@@ -78,9 +102,7 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(b'/') => self.name().map(Object::Name),
             Some(b'(') => self.literal_string().map(Object::String),
-            Some(b'<') if self.data.get(self.pos + 1) == Some(&b'<') => {
-                self.dict().map(Object::Dict)
-            }
+            Some(b'<') if self.rest().starts_with(b"<<") => self.dict().map(Object::Dict),
             Some(b'<') => self.hex_string().map(Object::String),
             Some(b'[') => self.array().map(Object::Array),
             Some(byte) if byte.is_ascii_digit() || matches!(byte, b'+' | b'-' | b'.') => {
@@ -216,40 +238,55 @@ impl<'a> Parser<'a> {
         Ok(digits.chunks(2).filter_map(hex_pair).collect())
     }
 
-    fn array(&mut self) -> ParseResult<Vec<Object>> {
-        self.pos += 1;
-        let mut items = Vec::new();
-        loop {
-            self.skip_whitespace();
-            if self.peek() == Some(b']') {
-                self.pos += 1;
-                return Ok(items);
-            }
-            items.push(self.object()?);
+    /// Runs `parse` one nesting level deeper, refusing to go past [`MAX_DEPTH`].
+    fn nested<T>(&mut self, parse: impl FnOnce(&mut Self) -> ParseResult<T>) -> ParseResult<T> {
+        if self.depth >= MAX_DEPTH {
+            return self.error(&format!("objects nested more than {MAX_DEPTH} deep"));
         }
+        self.depth += 1;
+        let result = parse(self);
+        self.depth -= 1;
+        result
+    }
+
+    fn array(&mut self) -> ParseResult<Vec<Object>> {
+        self.nested(|parser| {
+            parser.pos += 1;
+            let mut items = Vec::new();
+            loop {
+                parser.skip_whitespace();
+                if parser.peek() == Some(b']') {
+                    parser.pos += 1;
+                    return Ok(items);
+                }
+                items.push(parser.object()?);
+            }
+        })
     }
 
     /// Parses `<< ... >>`.
     pub fn dict(&mut self) -> ParseResult<Dict> {
         self.skip_whitespace();
-        if !self.data[self.pos..].starts_with(b"<<") {
+        if !self.rest().starts_with(b"<<") {
             return self.error("expected a dictionary");
         }
-        self.pos += 2;
-        let mut dict = Dict::default();
-        loop {
-            self.skip_whitespace();
-            if self.data[self.pos..].starts_with(b">>") {
-                self.pos += 2;
-                return Ok(dict);
+        self.nested(|parser| {
+            parser.pos += 2;
+            let mut dict = Dict::default();
+            loop {
+                parser.skip_whitespace();
+                if parser.rest().starts_with(b">>") {
+                    parser.pos += 2;
+                    return Ok(dict);
+                }
+                if parser.peek() != Some(b'/') {
+                    return parser.error("expected a name as dictionary key");
+                }
+                let key = parser.name()?;
+                let value = parser.object()?;
+                dict.0.push((key, value));
             }
-            if self.peek() != Some(b'/') {
-                return self.error("expected a name as dictionary key");
-            }
-            let key = self.name()?;
-            let value = self.object()?;
-            dict.0.push((key, value));
-        }
+        })
     }
 }
 
@@ -278,6 +315,39 @@ mod tests {
              /Annots [12 0 R 13 0 R] /Resources << /Font << /F1 7 0 R >> >> /Tabs /S \
              /Name <61286229E9> /Odd /A#20B >>";
         assert_eq!(String::from_utf8(out).unwrap(), expected);
+    }
+
+    #[test]
+    fn never_panics_wherever_it_starts() {
+        let data = b"<</A [1 2 (x)] /B <41> /C 3 0 R>>";
+        for start in 0..data.len() + 3 {
+            let mut parser = Parser::new(data, start);
+            let _ = parser.object();
+            let mut parser = Parser::new(data, start);
+            let _ = (parser.token(), parser.at_keyword("obj"), parser.dict());
+        }
+        assert!(Parser::new(b"", 10).object().is_err());
+        assert!(!Parser::new(b"xref", 10).at_keyword("xref"));
+    }
+
+    #[test]
+    fn refuses_objects_nested_deeper_than_the_limit() {
+        let nested = |depth: usize, open: &str, close: &str| {
+            format!("{}1{}", open.repeat(depth), close.repeat(depth))
+        };
+        assert!(
+            Parser::new(nested(MAX_DEPTH, "[", "]").as_bytes(), 0)
+                .object()
+                .is_ok()
+        );
+        for (open, close) in [("[", "]"), ("<</K ", ">>"), ("[<</K ", ">>]")] {
+            let deep = nested(MAX_DEPTH + 1, open, close);
+            let error = Parser::new(deep.as_bytes(), 0).object().unwrap_err();
+            assert!(error.contains("nested"), "{error}");
+        }
+        // Far deeper than any stack would survive without the limit.
+        let hostile = "[".repeat(1_000_000);
+        assert!(Parser::new(hostile.as_bytes(), 0).object().is_err());
     }
 
     #[test]

@@ -1,9 +1,17 @@
 //! Reading just enough of a PDF to update it: the cross-reference chain (classic tables,
 //! cross-reference streams, hybrid files), objects (also inside object streams), the trailer,
 //! the catalog and the page tree.
+//!
+//! Every offset the file gives (`startxref`, `/Prev`, `/XRefStm`, cross-reference entries) is
+//! checked against the file's length before it is used, a `/Prev` chain that loops is refused,
+//! and lookups that could call each other forever (an object stream whose `/Length` is in an
+//! object stream ...) are bounded.
+
+mod xref;
 
 use std::collections::{HashMap, HashSet};
 
+use self::xref::{find_startxref, offset_entry};
 use super::object::{Dict, ObjRef, Object};
 use super::parser::Parser;
 use super::stream;
@@ -37,6 +45,13 @@ pub(crate) struct Document<'a> {
     pub kind: XrefKind,
 }
 
+/// How many indirect `/Length`s may be followed one inside the other: a stream's length in an
+/// object stream whose own length is indirect, and so on. Real files need one at most.
+const MAX_LENGTH_HOPS: usize = 4;
+
+/// How many levels of page tree nodes are followed; a well-formed tree is far shallower.
+const MAX_PAGE_TREE_DEPTH: usize = 64;
+
 fn malformed(message: impl Into<String>) -> SignError {
     SignError::MalformedPdf(message.into())
 }
@@ -54,11 +69,14 @@ impl<'a> Document<'a> {
         };
         let mut next = Some(startxref);
         let mut seen = HashSet::new();
-        while let Some(offset) = next.filter(|offset| seen.insert(*offset)) {
+        while let Some(offset) = next {
+            if !seen.insert(offset) {
+                return Err(malformed(format!(
+                    "the /Prev chain loops back to byte {offset}"
+                )));
+            }
             let (kind, trailer) = document.read_section(offset)?;
-            next = trailer
-                .int("Prev")
-                .and_then(|prev| usize::try_from(prev).ok());
+            next = offset_entry(&trailer, "Prev")?;
             if seen.len() == 1 {
                 document.kind = kind;
                 document.trailer = trailer;
@@ -70,87 +88,35 @@ impl<'a> Document<'a> {
         Ok(document)
     }
 
-    fn read_section(&mut self, offset: usize) -> Result<(XrefKind, Dict), SignError> {
-        let mut parser = Parser::new(self.data, offset);
-        if parser.at_keyword("xref") {
-            let trailer = self.read_table(&mut parser).map_err(malformed)?;
-            // A hybrid file's table section points at a stream with the compressed objects.
-            if let Some(stream) = trailer.int("XRefStm").and_then(|o| usize::try_from(o).ok()) {
-                self.read_xref_stream(stream)?;
-            }
-            Ok((XrefKind::Table, trailer))
+    /// The highest object number the cross-reference sections mention, in use or free.
+    pub fn highest_object_number(&self) -> Option<u32> {
+        self.entries.keys().max().copied()
+    }
+
+    /// A parser at `offset`, an offset the file gave; one at or past the end is refused.
+    fn parser_at(&self, offset: usize) -> Result<Parser<'a>, SignError> {
+        if offset < self.data.len() {
+            Ok(Parser::new(self.data, offset))
         } else {
-            Ok((XrefKind::Stream, self.read_xref_stream(offset)?))
+            Err(malformed(format!(
+                "offset {offset} is past the end of the file ({} bytes)",
+                self.data.len()
+            )))
         }
     }
 
-    /// Entries already known come from a newer section and win.
-    fn insert(&mut self, num: u32, entry: Entry) {
-        self.entries.entry(num).or_insert(entry);
-    }
-
-    fn read_table(&mut self, parser: &mut Parser<'_>) -> Result<Dict, String> {
-        parser.expect("xref")?;
-        while !parser.at_keyword("trailer") {
-            let first = parser.integer()?;
-            let count = parser.integer()?;
-            for num in first..first.saturating_add(count) {
-                let offset = parser.integer()?;
-                let _generation = parser.integer()?;
-                let entry = match parser.token() {
-                    b"n" => Entry::Offset {
-                        offset: to_usize(offset)?,
-                    },
-                    b"f" => Entry::Free,
-                    _ => return Err(format!("bad xref entry at byte {}", parser.pos)),
-                };
-                self.insert(
-                    u32::try_from(num).map_err(|_| "object number too large")?,
-                    entry,
-                );
-            }
-        }
-        parser.expect("trailer")?;
-        parser.dict()
-    }
-
-    fn read_xref_stream(&mut self, offset: usize) -> Result<Dict, SignError> {
-        let (dict, data) = self.stream_at(offset)?;
-        if !dict.is_name("Type", "XRef") {
-            return Err(malformed(format!(
-                "no cross-reference section at byte {offset}"
-            )));
-        }
-        let widths = int_array(dict.get("W")).ok_or_else(|| malformed("bad /W in xref stream"))?;
-        let size = dict
-            .int("Size")
-            .ok_or_else(|| malformed("xref stream without /Size"))?;
-        let index = int_array(dict.get("Index")).unwrap_or_else(|| vec![0, size]);
-        let [w0, w1, w2] = widths[..] else {
-            return Err(malformed("bad /W in xref stream"));
-        };
-        let widths = [w0, w1, w2].map(|w| usize::try_from(w).unwrap_or(usize::MAX));
-        let row = widths.iter().try_fold(0usize, |sum, w| sum.checked_add(*w));
-        let row = row
-            .filter(|row| *row > 0)
-            .ok_or_else(|| malformed("bad /W"))?;
-        let mut rows = data.chunks_exact(row);
-        for pair in index.chunks(2) {
-            let [first, count] = pair else { break };
-            for num in *first..first.saturating_add(*count) {
-                let Some(fields) = rows.next() else { break };
-                let num = u32::try_from(num).map_err(|_| malformed("bad /Index"))?;
-                self.insert(num, xref_stream_entry(fields, widths)?);
-            }
-        }
-        Ok(dict)
-    }
-
-    /// Parses the stream object at `offset` and returns its dictionary and decoded data.
-    fn stream_at(&self, offset: usize) -> Result<(Dict, Vec<u8>), SignError> {
-        let (dict, start) = self.stream_header(offset).map_err(malformed)?;
+    /// Parses the stream object at `offset` and returns its dictionary and decoded data. An
+    /// indirect `/Length` is followed only while `length_hops` allows, as finding it may mean
+    /// reading another stream.
+    fn stream_at(&self, offset: usize, length_hops: usize) -> Result<(Dict, Vec<u8>), SignError> {
+        let (dict, start) = self.stream_header(offset)?;
         let length = match dict.get("Length") {
-            Some(Object::Ref(r)) => self.object(*r)?,
+            Some(Object::Ref(r)) if length_hops > 0 => self.object_within(*r, length_hops - 1)?,
+            Some(Object::Ref(_)) => {
+                return Err(malformed(format!(
+                    "the stream at byte {offset} needs a direct /Length"
+                )));
+            }
             other => other.cloned().unwrap_or(Object::Null),
         };
         let Object::Int(length) = length else {
@@ -167,15 +133,11 @@ impl<'a> Document<'a> {
     }
 
     /// The dictionary of the stream object at `offset` and where its data starts.
-    fn stream_header(&self, offset: usize) -> Result<(Dict, usize), String> {
-        let mut parser = Parser::new(self.data, offset);
-        parser.integer()?;
-        parser.integer()?;
-        parser.expect("obj")?;
-        let dict = parser.dict()?;
-        parser.expect("stream")?;
+    fn stream_header(&self, offset: usize) -> Result<(Dict, usize), SignError> {
+        let mut parser = self.parser_at(offset)?;
+        let dict = stream_dict(&mut parser).map_err(malformed)?;
         // The keyword is followed by CRLF or LF.
-        let mut start = parser.pos;
+        let mut start = parser.position();
         if self.data.get(start) == Some(&b'\r') {
             start += 1;
         }
@@ -187,42 +149,62 @@ impl<'a> Document<'a> {
 
     /// Reads an indirect object (not a stream's data).
     pub fn object(&self, reference: ObjRef) -> Result<Object, SignError> {
+        self.object_within(reference, MAX_LENGTH_HOPS)
+    }
+
+    /// Reads an indirect object, following at most `length_hops` indirect stream lengths.
+    fn object_within(&self, reference: ObjRef, length_hops: usize) -> Result<Object, SignError> {
         match self.entries.get(&reference.num) {
-            Some(Entry::Offset { offset }) => {
-                let mut parser = Parser::new(self.data, *offset);
-                let parsed = (|| {
-                    let num = parser.integer()?;
-                    parser.integer()?;
-                    parser.expect("obj")?;
-                    if num != u64::from(reference.num) {
-                        return Err(format!(
-                            "xref points object {} to another object",
-                            reference.num
-                        ));
-                    }
-                    parser.object()
-                })();
-                parsed.map_err(malformed)
+            Some(Entry::Offset { offset }) => self.object_at(reference.num, *offset),
+            Some(Entry::InStream { stream, index }) => {
+                self.object_in_stream(reference.num, *stream, *index, length_hops)
             }
-            Some(Entry::InStream { stream, index }) => self.object_in_stream(*stream, *index),
             Some(Entry::Free) | None => Ok(Object::Null),
         }
     }
 
-    fn object_in_stream(&self, stream: u32, index: usize) -> Result<Object, SignError> {
+    /// Parses `num gen obj <object>` at `offset`, checking the number.
+    fn object_at(&self, num: u32, offset: usize) -> Result<Object, SignError> {
+        let mut parser = self.parser_at(offset)?;
+        let found = parser.integer().map_err(malformed)?;
+        parser.integer().map_err(malformed)?;
+        parser.expect("obj").map_err(malformed)?;
+        if found != u64::from(num) {
+            return Err(malformed(format!(
+                "xref points object {num} to object {found}"
+            )));
+        }
+        parser.object().map_err(malformed)
+    }
+
+    /// Object `num`, the `index`th of object stream `stream`: checks that the stream holds that
+    /// many objects and that its header names `num` there.
+    fn object_in_stream(
+        &self,
+        num: u32,
+        stream: u32,
+        index: usize,
+        length_hops: usize,
+    ) -> Result<Object, SignError> {
         let Some(Entry::Offset { offset }) = self.entries.get(&stream) else {
             return Err(malformed(format!("object stream {stream} not found")));
         };
-        let (dict, data) = self.stream_at(*offset)?;
+        let (dict, data) = self.stream_at(*offset, length_hops)?;
+        let count = dict.int("N").and_then(|n| usize::try_from(n).ok());
         let first = dict.int("First").and_then(|f| usize::try_from(f).ok());
-        let first = first.ok_or_else(|| malformed("object stream without /First"))?;
-        let mut header = Parser::new(&data, 0);
-        let mut position = None;
-        for _ in 0..=index {
-            header.integer().map_err(malformed)?;
-            position = Some(header.integer().map_err(malformed)?);
+        let (Some(count), Some(first)) = (count, first) else {
+            return Err(malformed(format!(
+                "object stream {stream} without /N or /First"
+            )));
+        };
+        if index >= count {
+            return Err(malformed(format!(
+                "object {num} is said to be number {index} in object stream {stream}, \
+                 which holds {count}"
+            )));
         }
-        let position = position.and_then(|p| to_usize(p).ok()).unwrap_or(0);
+        let position = object_position(&data, num, index)
+            .map_err(|e| malformed(format!("object stream {stream}: {e}")))?;
         Parser::new(&data, first.saturating_add(position))
             .object()
             .map_err(malformed)
@@ -256,16 +238,11 @@ impl<'a> Document<'a> {
 
     /// Finds the page with zero-based `index` in the page tree.
     pub fn page(&self, index: usize) -> Result<(ObjRef, Dict), SignError> {
-        let catalog = self.dict(self.root()?, "catalog")?;
-        let mut node = catalog
-            .reference("Pages")
-            .ok_or_else(|| malformed("catalog without /Pages"))?;
-        let count = self.dict(node, "page tree")?.int("Count").unwrap_or(0);
-        let count = usize::try_from(count).unwrap_or(0);
+        let (mut node, count) = self.page_tree()?;
         let out_of_range = || SignError::PageOutOfRange { index, count };
         let mut remaining = index;
-        // Each step goes one level down; a well-formed tree is far shallower than this.
-        for _ in 0..64 {
+        // Each step goes one level down.
+        for _ in 0..MAX_PAGE_TREE_DEPTH {
             let dict = self.dict(node, "page tree node")?;
             if !dict.is_name("Type", "Pages") && dict.get("Kids").is_none() {
                 return if remaining == 0 {
@@ -284,6 +261,16 @@ impl<'a> Document<'a> {
                 .ok_or_else(out_of_range)?;
         }
         Err(malformed("page tree too deep"))
+    }
+
+    /// The root of the page tree and the number of pages it says it has.
+    fn page_tree(&self) -> Result<(ObjRef, usize), SignError> {
+        let catalog = self.dict(self.root()?, "catalog")?;
+        let root = catalog
+            .reference("Pages")
+            .ok_or_else(|| malformed("catalog without /Pages"))?;
+        let count = self.dict(root, "page tree")?.int("Count").unwrap_or(0);
+        Ok((root, usize::try_from(count).unwrap_or(0)))
     }
 
     /// Picks the kid whose subtree holds page `remaining`, subtracting the pages skipped.
@@ -311,53 +298,34 @@ impl<'a> Document<'a> {
     }
 }
 
+/// Reads `num gen obj << ... >> stream`, leaving `parser` after the keyword.
+fn stream_dict(parser: &mut Parser<'_>) -> Result<Dict, String> {
+    parser.integer()?;
+    parser.integer()?;
+    parser.expect("obj")?;
+    let dict = parser.dict()?;
+    parser.expect("stream")?;
+    Ok(dict)
+}
+
 fn to_usize(value: u64) -> Result<usize, String> {
     usize::try_from(value).map_err(|_| "offset too large".to_owned())
 }
 
-fn int_array(object: Option<&Object>) -> Option<Vec<i64>> {
-    match object? {
-        Object::Array(items) => items
-            .iter()
-            .map(|item| match item {
-                Object::Int(value) => Some(*value),
-                _ => None,
-            })
-            .collect(),
-        _ => None,
+/// Where object `num` starts after an object stream's `/First`, from the stream's header of
+/// `number offset` pairs; the pair at `index` must name `num`.
+fn object_position(header: &[u8], num: u32, index: usize) -> Result<usize, String> {
+    let mut parser = Parser::new(header, 0);
+    for _ in 0..index {
+        parser.integer()?;
+        parser.integer()?;
     }
-}
-
-fn xref_stream_entry(fields: &[u8], widths: [usize; 3]) -> Result<Entry, SignError> {
-    let (kind, rest) = fields.split_at(widths[0]);
-    let (second, third) = rest.split_at(widths[1]);
-    let number = |bytes: &[u8]| bytes.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b));
-    // A zero-width type field means type 1.
-    let kind = if widths[0] == 0 { 1 } else { number(kind) };
-    let second = usize::try_from(number(second)).map_err(|_| malformed("bad xref stream entry"))?;
-    Ok(match kind {
-        1 => Entry::Offset { offset: second },
-        2 => Entry::InStream {
-            stream: u32::try_from(second).map_err(|_| malformed("bad object stream number"))?,
-            index: usize::try_from(number(third))
-                .map_err(|_| malformed("bad xref stream entry"))?,
-        },
-        _ => Entry::Free,
-    })
-}
-
-/// The offset after the last `startxref` keyword.
-fn find_startxref(data: &[u8]) -> Result<usize, SignError> {
-    let tail_start = data.len().saturating_sub(4096);
-    let tail = &data[tail_start..];
-    let keyword = tail
-        .windows(9)
-        .rposition(|w| w == b"startxref")
-        .ok_or_else(|| malformed("no startxref near the end of the file; not a PDF?"))?;
-    let mut parser = Parser::new(data, tail_start + keyword + 9);
-    let offset = parser.integer().map_err(malformed)?;
-    usize::try_from(offset)
-        .ok()
-        .filter(|offset| *offset < data.len())
-        .ok_or_else(|| malformed("startxref points outside the file"))
+    let found = parser.integer()?;
+    let position = parser.integer()?;
+    if found != u64::from(num) {
+        return Err(format!(
+            "its header names object {found} where object {num} was expected"
+        ));
+    }
+    to_usize(position)
 }

@@ -10,36 +10,44 @@ const MAX_DECODED: u64 = 256 << 20;
 
 /// Applies the stream's `/Filter` (none or `/FlateDecode`) and `/DecodeParms` predictor.
 pub(crate) fn decode(dict: &Dict, raw: &[u8]) -> Result<Vec<u8>, String> {
-    let filters = match dict.get("Filter") {
-        None => Vec::new(),
-        Some(Object::Name(name)) => vec![name.clone()],
+    match filters(dict)?.as_slice() {
+        [] => Ok(raw.to_vec()),
+        [flate] if flate == b"FlateDecode" => {
+            let inflated = inflate(raw)?;
+            match decode_parms(dict) {
+                Some(params) => unpredict(params, inflated),
+                None => Ok(inflated),
+            }
+        }
+        _ => Err("stream filter other than /FlateDecode".into()),
+    }
+}
+
+/// The names in `/Filter`, which is a name or an array of names.
+fn filters(dict: &Dict) -> Result<Vec<Vec<u8>>, String> {
+    match dict.get("Filter") {
+        None => Ok(Vec::new()),
+        Some(Object::Name(name)) => Ok(vec![name.clone()]),
         Some(Object::Array(items)) => items
             .iter()
             .map(|item| match item {
                 Object::Name(name) => Ok(name.clone()),
                 _ => Err("bad /Filter".to_owned()),
             })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err("bad /Filter".into()),
-    };
-    match filters.as_slice() {
-        [] => Ok(raw.to_vec()),
-        [flate] if flate == b"FlateDecode" => {
-            let inflated = inflate(raw)?;
-            let params = match dict.get("DecodeParms") {
-                Some(Object::Dict(params)) => Some(params),
-                Some(Object::Array(items)) => match items.first() {
-                    Some(Object::Dict(params)) => Some(params),
-                    _ => None,
-                },
-                _ => None,
-            };
-            match params {
-                Some(params) => unpredict(params, inflated),
-                None => Ok(inflated),
-            }
-        }
-        _ => Err("stream filter other than /FlateDecode".into()),
+            .collect(),
+        Some(_) => Err("bad /Filter".into()),
+    }
+}
+
+/// The parameters of the (single) filter: `/DecodeParms` or the first of its array.
+fn decode_parms(dict: &Dict) -> Option<&Dict> {
+    match dict.get("DecodeParms") {
+        Some(Object::Dict(params)) => Some(params),
+        Some(Object::Array(items)) => match items.first() {
+            Some(Object::Dict(params)) => Some(params),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -61,15 +69,7 @@ fn unpredict(params: &Dict, data: Vec<u8>) -> Result<Vec<u8>, String> {
     if predictor < 10 {
         return Err(format!("unsupported predictor {predictor}"));
     }
-    let colors = params.int("Colors").unwrap_or(1);
-    let bits = params.int("BitsPerComponent").unwrap_or(8);
-    let columns = params.int("Columns").unwrap_or(1);
-    let bytes_for = |bits: i64| usize::try_from((bits + 7) / 8).map_err(|_| "bad predictor");
-    let pixel = bytes_for(colors.saturating_mul(bits))?;
-    let width = bytes_for(colors.saturating_mul(bits).saturating_mul(columns))?;
-    if pixel == 0 || width == 0 {
-        return Err("bad predictor parameters".into());
-    }
+    let (pixel, width) = predictor_sizes(params, data.len())?;
     let mut out = Vec::with_capacity(data.len());
     let mut previous = vec![0u8; width];
     for row in data.chunks(width + 1) {
@@ -81,6 +81,35 @@ fn unpredict(params: &Dict, data: Vec<u8>) -> Result<Vec<u8>, String> {
         previous = current;
     }
     Ok(out)
+}
+
+/// The bytes of a pixel and of a row, from `/Colors`, `/BitsPerComponent` and `/Columns`. The
+/// values come from the file: each is checked, the arithmetic cannot overflow, and a row may
+/// not be longer than the `available` data.
+fn predictor_sizes(params: &Dict, available: usize) -> Result<(usize, usize), String> {
+    let colors = params.int("Colors").unwrap_or(1);
+    let bits = params.int("BitsPerComponent").unwrap_or(8);
+    let columns = params.int("Columns").unwrap_or(1);
+    let bad = || {
+        format!(
+            "bad predictor parameters (/Colors {colors} /BitsPerComponent {bits} /Columns {columns})"
+        )
+    };
+    if colors < 1 || columns < 1 || ![1, 2, 4, 8, 16].contains(&bits) {
+        return Err(bad());
+    }
+    let bytes_for = |bits: i64| {
+        let bytes = bits.checked_add(7)? / 8;
+        usize::try_from(bytes).ok()
+    };
+    let pixel_bits = colors.checked_mul(bits);
+    let pixel = pixel_bits.and_then(bytes_for).ok_or_else(bad)?;
+    let width = pixel_bits
+        .and_then(|b| b.checked_mul(columns))
+        .and_then(bytes_for)
+        .filter(|width| *width <= available)
+        .ok_or_else(bad)?;
+    Ok((pixel, width))
 }
 
 fn unfilter_row(kind: u8, pixel: usize, above: &[u8], row: &mut [u8]) -> Result<(), String> {
@@ -121,12 +150,33 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
 mod tests {
     use super::*;
 
+    fn params(predictor: i64, columns: i64) -> Dict {
+        let mut params = Dict::default();
+        params.set("Predictor", Object::Int(predictor));
+        params.set("Columns", Object::Int(columns));
+        params
+    }
+
+    #[test]
+    fn refuses_predictor_rows_wider_than_the_data_or_overflowing() {
+        for columns in [i64::MAX, i64::MAX / 8, 1 << 40, 9, 0, -1] {
+            let error = unpredict(&params(12, columns), vec![2, 1, 2, 3, 2, 1, 1, 1]).unwrap_err();
+            assert!(
+                error.contains("bad predictor parameters"),
+                "{columns}: {error}"
+            );
+        }
+        let mut huge_colors = params(12, 1);
+        huge_colors.set("Colors", Object::Int(i64::MAX));
+        assert!(unpredict(&huge_colors, vec![0; 8]).is_err());
+    }
+
     #[test]
     fn undoes_the_png_up_predictor() {
-        let mut params = Dict::default();
-        params.set("Predictor", Object::Int(12));
-        params.set("Columns", Object::Int(3));
         let data = vec![2, 1, 2, 3, 2, 1, 1, 1];
-        assert_eq!(unpredict(&params, data).unwrap(), vec![1, 2, 3, 2, 3, 4]);
+        assert_eq!(
+            unpredict(&params(12, 3), data).unwrap(),
+            vec![1, 2, 3, 2, 3, 4]
+        );
     }
 }

@@ -342,3 +342,157 @@ pub fn pdf_writer_style_pdf() -> Vec<u8> {
     pdf.extend_from_slice(trailer.as_bytes());
     pdf
 }
+
+/// A one-page PDF with `objects` numbered from 1 (the catalog first), a classic xref table and
+/// a trailer with `/Size`, `/Root 1 0 R` and `trailer_extra`.
+pub fn build_pdf(objects: &[String], trailer_extra: &str) -> Vec<u8> {
+    let mut pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    let mut table = format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1);
+    for offset in offsets {
+        table.push_str(&format!("{offset:010} 00000 n\r\n"));
+    }
+    pdf.extend_from_slice(table.as_bytes());
+    let trailer = format!(
+        "trailer\n<< /Size {} /Root 1 0 R {trailer_extra} >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    );
+    pdf.extend_from_slice(trailer.as_bytes());
+    pdf
+}
+
+/// A content stream object writing `text` in Helvetica (font resource /F1).
+pub fn text_stream(text: &str) -> String {
+    let data = format!("BT\n/F1 18 Tf\n72 760 Td\n({text}) Tj\nET");
+    format!("<< /Length {} >>\nstream\n{data}\nendstream", data.len())
+}
+
+/// The objects of a one-page document: catalog (1) with `catalog_extra`, pages (2), page (3)
+/// with `page_extra`, font (4), content (5). Objects from 6 on are the caller's.
+pub fn one_page_objects(catalog_extra: &str, page_extra: &str) -> Vec<String> {
+    vec![
+        format!("<< /Type /Catalog /Pages 2 0 R {catalog_extra} >>"),
+        "<< /Type /Pages /Count 1 /Kids [3 0 R] >>".to_owned(),
+        format!(
+            "<< /Type /Page /MediaBox [0 0 595 842] /Parent 2 0 R \
+             /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R {page_extra} >>"
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+        text_stream("Bao cao thang 5/2026"),
+    ]
+}
+
+/// A document whose interactive form (`/AcroForm 6 0 R`, with a text field) and page
+/// annotations (`/Annots 7 0 R`, with a link) are objects of their own, as some producers
+/// write them.
+pub fn indirect_form_and_annots_pdf() -> Vec<u8> {
+    let mut objects = one_page_objects("/AcroForm 6 0 R", "/Annots 7 0 R");
+    objects.extend([
+        "<< /Fields [9 0 R] /DA (/Helv 0 Tf 0 g) >>".to_owned(),
+        "[8 0 R 9 0 R]".to_owned(),
+        "<< /Type /Annot /Subtype /Link /Rect [72 700 300 720] /Border [0 0 0] \
+         /A << /S /URI /URI (https://baocao.example/) >> >>"
+            .to_owned(),
+        "<< /Type /Annot /Subtype /Widget /FT /Tx /T (Note) /Rect [72 600 300 620] /P 3 0 R \
+         /F 4 >>"
+            .to_owned(),
+    ]);
+    build_pdf(&objects, "")
+}
+
+/// How [`object_stream_pdf`] lays out its object stream and cross-reference stream; the
+/// default is a well-formed file, each field a way to damage it.
+#[derive(Debug, Clone)]
+pub struct ObjectStreamLayout {
+    /// The object numbers the object stream's header names (well-formed: 1 and 2).
+    pub header: [u32; 2],
+    /// The index of objects 1 and 2 in the object stream, as the xref stream gives them.
+    pub indices: [u64; 2],
+    /// The object stream's `/Length` as written; `None` for the right, direct one.
+    pub length: Option<String>,
+    /// Entries added to the cross-reference stream's dictionary (e.g. `/DecodeParms`).
+    pub xref_extra: String,
+}
+
+impl Default for ObjectStreamLayout {
+    fn default() -> Self {
+        Self {
+            header: [1, 2],
+            indices: [0, 1],
+            length: None,
+            xref_extra: String::new(),
+        }
+    }
+}
+
+/// A PDF 1.5 file, the way qpdf and office suites write them: the catalog (1) and the page
+/// tree (2) inside an object stream (6), the rest as plain objects, and a Flate-compressed
+/// cross-reference stream (7) with no predictor.
+pub fn object_stream_pdf(layout: &ObjectStreamLayout) -> Vec<u8> {
+    use std::io::Write as _;
+    let objects = one_page_objects("", "");
+    let (catalog, pages) = (&objects[0], &objects[1]);
+    let header = format!(
+        "{} 0 {} {} ",
+        layout.header[0],
+        layout.header[1],
+        catalog.len() + 1
+    );
+    let body = format!("{header}{catalog}\n{pages}");
+    let length = layout
+        .length
+        .clone()
+        .unwrap_or_else(|| body.len().to_string());
+    let object_stream = format!(
+        "<< /Type /ObjStm /N 2 /First {} /Length {length} >>\nstream\n{body}\nendstream",
+        header.len()
+    );
+    let mut pdf = b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (num, object) in [(3, &objects[2]), (4, &objects[3]), (5, &objects[4])]
+        .into_iter()
+        .chain([(6, &object_stream)])
+    {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{num} 0 obj\n{object}\nendobj\n").as_bytes());
+    }
+    let xref = pdf.len();
+    // Rows of /W [1 4 2]: type, offset or object stream, generation or index.
+    let mut rows = vec![0u8, 0, 0, 0, 0, 0xff, 0xff];
+    for index in layout.indices {
+        rows.push(2);
+        rows.extend_from_slice(&6u32.to_be_bytes());
+        rows.extend_from_slice(&(index as u16).to_be_bytes());
+    }
+    for offset in offsets.iter().copied().chain([xref]) {
+        rows.push(1);
+        rows.extend_from_slice(&(offset as u32).to_be_bytes());
+        rows.extend_from_slice(&[0, 0]);
+    }
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&rows).unwrap();
+    let data = encoder.finish().unwrap();
+    let dict = format!(
+        "<< /Type /XRef /Size 8 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode /Length {} {} >>",
+        data.len(),
+        layout.xref_extra
+    );
+    pdf.extend_from_slice(format!("7 0 obj\n{dict}\nstream\n").as_bytes());
+    pdf.extend_from_slice(&data);
+    pdf.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+    pdf
+}
+
+/// The object numbers of the objects in `bytes` (`N 0 obj` at a line start).
+pub fn object_numbers(bytes: &[u8]) -> Vec<u32> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .filter_map(|line| line.strip_suffix(" 0 obj"))
+        .filter_map(|num| num.parse().ok())
+        .collect()
+}

@@ -12,8 +12,16 @@
 #   mismatch.p12             a key with another signer's certificate (written by Python's
 #                            `cryptography`, a pyHanko dependency, as openssl refuses to)
 #   ed25519.p12              an Ed25519 signer (a key type the library does not support)
+#   wrong-usage.p12          a signer whose key usage is keyEncipherment only (not for signatures)
+#   costly-mac.p12           a MAC computed with 2,000,000 iterations (-iter 2000000)
+#   costly-pbes2.p12         a key encrypted with PBKDF2 at 2,000,000 iterations (MAC at 1)
+#   costly-legacy.p12        the same with -legacy (3DES, PKCS#12 key derivation)
+#   no-mac.p12               a file without an integrity MAC (-nomac)
 #   tsa.pem / tsa.key        a time-stamping unit's certificate (EKU timeStamping), issued by the root
-#   tsa.cnf                  configuration for `openssl ts -reply`
+#   long-chain.pem           24 filler certificates and the root, which make a time-stamp token
+#                            of about 21 KB
+#   tsa.cnf                  configuration for `openssl ts -reply`: sections tsa_config and
+#                            tsa_long_chain (the same authority, sending long-chain.pem too)
 #   nss/                     an NSS database trusting root.pem, for pdfsig
 # Usage: make_pki.sh DIR PASSWORD
 set -euo pipefail
@@ -37,6 +45,11 @@ subjectKeyIdentifier = hash
 [ v3_signer ]
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature, nonRepudiation
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ v3_wrong_usage ]
+basicConstraints = critical, CA:false
+keyUsage = critical, keyEncipherment
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 [ v3_tsa ]
@@ -86,6 +99,7 @@ issue expired sub v3_signer "/C=VN/O=UBND phường Trí Quả/CN=Lê Văn Cũ" 
   -startdate 20200101000000Z -enddate 20210101000000Z
 issue soon sub v3_signer "/C=VN/O=UBND phường Trí Quả/CN=Phạm Văn Sắp" "$rsa" -days 10
 issue ed25519 sub v3_signer "/C=VN/O=UBND phường Trí Quả/CN=Ed25519" "-algorithm ED25519" -days 365
+issue wrong-usage sub v3_wrong_usage "/C=VN/O=UBND phường Trí Quả/CN=Mã Hoá Khoá" "$rsa" -days 365
 issue tsa root v3_tsa "/C=VN/O=Baocao Test CA/CN=Baocao Test TSA" "$rsa" -days 3000
 cat sub.pem root.pem > chain.pem
 
@@ -102,6 +116,13 @@ export_p12 soon.p12 -inkey soon.key -in soon.pem -certfile chain.pem
 export_p12 no-key.p12 -nokeys -in signer.pem -certfile chain.pem
 export_p12 no-cert.p12 -nocerts -inkey signer.key
 export_p12 ed25519.p12 -inkey ed25519.key -in ed25519.pem -certfile chain.pem
+export_p12 wrong-usage.p12 -inkey wrong-usage.key -in wrong-usage.pem -certfile chain.pem
+# Work factors the loader refuses; only the one derivation under test is costly, to keep this fast.
+export_p12 costly-mac.p12 -inkey signer.key -in signer.pem -iter 2000000 -keypbe NONE -certpbe NONE
+export_p12 costly-pbes2.p12 -inkey signer.key -in signer.pem -iter 2000000 -nomaciter -certpbe NONE
+export_p12 costly-legacy.p12 -legacy -inkey signer.key -in signer.pem -iter 2000000 -nomaciter \
+  -certpbe NONE
+export_p12 no-mac.p12 -inkey signer.key -in signer.pem -certfile chain.pem -nomac
 python3 - "$password" <<'EOF'
 import sys
 from cryptography import x509
@@ -113,15 +134,24 @@ encryption = serialization.BestAvailableEncryption(sys.argv[1].encode())
 open("mismatch.p12", "wb").write(pkcs12.serialize_key_and_certificates(b"x", key, None, [cert], encryption))
 EOF
 
-cat > tsa.cnf <<EOF
-[ tsa ]
-default_tsa = tsa_config
-[ tsa_config ]
+# Certificates that only make a token long (more than the room the signer reserves for one).
+: > long-chain.pem
+for i in $(seq 1 24); do
+  quiet openssl req -x509 -new -config ca.cnf -key root.key -days 30 \
+    -subj "/C=VN/O=Baocao Test CA/CN=Filler $i" -out filler.pem
+  cat filler.pem >> long-chain.pem
+done
+cat root.pem >> long-chain.pem
+
+# tsa_section NAME CERTS
+tsa_section() {
+  cat <<EOF
+[ $1 ]
 dir = $PWD
 serial = \$dir/tsaserial
 crypto_device = builtin
 signer_cert = \$dir/tsa.pem
-certs = \$dir/root.pem
+certs = \$dir/$2
 signer_key = \$dir/tsa.key
 signer_digest = sha256
 default_policy = 1.2.3.4.1
@@ -132,6 +162,12 @@ tsa_name = yes
 ess_cert_id_chain = no
 ess_cert_id_alg = sha256
 EOF
+}
+{
+  printf '[ tsa ]\ndefault_tsa = tsa_config\n'
+  tsa_section tsa_config root.pem
+  tsa_section tsa_long_chain long-chain.pem
+} > tsa.cnf
 echo 01 > tsaserial
 
 # pdfsig (poppler/NSS) reads trust from an NSS database.

@@ -3,7 +3,9 @@
 
 Usage: tsa_server.py PKI_DIR
 Listens on a free port of 127.0.0.1, prints that port on the first line of stdout, and
-serves until killed. POST /tsa answers a time-stamp query; POST /broken answers HTTP 500.
+serves until killed. POST /tsa answers a time-stamp query; POST /tsa-long-chain answers it
+with a token carrying 25 more certificates (about 21 KB, more than a signer reserves for a
+token); POST /broken answers HTTP 500.
 """
 import http.server
 import os
@@ -12,12 +14,14 @@ import sys
 import tempfile
 
 PKI = os.path.abspath(sys.argv[1])
+SECTIONS = {"/tsa": "tsa_config", "/tsa-long-chain": "tsa_long_chain"}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         query = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if self.path != "/tsa":
+        section = SECTIONS.get(self.path)
+        if section is None:
             self.send_error(500, "broken on purpose")
             return
         with tempfile.TemporaryDirectory() as tmp:
@@ -27,7 +31,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 f.write(query)
             subprocess.run(
                 ["openssl", "ts", "-reply", "-config", os.path.join(PKI, "tsa.cnf"),
-                 "-queryfile", query_file, "-out", reply_file],
+                 "-section", section, "-queryfile", query_file, "-out", reply_file],
                 check=True, capture_output=True, cwd=PKI)
             with open(reply_file, "rb") as f:
                 reply = f.read()

@@ -1,26 +1,32 @@
 //! An RFC 3161 time-stamp client, for PAdES B-T.
 //!
 //! The signature value is hashed with SHA-256 and sent in a `TimeStampReq` with a fresh nonce
-//! and `certReq` set; the answer's status, nonce and message imprint are checked, and the token
-//! (a CMS `ContentInfo`) is returned for [`cms`](crate::cms) to add as the unsigned attribute
-//! id-aa-signatureTimeStampToken. The token's own signature is left to validators, which have
-//! the trust anchors for the authority.
+//! and `certReq` set; the answer's status is read, and the token (a CMS `ContentInfo`) is
+//! checked by the `token` module (imprint, nonce, time, and the authority's signature with the
+//! certificate it carries) before it is returned for [`cms`](crate::cms) to add as the
+//! unsigned attribute id-aa-signatureTimeStampToken. Whether the authority's certificate is
+//! trusted is left to validators, which have the trust anchors for it.
+
+mod token;
 
 use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use cms::content_info::ContentInfo;
-use cms::signed_data::SignedData;
-use const_oid::ObjectIdentifier;
 use der::asn1::{OctetString, Uint};
-use der::{Any, Decode, Encode, Sequence, Tag, Tagged};
+use der::{Decode, Encode, Sequence};
 use sha2::{Digest, Sha256};
 use spki::AlgorithmIdentifierOwned;
 
 use crate::http::{self, HttpUrl};
+use crate::oid::SHA256;
 
-const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-const SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-const TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+/// How long one request may take by default, connection included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How far a token's time may be from this machine's clock. A token time-stamps the signature
+/// just made, so anything further means a wrong clock here or at the authority.
+pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
 
 /// Why no time-stamp token could be had.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +34,9 @@ pub enum TimeStampError {
     /// The configured URL cannot be used.
     #[error("invalid time-stamp URL: {0}")]
     InvalidUrl(String),
+    /// No random number could be had for the request's nonce.
+    #[error("no randomness for the time-stamp nonce: {0}")]
+    NoRandomness(String),
     /// The connection or the HTTP exchange failed.
     #[error("time-stamp request failed: {0}")]
     Http(String),
@@ -51,6 +60,21 @@ pub enum TimeStampError {
     /// The token time-stamps something other than the signature.
     #[error("the time-stamp token's message imprint does not match the signature")]
     ImprintMismatch,
+    /// The token's time is further than [`MAX_CLOCK_SKEW`] from this machine's clock.
+    #[error(
+        "the time-stamp token's time {time} is more than {} minutes from this machine's clock \
+         ({now})",
+        MAX_CLOCK_SKEW.num_minutes()
+    )]
+    TimeOutOfRange {
+        /// The token's genTime.
+        time: DateTime<Utc>,
+        /// This machine's time when the token was checked.
+        now: DateTime<Utc>,
+    },
+    /// The authority's signature does not cover the token as it is, or cannot be checked.
+    #[error("the time-stamp token's signature does not verify: {0}")]
+    Unverified(String),
 }
 
 impl From<der::Error> for TimeStampError {
@@ -98,12 +122,12 @@ pub struct TimeStampClient {
 }
 
 impl TimeStampClient {
-    /// A client for the authority at `url` (`http://` only), with a 30-second timeout.
+    /// A client for the authority at `url` (`http://` only), with a [`DEFAULT_TIMEOUT`].
     pub fn new(url: &str) -> Result<Self, TimeStampError> {
         let url = HttpUrl::parse(url).map_err(TimeStampError::InvalidUrl)?;
         Ok(Self {
             url,
-            timeout: Duration::from_secs(30),
+            timeout: DEFAULT_TIMEOUT,
         })
     }
 
@@ -132,16 +156,21 @@ impl TimeStampClient {
         if response.status != 200 {
             return Err(TimeStampError::HttpStatus(response.status));
         }
-        check_response(&response.body, &digest, &nonce).map_err(|error| {
-            match (error, response.content_type.as_deref()) {
-                (TimeStampError::Malformed(reason), Some(content_type))
-                    if !content_type.starts_with("application/timestamp-reply") =>
-                {
-                    TimeStampError::Malformed(format!("{reason} (content type {content_type})"))
-                }
-                (error, _) => error,
-            }
-        })
+        check_response(&response.body, &digest, &nonce, Utc::now())
+            .map_err(|error| with_content_type(error, response.content_type.as_deref()))
+    }
+}
+
+/// Adds the answer's content type to a parse error when it is not a time-stamp reply's: the
+/// URL probably names something else.
+fn with_content_type(error: TimeStampError, content_type: Option<&str>) -> TimeStampError {
+    match (error, content_type) {
+        (TimeStampError::Malformed(reason), Some(content_type))
+            if !content_type.starts_with("application/timestamp-reply") =>
+        {
+            TimeStampError::Malformed(format!("{reason} (content type {content_type})"))
+        }
+        (error, _) => error,
     }
 }
 
@@ -157,15 +186,19 @@ fn imprint(digest: &[u8; 32]) -> Result<MessageImprint, der::Error> {
 
 fn new_nonce() -> Result<Uint, TimeStampError> {
     let mut bytes = [0u8; 8];
-    getrandom::getrandom(&mut bytes)
-        .map_err(|e| TimeStampError::Http(format!("no randomness for the nonce: {e}")))?;
+    getrandom::getrandom(&mut bytes).map_err(|e| TimeStampError::NoRandomness(e.to_string()))?;
     // Keep it positive and eight bytes long, so that its encoding is stable.
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
     Ok(Uint::new(&bytes)?)
 }
 
-/// Checks a `TimeStampResp` and returns its token.
-fn check_response(body: &[u8], digest: &[u8; 32], nonce: &Uint) -> Result<Vec<u8>, TimeStampError> {
+/// Checks a `TimeStampResp` received at `now` and returns its token.
+fn check_response(
+    body: &[u8],
+    digest: &[u8; 32],
+    nonce: &Uint,
+    now: DateTime<Utc>,
+) -> Result<Vec<u8>, TimeStampError> {
     let response = TimeStampResp::from_der(body)?;
     let status = response.status.status;
     // 0 = granted, 1 = grantedWithMods.
@@ -181,60 +214,19 @@ fn check_response(body: &[u8], digest: &[u8; 32], nonce: &Uint) -> Result<Vec<u8
     let token = response
         .time_stamp_token
         .ok_or_else(|| TimeStampError::Malformed("granted without a token".into()))?;
-    check_token(&token, digest, nonce)?;
+    token::check(&token, digest, nonce, now)?;
     Ok(token.to_der()?)
-}
-
-fn check_token(token: &ContentInfo, digest: &[u8; 32], nonce: &Uint) -> Result<(), TimeStampError> {
-    // TSTInfo ::= SEQUENCE { version, policy, messageImprint, serialNumber, genTime,
-    //   accuracy OPTIONAL, ordering DEFAULT FALSE, nonce INTEGER OPTIONAL, ... }
-    let fields = tst_info_fields(token)?;
-    let imprint_field = fields
-        .get(2)
-        .ok_or_else(|| TimeStampError::Malformed("TSTInfo too short".into()))?;
-    // Compare the OID alone: SHA-256's parameters may be absent or NULL.
-    let token_imprint = imprint_field.decode_as::<MessageImprint>()?;
-    if token_imprint.hash_algorithm.oid != SHA256
-        || token_imprint.hashed_message.as_bytes() != digest.as_slice()
-    {
-        return Err(TimeStampError::ImprintMismatch);
-    }
-    let token_nonce = fields
-        .iter()
-        .skip(5)
-        .find(|field| field.tag() == Tag::Integer);
-    match token_nonce
-        .map(|field| field.decode_as::<Uint>())
-        .transpose()?
-    {
-        Some(token_nonce) if &token_nonce == nonce => Ok(()),
-        _ => Err(TimeStampError::NonceMismatch),
-    }
-}
-
-/// The fields of the token's TSTInfo, each left undecoded.
-fn tst_info_fields(token: &ContentInfo) -> Result<Vec<Any>, TimeStampError> {
-    if token.content_type != SIGNED_DATA {
-        return Err(TimeStampError::Malformed("token is not SignedData".into()));
-    }
-    let content = token.content.decode_as::<SignedData>()?.encap_content_info;
-    let tst_info = match (content.econtent_type, content.econtent) {
-        (TST_INFO, Some(econtent)) => econtent.decode_as::<OctetString>()?,
-        _ => {
-            return Err(TimeStampError::Malformed(
-                "token does not hold a TSTInfo".into(),
-            ));
-        }
-    };
-    Ok(Vec::<Any>::from_der(tst_info.as_bytes())?)
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
 
-    /// `openssl ts -reply` to a query for "chữ ký số" with nonce 0xDB9BB579F1A67275.
-    const REPLY: &[u8] = include_bytes!("../tests/fixtures/tsa-reply.der");
+    /// `openssl ts -reply` to a query for "chữ ký số" with nonce 0xDB9BB579F1A67275, made at
+    /// 2026-11-30 10:37:43 UTC.
+    const REPLY: &[u8] = include_bytes!("../../tests/fixtures/tsa-reply.der");
 
     fn digest() -> [u8; 32] {
         Sha256::digest("chữ ký số".as_bytes()).into()
@@ -244,19 +236,75 @@ mod tests {
         Uint::new(&value.to_be_bytes()).unwrap()
     }
 
+    /// The fixture's genTime.
+    fn made_at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 30, 10, 37, 43).unwrap()
+    }
+
+    fn check(reply: &[u8], now: DateTime<Utc>) -> Result<Vec<u8>, TimeStampError> {
+        check_response(reply, &digest(), &nonce(0xDB9B_B579_F1A6_7275), now)
+    }
+
     #[test]
     fn accepts_the_token_for_the_request_it_answers() {
-        let token = check_response(REPLY, &digest(), &nonce(0xDB9B_B579_F1A6_7275)).unwrap();
+        let token = check(REPLY, made_at() + TimeDelta::seconds(2)).unwrap();
         assert!(ContentInfo::from_der(&token).is_ok());
     }
 
     #[test]
     fn refuses_a_token_with_another_nonce_or_imprint() {
-        let error = check_response(REPLY, &digest(), &nonce(0x4142_4344_4546_4748)).unwrap_err();
+        let error =
+            check_response(REPLY, &digest(), &nonce(0x4142_4344_4546_4748), made_at()).unwrap_err();
         assert!(matches!(error, TimeStampError::NonceMismatch), "{error}");
         let other: [u8; 32] = Sha256::digest(b"other").into();
-        let error = check_response(REPLY, &other, &nonce(0xDB9B_B579_F1A6_7275)).unwrap_err();
+        let error =
+            check_response(REPLY, &other, &nonce(0xDB9B_B579_F1A6_7275), made_at()).unwrap_err();
         assert!(matches!(error, TimeStampError::ImprintMismatch), "{error}");
+    }
+
+    #[test]
+    fn refuses_a_token_whose_time_is_far_from_the_clock() {
+        let within = MAX_CLOCK_SKEW - TimeDelta::seconds(1);
+        assert!(check(REPLY, made_at() + within).is_ok());
+        assert!(check(REPLY, made_at() - within).is_ok());
+        for now in [
+            made_at() + TimeDelta::hours(1),
+            made_at() - MAX_CLOCK_SKEW * 2,
+        ] {
+            let error = check(REPLY, now).unwrap_err();
+            assert!(
+                matches!(error, TimeStampError::TimeOutOfRange { time, .. } if time == made_at()),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_a_token_whose_tst_info_was_changed_after_signing() {
+        // The TSTInfo's serial number, `02 01 02`, just before genTime.
+        let gen_time = find(REPLY, b"\x18\x0f20261130103743Z");
+        assert_eq!(&REPLY[gen_time - 3..gen_time], b"\x02\x01\x02");
+        let mut changed = REPLY.to_vec();
+        changed[gen_time - 1] = 0x03;
+        let error = check(&changed, made_at()).unwrap_err();
+        assert!(
+            matches!(&error, TimeStampError::Unverified(reason) if reason.contains("message-digest")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn refuses_a_token_whose_signature_does_not_verify() {
+        // The reply ends with the authority's signature value.
+        let mut changed = REPLY.to_vec();
+        if let Some(last) = changed.last_mut() {
+            *last ^= 0x01;
+        }
+        let error = check(&changed, made_at()).unwrap_err();
+        assert!(
+            matches!(&error, TimeStampError::Unverified(reason) if reason.contains("RSA")),
+            "{error}"
+        );
     }
 
     #[test]
@@ -266,10 +314,17 @@ mod tests {
             0x30, 0x0f, 0x30, 0x0d, 0x02, 0x01, 0x02, 0x30, 0x08, 0x0c, 0x06, b'b', b'a', b'd',
             b'a', b'l', b'g',
         ];
-        let error = check_response(&rejection, &digest(), &nonce(1)).unwrap_err();
+        let error = check_response(&rejection, &digest(), &nonce(1), made_at()).unwrap_err();
         assert!(
             matches!(&error, TimeStampError::Rejected { status: 2, text } if text == ": badalg"),
             "{error}"
         );
+    }
+
+    fn find(haystack: &[u8], needle: &[u8]) -> usize {
+        haystack
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap()
     }
 }
