@@ -21,8 +21,9 @@ ensure_rabbitmq() {
 }
 
 # The tools the report tests read documents with: poppler's pdftotext and pdftoppm (Debian's
-# poppler-utils) and python-docx (PyPI), which opens a DOCX as Word's own model does; and the
-# SMTP server the delivery tests send to (aiosmtpd, PyPI).
+# poppler-utils), python-docx (PyPI), which opens a DOCX as Word's own model does, and openpyxl
+# (PyPI), which reads a workbook as a spreadsheet program's model does; and the SMTP server the
+# delivery tests send to (aiosmtpd, PyPI).
 ensure_report_tools() {
   if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
     echo "installing poppler-utils" >&2
@@ -35,6 +36,10 @@ ensure_report_tools() {
   if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
     echo "installing aiosmtpd" >&2
     python3 -m pip install -q 'aiosmtpd==1.4.6'
+  fi
+  if ! python3 -c 'import openpyxl' >/dev/null 2>&1; then
+    echo "installing openpyxl" >&2
+    python3 -m pip install -q 'openpyxl==3.1.5'
   fi
 }
 

@@ -14,6 +14,7 @@
 use std::time::{Duration, Instant};
 
 use baocao::sim;
+use baocao_tests::bench::{ms, time};
 use baocao_tests::{TestEnv, period, tri_qua};
 use chrono::{DateTime, Utc};
 use domain::{KnownUnits, ParsedEvent};
@@ -151,25 +152,4 @@ async fn store_events(
         written += chunk;
     }
     Ok(())
-}
-
-/// Runs `step` `runs` times after one warm-up; returns the median and the slowest.
-async fn time<F, Fut>(runs: usize, step: F) -> anyhow::Result<(Duration, Duration)>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
-{
-    step().await?;
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let started = Instant::now();
-        step().await?;
-        times.push(started.elapsed());
-    }
-    times.sort();
-    Ok((times[runs / 2], times[runs - 1]))
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }

@@ -1,10 +1,11 @@
 """Reads .eml files with Python's email package, as a mail client would, and prints what each
 holds as one JSON list: headers decoded, the text and HTML bodies, the attachments' names,
-types and first bytes.
+types, first bytes and SHA-256.
 
 Usage: read.py FILE...
 """
 
+import hashlib
 import json
 import sys
 from email import policy
@@ -26,6 +27,7 @@ def read(path):
         else:
             entry["size"] = len(content)
             entry["head"] = content[:5].decode("latin-1")
+            entry["sha256"] = hashlib.sha256(content).hexdigest()
         parts.append(entry)
     return {
         "file": path,

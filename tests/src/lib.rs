@@ -4,7 +4,9 @@
 //! in parallel against the real services and leave nothing behind: both are removed when the
 //! environment is dropped, even after a failed assertion.
 
+pub mod bench;
 pub mod http;
+pub mod xlsx;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

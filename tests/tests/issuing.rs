@@ -152,7 +152,7 @@ async fn a_late_event_makes_the_report_out_of_date_and_force_sends_a_numbered_co
     let env = TestEnv::new().await;
     env.ingest_reference_month().await;
     let job = unit_job(&env);
-    let (may, tz) = (period("2026-05"), env.config.tz());
+    let may = period("2026-05");
     let sent_at = instant("2026-05-18T01:00:00Z");
     job::issue(&env.pool, &job, may, sent_at, Resend::No)
         .await
@@ -162,7 +162,7 @@ async fn a_late_event_makes_the_report_out_of_date_and_force_sends_a_numbered_co
         .unwrap();
     let later = instant("2026-05-20T00:00:00Z");
     assert!(
-        !job::out_of_date(&env.pool, &tri_qua(), may, tz, later, &revisions)
+        !job::out_of_date(&env.pool, &job, may, later, &revisions)
             .await
             .unwrap()
     );
@@ -175,7 +175,7 @@ async fn a_late_event_makes_the_report_out_of_date_and_force_sends_a_numbered_co
     )])
     .await;
     assert!(
-        job::out_of_date(&env.pool, &tri_qua(), may, tz, later, &revisions)
+        job::out_of_date(&env.pool, &job, may, later, &revisions)
             .await
             .unwrap()
     );
@@ -231,7 +231,7 @@ async fn a_late_event_makes_the_report_out_of_date_and_force_sends_a_numbered_co
         .await
         .unwrap();
     assert!(
-        !job::out_of_date(&env.pool, &tri_qua(), may, tz, later, &revisions)
+        !job::out_of_date(&env.pool, &job, may, later, &revisions)
             .await
             .unwrap()
     );

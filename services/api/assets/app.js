@@ -142,6 +142,8 @@ function periodName(period) {
 // ---------------------------------------------------------------- live counters
 
 function showIndicators(doc) {
+  // A summary's document carries its members' total: the counters show that.
+  if (doc.total) doc = { ...doc, ...doc.total };
   for (const node of document.querySelectorAll("[data-figure]")) {
     const value = dig(doc, node.dataset.figure);
     const text = value == null ? "–" : count(value);
@@ -280,7 +282,8 @@ function drawTrend(points) {
   box.append(svg);
   box.append(el("div", { class: "legend" },
     series.map(([, , label, color]) => el("span", {}, el("span", { class: "swatch", style: `background:${color}` }), label)),
-    el("span", { class: "muted" }, "* kỳ đang mở")));
+    el("span", { class: "muted" }, "* kỳ đang mở"),
+    el("span", { class: "muted" }, "Kỳ không phát sinh hồ sơ: bỏ trống, không tính là 0%")));
 }
 
 function drawTrendTable(points) {
@@ -514,6 +517,226 @@ async function refreshPipeline() {
   }
 }
 
+// ---------------------------------------------------------------- the department's view
+
+// A report's state as the department reads it: label, colour, and rank when sorting by it (what
+// needs someone first).
+const REPORT_STATES = {
+  failed: ["Lỗi gửi", "bad", 0],
+  out_of_date: ["Cần gửi lại", "warn", 1],
+  due: ["Đến hạn", "info", 2],
+  issued: ["Đã lập", "info", 3],
+  sent: ["Đã gửi", "ok", 4],
+  not_due: ["Chưa đến hạn", "", 5],
+  no_report: ["Không có báo cáo", "none", 6],
+};
+
+function revisionText(r) {
+  return `lần ${r.revision}` + (r.number ? `, số ${r.number}` : "");
+}
+
+// What a report's state rests on, for its label's tooltip.
+function reportDetail(r) {
+  const m = r.messages || {};
+  switch (r.state) {
+    case "not_due": return `Gửi theo lịch lúc ${date(r.send_at)}`;
+    case "due": return `Đã đến giờ gửi (${date(r.send_at)}); hệ thống sẽ lập và gửi báo cáo trong ít phút`;
+    case "issued": return `Đã lập ${revisionText(r)}; ${m.queued + m.sending + m.retrying} thư đang chờ gửi, ${m.sent} thư đã gửi`;
+    case "sent": return `Đã gửi ${revisionText(r)} tới ${m.sent} địa chỉ`;
+    case "failed": return r.error ? `Lập báo cáo tự động bị lỗi: ${r.error}` : `${m.failed} thư bị máy chủ thư từ chối (${revisionText(r)})`;
+    case "out_of_date": return `Có sự kiện đến sau khi gửi ${revisionText(r)} làm thay đổi số liệu; cần gửi lại bản sửa`;
+    case "no_report": return "Kỳ này không có sự kiện khi đến hạn, hoặc kết thúc trước khi hệ thống được dùng: không có báo cáo";
+    default: return "";
+  }
+}
+
+function stateBadge(report) {
+  const [label, kind] = REPORT_STATES[report.state] || [report.state, ""];
+  return el("span", { class: "badge " + kind, title: reportDetail(report), "data-state": report.state }, label);
+}
+
+// A share as the report writes it; "–" when its denominator is 0 (không phát sinh).
+function shareCell(s) {
+  if (s.percent == null) return el("td", { class: "num muted", title: "Không phát sinh" }, "–");
+  return el("td", { class: "num", title: `${count(s.part)}/${count(s.whole)}` }, share(s.part, s.whole));
+}
+
+// How each column sorts, and which way a first click sorts it: counts and shares from the most,
+// text, order and state from the first.
+const SORT_KEYS = {
+  order: [(row) => row.order, 1],
+  name: [(row) => row.name, 1],
+  dossiers: [(row) => row.figures.dossiers_received, -1],
+  online: [(row) => row.figures.online.percent, -1],
+  on_time: [(row) => row.figures.on_time.percent, -1],
+  overdue: [(row) => row.figures.pending_overdue, -1],
+  signed: [(row) => row.figures.documents_signed.percent, -1],
+  petitions: [(row) => row.figures.petitions_received, -1],
+  state: [(row) => (REPORT_STATES[row.report.state] || [, , 9])[2], 1],
+};
+
+const overview = { period: "", data: null, rows: [], sort: { key: "order", dir: 1 }, loading: 0 };
+
+// Rows with no value (a share without a denominator) go last whichever the direction; ties keep
+// the configuration's order.
+function compareRows(key, dir) {
+  const [value] = SORT_KEYS[key];
+  return (a, b) => {
+    const va = value(a), vb = value(b);
+    if (va == null || vb == null) return (va == null) - (vb == null) || a.order - b.order;
+    const c = typeof va === "string" ? va.localeCompare(vb, "vi") : va - vb;
+    return c * dir || a.order - b.order;
+  };
+}
+
+function sortOverview(key) {
+  const sort = overview.sort;
+  sort.dir = sort.key === key ? -sort.dir : SORT_KEYS[key][1];
+  sort.key = key;
+  applySort();
+}
+
+function applySort() {
+  const { key, dir } = overview.sort;
+  for (const th of document.querySelectorAll("#overview-table th[data-key]")) {
+    if (th.dataset.key === key) th.setAttribute("aria-sort", dir > 0 ? "ascending" : "descending");
+    else th.removeAttribute("aria-sort");
+  }
+  const sorted = overview.rows.slice().sort(compareRows(key, dir));
+  document.querySelector("#overview-table tbody").replaceChildren(...sorted.map((row) => row.node));
+}
+
+function unitLink(code) { return "#unit=" + encodeURIComponent(code); }
+
+// "UBND phường An Phú" → "phường An Phú": the table says whose figures, not who signs.
+function plainName(name) { return name.replace(/^UBND\s+/i, ""); }
+
+function overviewRow(unitRow, order) {
+  const f = unitRow.figures;
+  const row = { ...unitRow, order, name: plainName(unitRow.name) };
+  row.node = el("tr", { "data-code": unitRow.code, onclick: (event) => {
+    if (!event.target.closest("a, button")) location.hash = unitLink(unitRow.code);
+  } },
+    el("td", { class: "num muted" }, order + 1),
+    el("td", { class: "name" }, el("a", { href: unitLink(unitRow.code), title: unitRow.name }, row.name)),
+    el("td", { class: "num" }, count(f.dossiers_received)),
+    shareCell(f.online),
+    shareCell(f.on_time),
+    el("td", { class: f.pending_overdue ? "num alert" : "num" }, count(f.pending_overdue)),
+    shareCell(f.documents_signed),
+    el("td", { class: "num" }, count(f.petitions_received)),
+    el("td", {}, stateBadge(unitRow.report)));
+  return row;
+}
+
+function summaryCard(s, period, isFinal) {
+  const f = s.figures, r = s.report;
+  const pct = (x) => (x.percent == null ? "không phát sinh" : share(x.part, x.whole));
+  return el("article", { class: "summary-card", "data-code": s.code },
+    el("div", { class: "head" }, el("h3", {}, s.name), stateBadge(r)),
+    el("p", { class: "small" }, `Báo cáo tổng hợp ${periodName(period)}` +
+      (r.revision ? ` · ${revisionText(r)} · ngày ${r.issued_on.split("-").reverse().join("/")}` : ` · gửi theo lịch ${date(r.send_at)}`)),
+    el("p", {}, "Đơn vị đã lập báo cáo: ", el("b", {}, `${s.members_issued}/${s.members}`)),
+    el("p", { class: "small" }, `Hồ sơ tiếp nhận ${count(f.dossiers_received)}, trực tuyến ${pct(f.online)}, ` +
+      `đúng hạn ${pct(f.on_time)}, quá hạn ${count(f.pending_overdue)}; văn bản ký số ${pct(f.documents_signed)}; ` +
+      `phản ánh ${count(f.petitions_received)}`),
+    el("div", { class: "actions" },
+      el("button", { type: "button", onclick: preview(s.code, period) }, isFinal && r.revision ? "Xem bản đã gửi" : "Xem dự thảo"),
+      el("button", { type: "button", onclick: download(s.code, period, "docx") }, "DOCX"),
+      el("button", { type: "button", onclick: download(s.code, period, "pdf") }, "PDF")));
+}
+
+function showOverviewData(data) {
+  overview.data = data;
+  const title = `Toàn tỉnh: ${periodName(data.period)}` + (data.final ? "" : " (kỳ đang mở)");
+  $("overview-title").textContent = title;
+  const start = new Date(data.window.start), end = new Date(data.window.end);
+  const day = (d) => d.toLocaleDateString("vi-VN", { timeZone: TZ });
+  $("overview-window").textContent = `Từ ${day(start)} đến hết ngày ${day(new Date(end - 1))}` +
+    (data.final ? "" : ", số liệu đến hiện tại");
+  $("overview-as-of").textContent = "Đọc lúc " + date(data.as_of);
+  overview.rows = data.units.map(overviewRow);
+  applySort();
+  const t = data.total;
+  const totalShare = (s) => (s.percent == null ? el("td", { class: "num muted" }, "–") : el("td", { class: "num" }, share(s.part, s.whole)));
+  document.querySelector("#overview-table tfoot").replaceChildren(el("tr", {},
+    el("td", {}), el("td", {}, `Tổng cộng (${data.units.length} đơn vị)`),
+    el("td", { class: "num" }, count(t.dossiers_received)), totalShare(t.online), totalShare(t.on_time),
+    el("td", { class: "num" }, count(t.pending_overdue)), totalShare(t.documents_signed),
+    el("td", { class: "num" }, count(t.petitions_received)), el("td", {})));
+  const counts = new Map();
+  for (const u of data.units) counts.set(u.report.state, (counts.get(u.report.state) || 0) + 1);
+  $("overview-states").replaceChildren("Báo cáo của các đơn vị: ", ...Object.entries(REPORT_STATES)
+    .filter(([state]) => counts.has(state))
+    .map(([state, [label, kind]]) => el("span", { class: "badge " + kind }, `${label}: ${counts.get(state)}`)));
+  $("overview-summaries").replaceChildren(...data.summaries.map((s) => summaryCard(s, data.period, data.final)));
+  document.body.dataset.overview = data.period;
+}
+
+async function loadOverview(period) {
+  const ticket = ++overview.loading;
+  const data = await json("/api/overview" + (period ? `?period=${encodeURIComponent(period)}` : ""));
+  if (ticket === overview.loading && view === "overview") showOverviewData(data);
+}
+
+// The open window and the 24 periods before it.
+function fillPeriods(open) {
+  const picker = $("overview-period");
+  let [y, m] = open.split("-").map(Number);
+  const options = [];
+  for (let i = 0; i < 25; i += 1) {
+    const p = `${y}-${String(m).padStart(2, "0")}`;
+    options.push(el("option", { value: i ? p : "" }, i ? periodName(p) : `Kỳ đang mở (${periodName(p)})`));
+    m -= 1;
+    if (!m) { m = 12; y -= 1; }
+  }
+  picker.replaceChildren(...options);
+  picker.onchange = () => { location.hash = "view=overview" + (picker.value ? "&period=" + picker.value : ""); };
+}
+
+// ---------------------------------------------------------------- views
+
+// "#view=overview[&period=YYYY-MM]" is the department's view, "#unit=<code>" a unit's; without
+// either, the department's view when several units are configured, else the unit's.
+let view = null;
+
+async function route() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const code = params.get("unit");
+  if (code && unitsByCode.has(code)) return showUnitView(code);
+  if (params.get("view") === "overview" || (!code && unitsByCode.size > 1)) return showOverview(params.get("period") || "");
+  const first = unitsByCode.keys().next().value;
+  if (first) return showUnitView(first);
+}
+
+function setView(which) {
+  view = which;
+  $("overview-view").hidden = which !== "overview";
+  $("unit-view").hidden = which !== "unit";
+  $("live").hidden = which !== "unit";
+  $("to-overview").classList.toggle("active", which === "overview");
+  $("to-overview").setAttribute("aria-current", which === "overview" ? "page" : "false");
+}
+
+async function showOverview(period) {
+  setView("overview");
+  // The unit's live stream is not shown: it is closed until a unit is opened again.
+  if (stream) { stream.abort(); stream = null; }
+  unit = null;
+  $("unit").value = "";
+  $("overview-period").value = period;
+  if ($("overview-period").value !== period) $("overview-period").value = "";
+  overview.period = $("overview-period").value;
+  await loadOverview(overview.period);
+}
+
+async function showUnitView(code) {
+  setView("unit");
+  $("unit").value = code;
+  window.scrollTo(0, 0);
+  await selectUnit(code);
+}
+
 // ---------------------------------------------------------------- start
 
 // The unit's signing certificate: who signs its reports and until when; a warning within 30 days
@@ -559,15 +782,28 @@ async function start() {
   const units = await json("/api/units");
   for (const u of units) unitsByCode.set(u.code, u);
   const picker = $("unit");
-  picker.replaceChildren(...units.map((u) => el("option", { value: u.code }, u.name)));
-  picker.onchange = () => selectUnit(picker.value);
-  if (units.length) await selectUnit(units[0].code);
+  picker.replaceChildren(el("option", { value: "", disabled: true }, "Chọn đơn vị…"),
+    ...units.map((u) => el("option", { value: u.code },
+      u.kind === "summary" ? `${u.name} (tổng hợp ${u.members.length} đơn vị)` : u.name)));
+  picker.onchange = () => { if (picker.value) location.hash = unitLink(picker.value); };
+  if (units.length) fillPeriods(units[0].open_period);
+  for (const th of document.querySelectorAll("#overview-table th[data-key]")) {
+    th.querySelector("button").onclick = () => sortOverview(th.dataset.key);
+  }
+  window.addEventListener("hashchange", () => route().catch((error) => toast(error.message)));
+  await route();
   setInterval(() => {
-    refreshReports().catch(() => {});
-    refreshPipeline().catch(() => {});
+    if (view === "unit" && unit) {
+      refreshReports().catch(() => {});
+      refreshPipeline().catch(() => {});
+    } else if (view === "overview") {
+      loadOverview(overview.period).catch(() => {});
+    }
   }, 15000);
   // The closed months change only with late events: their rates are read again every 5 minutes.
-  setInterval(() => json(`/api/units/${unit}/trend?months=12`).then(drawTrend).catch(() => {}), 300000);
+  setInterval(() => {
+    if (view === "unit" && unit) json(`/api/units/${unit}/trend?months=12`).then(drawTrend).catch(() => {});
+  }, 300000);
 }
 
 document.addEventListener("DOMContentLoaded", () => start().catch((error) => toast(error.message)));

@@ -129,7 +129,12 @@ impl AppState {
     /// The state of a server; its live feeds start with [`serve`]. `pool` may be lazy and its
     /// database not yet migrated: call [`AppState::mark_database_ready`] once it is.
     pub fn new(config: ApiConfig, pool: PgPool, shutdown: Shutdown) -> Arc<Self> {
-        let hub = live::Hub::new(config.reports.units.iter().map(|p| p.code.clone()));
+        let hub = live::Hub::new(
+            config
+                .reports
+                .issuers()
+                .map(|p| (p.code.clone(), config.reports.job(p).members)),
+        );
         let queues = QueueWatch::new(config.amqp_url.clone(), config.topology.clone());
         Arc::new(Self {
             config,

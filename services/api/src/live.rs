@@ -1,6 +1,6 @@
 //! Live counters: every committed batch announces its units over PostgreSQL `LISTEN/NOTIFY`;
-//! one refresher per unit reads the open window's indicators again and hands the document to
-//! every stream of that unit at once.
+//! one refresher per unit (and per summary, woken by any of its members) reads the open
+//! window's figures again and hands the document to every stream of that unit at once.
 //!
 //! Bursts coalesce: announcements that arrive while a unit is being read, or during the rest
 //! after it, make one more reading, so a unit is read at most [`READS_PER_SECOND`] times a
@@ -44,6 +44,8 @@ pub struct Snapshot {
 
 struct Feed {
     unit: UnitCode,
+    /// A summary's members; `None` for a unit.
+    members: Option<Vec<UnitCode>>,
     latest: watch::Sender<Option<Arc<Snapshot>>>,
     wake: Notify,
     /// The latest snapshot may be behind: an announcement came while nobody watched. Taken
@@ -52,9 +54,11 @@ struct Feed {
     stale: Mutex<bool>,
 }
 
-/// The live feeds of every configured unit.
+/// The live feeds of every configured unit and summary.
 pub struct Hub {
     feeds: HashMap<String, Arc<Feed>>,
+    /// The feeds an announcement of a unit wakes: its own and its summaries'.
+    woken_by: HashMap<String, Vec<Arc<Feed>>>,
     /// Distinguishes this process's event ids from another replica's or an earlier run's.
     epoch: u64,
     sequence: AtomicU64,
@@ -69,13 +73,15 @@ pub struct Subscription {
 }
 
 impl Hub {
-    /// A hub for `units`; nothing runs until [`Hub::run`].
-    pub fn new(units: impl IntoIterator<Item = UnitCode>) -> Self {
-        let feeds = units
+    /// A hub for `issuers`, each a unit (members `None`) or a summary of its members; nothing
+    /// runs until [`Hub::run`].
+    pub fn new(issuers: impl IntoIterator<Item = (UnitCode, Option<Vec<UnitCode>>)>) -> Self {
+        let feeds: HashMap<String, Arc<Feed>> = issuers
             .into_iter()
-            .map(|unit| {
+            .map(|(unit, members)| {
                 let feed = Feed {
                     unit: unit.clone(),
+                    members,
                     latest: watch::Sender::new(None),
                     wake: Notify::new(),
                     stale: Mutex::new(true),
@@ -83,8 +89,22 @@ impl Hub {
                 (unit.as_str().to_owned(), Arc::new(feed))
             })
             .collect();
+        let mut woken_by: HashMap<String, Vec<Arc<Feed>>> = HashMap::new();
+        for feed in feeds.values() {
+            let units = match &feed.members {
+                Some(members) => members.clone(),
+                None => vec![feed.unit.clone()],
+            };
+            for unit in units {
+                woken_by
+                    .entry(unit.as_str().to_owned())
+                    .or_default()
+                    .push(Arc::clone(feed));
+            }
+        }
         Self {
             feeds,
+            woken_by,
             epoch: Utc::now().timestamp_millis() as u64,
             sequence: AtomicU64::new(0),
         }
@@ -152,7 +172,7 @@ impl Hub {
             loop {
                 match changes.next().await {
                     Ok(Change::Unit(unit)) => {
-                        if let Some(feed) = self.feeds.get(&unit) {
+                        for feed in self.woken_by.get(&unit).into_iter().flatten() {
                             feed.wake.notify_one();
                         }
                     }
@@ -190,7 +210,7 @@ impl Hub {
                 continue;
             }
             let started = Instant::now();
-            match read(&pool, &feed.unit, tz).await {
+            match read(&pool, &feed, tz).await {
                 Ok(json) => {
                     if streak.succeeded() {
                         tracing::info!(unit = %feed.unit, "reading live counters again");
@@ -226,12 +246,14 @@ impl Hub {
     }
 }
 
-/// The open window's indicators of `unit` as JSON.
-async fn read(pool: &PgPool, unit: &UnitCode, tz: Tz) -> anyhow::Result<String> {
+/// The open window's figures of `feed`'s unit (or summary) as JSON.
+async fn read(pool: &PgPool, feed: &Feed, tz: Tz) -> anyhow::Result<String> {
     let now = Utc::now();
     let period = Period::containing(now, tz);
-    let indicators = store::indicators::for_period(pool, unit, period, tz, now).await?;
-    Ok(serde_json::to_string(&indicators)?)
+    let members = feed.members.as_deref();
+    let figures =
+        reporter::figures::Figures::read_for(pool, &feed.unit, members, period, tz, now).await?;
+    Ok(serde_json::to_string(&figures)?)
 }
 
 /// Counts one connected stream for as long as it lives.

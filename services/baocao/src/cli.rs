@@ -155,7 +155,7 @@ pub struct PeriodArgs {
 pub enum Format {
     /// Plain text for a terminal.
     Text,
-    /// The indicators document of SPEC §5.
+    /// The indicators document of SPEC §5 (a summary's of §12).
     Json,
     /// HTML, as in the email body.
     Html,
@@ -163,6 +163,8 @@ pub enum Format {
     Docx,
     /// A PDF for printing and filing.
     Pdf,
+    /// A workbook: the national form Biểu II.06a and every figure.
+    Xlsx,
 }
 
 impl From<Format> for reporter::Format {
@@ -173,6 +175,7 @@ impl From<Format> for reporter::Format {
             Format::Html => reporter::Format::Html,
             Format::Docx => reporter::Format::Docx,
             Format::Pdf => reporter::Format::Pdf,
+            Format::Xlsx => reporter::Format::Xlsx,
         }
     }
 }
@@ -186,12 +189,22 @@ pub struct SimArgs {
     /// The unit (seed: required; load: default all configured units).
     #[arg(long, value_parser = parse_unit)]
     pub unit: Option<UnitCode>,
-    /// The period to fill (seed).
+    /// The period to fill (seed: required; province: default the last closed window, the
+    /// period whose report is due).
     #[arg(long, value_parser = parse_period)]
     pub period: Option<Period>,
     /// How many events (load).
     #[arg(long, default_value_t = 10_000)]
     pub events: usize,
+    /// How many generated wards (province): the first N of the generated list, always the
+    /// same codes.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=500))]
+    pub units: u16,
+    /// With --profile province: write the province's configuration to this file (the loaded
+    /// configuration's ward repeated for each generated ward, and their summary) and publish
+    /// nothing. Start baocao with BAOCAO_CONFIG set to it, then publish.
+    #[arg(long, value_name = "PATH")]
+    pub write_config: Option<PathBuf>,
     /// At most this many events a second (load); as fast as the broker takes them if absent.
     #[arg(long, value_parser = parse_rate)]
     pub rate: Option<f64>,
@@ -207,6 +220,8 @@ pub enum Profile {
     Seed,
     /// Synthetic load.
     Load,
+    /// A plausible month for each of N generated wards of a province.
+    Province,
 }
 
 /// `baocao dead-letters …`.

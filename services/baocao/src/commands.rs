@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use broker::Publisher;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::{Period, UnitCode};
 use reporter::show::Which;
 
 use crate::cli::{Profile, SimArgs};
 use crate::config::Settings;
-use crate::sim;
+use crate::sim::{self, SimEvent, province};
 
 /// How long a one-shot command waits for the broker before it gives up with an error.
 const BROKER_PATIENCE: Duration = Duration::from_secs(60);
@@ -72,6 +72,13 @@ pub async fn report_show(
 pub async fn simulate(settings: &Settings, args: &SimArgs) -> anyhow::Result<()> {
     let file = &settings.file;
     let now = Utc::now();
+    if let Some(path) = &args.write_config {
+        anyhow::ensure!(
+            args.profile == Profile::Province,
+            "--write-config goes with --profile province"
+        );
+        return write_province_config(settings, usize::from(args.units), path);
+    }
     let events = match args.profile {
         Profile::Seed => {
             let unit = args.unit.as_ref().context("--profile seed needs --unit")?;
@@ -93,6 +100,7 @@ pub async fn simulate(settings: &Settings, args: &SimArgs) -> anyhow::Result<()>
                 now.timestamp_millis() as u64,
             )
         }
+        Profile::Province => province_events(settings, args, now)?,
     };
     let connection = broker::connect(settings.env.amqp_url.expose(), "baocao-sim").await?;
     let topology = &file.broker;
@@ -114,6 +122,64 @@ pub async fn simulate(settings: &Settings, args: &SimArgs) -> anyhow::Result<()>
         let ids: Vec<uuid::Uuid> = events.iter().map(|event| event.id).collect();
         wait_until_stored(settings, &ids, Duration::from_secs(wait)).await?;
     }
+    Ok(())
+}
+
+/// The province profile's month for the first `--units` generated wards, with a warning (not
+/// an error) for the wards the loaded configuration lacks: ingest dead-letters their events.
+fn province_events(
+    settings: &Settings,
+    args: &SimArgs,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<SimEvent>> {
+    let tz = settings.file.tz();
+    let period = args
+        .period
+        .unwrap_or_else(|| Period::containing(now, tz).previous());
+    let wards = province::wards(usize::from(args.units));
+    let known = settings.file.known_units();
+    let missing: Vec<&str> = wards
+        .iter()
+        .map(|ward| ward.code.as_str())
+        .filter(|code| known.get(code).is_none())
+        .collect();
+    if let Some(first) = missing.first() {
+        eprintln!(
+            "warning: {} of the {} generated wards ({first}, …) are not configured in {}, so \
+             ingest will dead-letter their events as unknown_unit; write the province's \
+             configuration with --write-config PATH and run baocao with BAOCAO_CONFIG=PATH",
+            missing.len(),
+            wards.len(),
+            settings.config_path.display()
+        );
+    }
+    let events = province::month_events(&wards, period, tz, now, province::SEED)?;
+    println!(
+        "period {period} of {} wards ({} … {}), summary {}",
+        wards.len(),
+        wards[0].code,
+        wards[wards.len() - 1].code,
+        province::SUMMARY_CODE
+    );
+    Ok(events)
+}
+
+/// `sim --profile province --write-config PATH`: the loaded configuration's ward repeated for
+/// each generated ward, and their summary, checked as start-up checks it before it is written.
+fn write_province_config(settings: &Settings, units: usize, path: &Path) -> anyhow::Result<()> {
+    let base_path = &settings.config_path;
+    let base = std::fs::read_to_string(base_path)
+        .with_context(|| format!("Failed to read {}", base_path.display()))?;
+    let text = province::config(&base, units)
+        .with_context(|| format!("Failed to make a province from {}", base_path.display()))?;
+    crate::config::parse_file(path, &text)?;
+    std::fs::write(path, &text).with_context(|| format!("Failed to write {}", path.display()))?;
+    println!(
+        "wrote {}: {units} wards and their summary {}; run baocao with BAOCAO_CONFIG={0}, then \
+         publish their month with `baocao sim --profile province --units {units}`",
+        path.display(),
+        province::SUMMARY_CODE
+    );
     Ok(())
 }
 

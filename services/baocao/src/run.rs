@@ -54,7 +54,7 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
         // line, rather than failing that unit's report on its day.
         let (source, units, tz) = (
             settings.template_source(),
-            settings.file.units.clone(),
+            settings.file.issuers(),
             settings.file.tz(),
         );
         tokio::task::spawn_blocking(move || reporter::check_overrides(&source, &units, tz))

@@ -6,6 +6,7 @@
 //!   digitized, 513 resolved before their due date, 37 pending within it — and 78 articles).
 //!   Its ids are derived from unit, period and item, so publishing it twice counts it once.
 //! - `load`: N synthetic events of every type for the open window, at an optional rate.
+//! - `province`: a plausible month for each of N generated wards ([`province`]).
 
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ use chrono_tz::Tz;
 use domain::{Period, UnitCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+pub mod province;
 
 /// One event to publish.
 #[derive(Debug, Clone)]
@@ -228,7 +231,9 @@ pub fn load_events(
 }
 
 impl SimEvent {
-    fn new(
+    /// The event `id` of `type_name` for `unit` at `when`, its `occurred_at` written with the
+    /// offset of `tz`.
+    pub(crate) fn new(
         id: Uuid,
         type_name: &'static str,
         unit: &UnitCode,
@@ -251,7 +256,8 @@ impl SimEvent {
     }
 }
 
-fn local_rfc3339(instant: DateTime<Utc>, tz: Tz) -> String {
+/// `instant` in RFC 3339 with the offset of `tz`, to the second.
+pub(crate) fn local_rfc3339(instant: DateTime<Utc>, tz: Tz) -> String {
     instant
         .with_timezone(&tz)
         .to_rfc3339_opts(SecondsFormat::Secs, false)

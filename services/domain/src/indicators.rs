@@ -48,6 +48,43 @@ pub struct Counts {
     pub articles_published: i64,
 }
 
+impl std::ops::Add for Counts {
+    type Output = Counts;
+
+    /// Field by field: the counts of two units together, or two statements' parts of one
+    /// unit's counts (each sets its own fields and leaves the others zero).
+    fn add(self, other: Counts) -> Counts {
+        Counts {
+            documents_issued: self.documents_issued + other.documents_issued,
+            documents_digitally_signed: self.documents_digitally_signed
+                + other.documents_digitally_signed,
+            petitions_carried_over: self.petitions_carried_over + other.petitions_carried_over,
+            petitions_received: self.petitions_received + other.petitions_received,
+            petitions_resolved: self.petitions_resolved + other.petitions_resolved,
+            procedures_carried_over: self.procedures_carried_over + other.procedures_carried_over,
+            procedures_received: self.procedures_received + other.procedures_received,
+            procedures_online: self.procedures_online + other.procedures_online,
+            procedures_direct: self.procedures_direct + other.procedures_direct,
+            procedures_postal: self.procedures_postal + other.procedures_postal,
+            procedures_digitized: self.procedures_digitized + other.procedures_digitized,
+            procedures_resolved: self.procedures_resolved + other.procedures_resolved,
+            procedures_resolved_early: self.procedures_resolved_early
+                + other.procedures_resolved_early,
+            procedures_resolved_late: self.procedures_resolved_late
+                + other.procedures_resolved_late,
+            procedures_pending_overdue: self.procedures_pending_overdue
+                + other.procedures_pending_overdue,
+            articles_published: self.articles_published + other.articles_published,
+        }
+    }
+}
+
+impl std::iter::Sum for Counts {
+    fn sum<I: Iterator<Item = Counts>>(iter: I) -> Counts {
+        iter.fold(Counts::default(), |total, counts| total + counts)
+    }
+}
+
 /// The indicators document of SPEC §5.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -194,6 +231,132 @@ impl Indicators {
     }
 }
 
+impl Indicators {
+    /// The counts this document was made from (its derived figures aside).
+    pub fn counts(&self) -> Counts {
+        let (d, p, h) = (&self.documents, &self.petitions, &self.procedures);
+        Counts {
+            documents_issued: d.issued,
+            documents_digitally_signed: d.digitally_signed,
+            petitions_carried_over: p.carried_over,
+            petitions_received: p.received,
+            petitions_resolved: p.resolved,
+            procedures_carried_over: h.carried_over,
+            procedures_received: h.received,
+            procedures_online: h.online,
+            procedures_direct: h.direct,
+            procedures_postal: h.postal,
+            procedures_digitized: h.digitized,
+            procedures_resolved: h.resolved,
+            procedures_resolved_early: h.resolved_early,
+            procedures_resolved_late: h.resolved_late,
+            procedures_pending_overdue: h.pending_overdue,
+            articles_published: self.articles.published,
+        }
+    }
+}
+
+/// The document of a summary (SPEC §12): each member's indicators, their total, and how many
+/// members had issued their report for the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SummaryIndicators {
+    /// The summary's code.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "tinh-qn"))]
+    pub unit: UnitCode,
+    /// The period reported on.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-05"))]
+    pub period: Period,
+    /// The period's window, written with the deployment's offset.
+    pub window: WindowBounds,
+    /// False while the window is still open.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// Each member's indicators document, in configuration order.
+    pub members: Vec<Indicators>,
+    /// The members' figures summed; every share of the summary's report is computed from
+    /// these sums, never as an average of the members' shares.
+    pub total: Totals,
+    /// How many members there are, and how many had issued their report for the period.
+    pub reported: Reported,
+}
+
+/// Figures summed over a summary's members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[allow(missing_docs)]
+pub struct Totals {
+    pub documents: Documents,
+    pub petitions: Petitions,
+    pub procedures: Procedures,
+    pub articles: Articles,
+}
+
+/// How many of a summary's members had issued their report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reported {
+    /// The summary's members.
+    pub members: usize,
+    /// Those whose report for the period has been issued.
+    pub issued: usize,
+}
+
+impl SummaryIndicators {
+    /// The summary `code` of `members` for `period`, `issued` of which had issued their report.
+    pub fn new(
+        code: UnitCode,
+        period: Period,
+        window: Window,
+        is_final: bool,
+        members: Vec<Indicators>,
+        issued: usize,
+    ) -> Self {
+        let total = Self::total_of(&code, period, window, is_final, &members);
+        Self {
+            unit: code,
+            period,
+            window: WindowBounds::of(&window),
+            is_final,
+            reported: Reported {
+                members: members.len(),
+                issued,
+            },
+            members,
+            total: Totals {
+                documents: total.documents,
+                petitions: total.petitions,
+                procedures: total.procedures,
+                articles: total.articles,
+            },
+        }
+    }
+
+    /// The members' total as an indicators document of the summary: what its figure
+    /// paragraphs are written from.
+    pub fn total_of(
+        code: &UnitCode,
+        period: Period,
+        window: Window,
+        is_final: bool,
+        members: &[Indicators],
+    ) -> Indicators {
+        let counts = members.iter().map(Indicators::counts).sum();
+        Indicators::new(code.clone(), period, window, is_final, counts)
+    }
+
+    /// The total as an indicators document of the summary.
+    pub fn total(&self, window: Window) -> Indicators {
+        Self::total_of(
+            &self.unit,
+            self.period,
+            window,
+            self.is_final,
+            &self.members,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +394,39 @@ mod tests {
         assert_eq!(json["procedures"]["pending_on_time"], 38);
         let round_trip: Indicators = serde_json::from_value(json).unwrap();
         assert_eq!(round_trip, document);
+        assert_eq!(document.counts(), counts);
+    }
+
+    #[test]
+    fn a_summarys_total_is_the_sum_and_its_shares_come_from_the_sums() {
+        let period: Period = "2026-05".parse().unwrap();
+        let window = period.window(Ho_Chi_Minh);
+        let member = |code: &str, received: i64, online: i64| {
+            let counts = Counts {
+                procedures_received: received,
+                procedures_online: online,
+                procedures_direct: received - online,
+                ..Counts::default()
+            };
+            let unit = crate::UnitCode::parse(code).unwrap();
+            Indicators::new(unit, period, window, true, counts)
+        };
+        // 1 of 1 online (100%) and 1 of 99 (1.01%): the total is 2 of 100, 2%, not 50.5%.
+        let members = vec![member("a", 1, 1), member("b", 99, 1)];
+        let code = crate::UnitCode::parse("tinh").unwrap();
+        let summary = SummaryIndicators::new(code, period, window, true, members, 1);
+        let p = summary.total.procedures;
+        assert_eq!((p.received, p.online, p.direct), (100, 2, 98));
+        assert_eq!(crate::notation::share(p.online, p.received), "2%");
+        assert_eq!(
+            summary.reported,
+            Reported {
+                members: 2,
+                issued: 1
+            }
+        );
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["members"][1]["unit"], "b");
+        assert_eq!(json["total"]["procedures"]["online"], 2);
     }
 }

@@ -9,12 +9,14 @@
 //! - [`parse`]: turning a message body into an [`event::Event`] or a [`parse::Rejection`] whose
 //!   reason code is what the dead-letter header carries.
 //! - [`indicators`]: the indicators document of a unit and period (SPEC §5).
+//! - [`form`]: the national form II.06a's columns, from the indicators.
 //! - [`notation`]: how the report writes counts, shares, dates and document numbers.
 //! - [`text`]: text from outside made safe for the database, XML, headers and terminals.
 //!
 //! Everything here is deterministic: the clock and the time zone are parameters.
 
 pub mod event;
+pub mod form;
 pub mod indicators;
 pub mod notation;
 pub mod parse;
@@ -25,7 +27,7 @@ pub mod text;
 pub mod unit;
 
 pub use event::{Channel, Event, EventKind, Source};
-pub use indicators::{Counts, Indicators};
+pub use indicators::{Counts, Indicators, SummaryIndicators};
 pub use parse::{ParsedEvent, Rejection, parse_event, parse_event_from};
 pub use period::{Period, Window};
 pub use unit::{KnownUnits, UnitCode};

@@ -30,7 +30,9 @@ pub struct UnitProfile {
     pub numbering: Numbering,
     /// Who signs.
     pub signer: Signer,
-    /// Narrative paragraphs.
+    /// Narrative paragraphs (optional for a summary, whose report is then its figures and
+    /// table).
+    #[serde(default)]
     pub narrative: Narrative,
     /// The "Nơi nhận" list.
     pub recipients: Vec<Recipient>,
@@ -42,6 +44,10 @@ pub struct UnitProfile {
     /// The unit's digital signature (`[unit.signature]`): its issued reports' PDFs are signed.
     #[serde(default)]
     pub signature: Option<SignatureConfig>,
+    /// For a summary (`[[summary]]`) only: the units it rolls up, in the order its table lists
+    /// them; every unit when left out. A `[[unit]]` has none.
+    #[serde(default)]
+    pub members: Option<Vec<UnitCode>>,
 }
 
 /// Where a unit's signing key is (SPEC §13).

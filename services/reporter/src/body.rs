@@ -2,7 +2,8 @@
 //!
 //! The body template writes plain paragraphs separated by blank lines, with two marks a ward's
 //! editor can learn in a minute: `# ` starts a section heading ("I. KẾT QUẢ ĐẠT ĐƯỢC") and
-//! `## ` a subsection heading ("1. Về công tác tuyên truyền"). Every format is rendered from the
+//! `## ` a subsection heading ("1. Về công tác tuyên truyền"). A summary's body places its
+//! members' table with a line of its own, `@members`. Every format is rendered from the
 //! same blocks, so the report reads the same in the terminal, the email, Word and the PDF.
 //! Blank lines and indentation in the template do not matter; a paragraph written over several
 //! lines is joined with spaces.
@@ -19,6 +20,9 @@ pub enum BlockKind {
     Subsection,
     /// Body text, justified with a first-line indent (bullets are paragraphs starting "- ").
     Paragraph,
+    /// A table the page draws from the content, named by the block's text: `members`, a
+    /// summary's table of the national form's columns.
+    Table,
 }
 
 /// One paragraph of the body.
@@ -52,6 +56,11 @@ fn block(text: &str) -> Block {
         (BlockKind::Subsection, rest)
     } else if let Some(rest) = text.strip_prefix("# ") {
         (BlockKind::Section, rest)
+    } else if let Some(name) = text
+        .strip_prefix('@')
+        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+    {
+        (BlockKind::Table, name)
     } else {
         (BlockKind::Paragraph, text)
     };
@@ -68,13 +77,15 @@ mod tests {
     #[test]
     fn blank_lines_separate_blocks_and_marks_set_their_kind() {
         let blocks = parse(
-            "\n  # I. KẾT QUẢ\n\n\n## 1. Về công tác\n\nMột đoạn\n   viết hai dòng.\n\n- Gạch đầu dòng\n",
+            "\n  # I. KẾT QUẢ\n\n\n## 1. Về công tác\n\nMột đoạn\n   viết hai dòng.\n\n- Gạch đầu dòng\n\n@members\n\nThư gửi @members\n",
         );
         let expected = [
             (BlockKind::Section, "I. KẾT QUẢ"),
             (BlockKind::Subsection, "1. Về công tác"),
             (BlockKind::Paragraph, "Một đoạn viết hai dòng."),
             (BlockKind::Paragraph, "- Gạch đầu dòng"),
+            (BlockKind::Table, "members"),
+            (BlockKind::Paragraph, "Thư gửi @members"),
         ];
         let found: Vec<(BlockKind, &str)> = blocks
             .iter()

@@ -1,5 +1,6 @@
-//! Gathering a report's inputs from the store: the indicators, the period's narrative edits and
-//! the number the report has (or would get), for `report show` and the dashboard's preview.
+//! Gathering a report's inputs from the store: the figures (a unit's, or a summary's members'),
+//! the period's narrative edits and the number the report has (or would get), for `report show`
+//! and the dashboard's preview.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::Period;
@@ -8,6 +9,7 @@ use store::PgPool;
 use store::narrative::NarrativeEdit;
 
 use crate::content::{ReportContent, ReportInputs};
+use crate::figures::Figures;
 use crate::job::UnitJob;
 
 /// The content of `profile`'s report for `period` as it stands now: figures as of `now` for the
@@ -43,12 +45,13 @@ pub async fn compose(
 ) -> anyhow::Result<ReportContent> {
     let (profile, tz) = (job.profile, job.tz);
     let unit = &profile.code;
-    let indicators = store::indicators::for_period(pool, unit, period, tz, now).await?;
+    let figures = Figures::read(pool, job, period, now).await?;
     let edits = store::narrative::for_period(pool, unit, period).await?;
     let window = period.window(tz);
     Ok(ReportContent::new(ReportInputs {
         profile,
-        indicators: &indicators,
+        figures: &figures,
+        member_names: &job.member_names,
         narrative: with_edits(&profile.narrative, &edits),
         number,
         date,

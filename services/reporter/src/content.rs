@@ -1,5 +1,6 @@
 //! Everything a report says, gathered in one value before any format is rendered: the unit's
-//! profile, the number and date, the window, the indicators and the period's narrative.
+//! profile, the number and date, the window, the indicators and the period's narrative, and for
+//! a summary its members' table.
 //!
 //! Templates see this value as their context, so the names of its fields are the names a ward
 //! uses when it edits its templates (`indicators.procedures.online`, `window.from`, ...).
@@ -8,19 +9,24 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
-use domain::Indicators;
+use domain::indicators::Reported;
 use domain::notation;
 use domain::profile::{Narrative, Signer, UnitProfile};
 use domain::text::without_controls;
+use domain::{Indicators, form};
 use serde::Serialize;
+
+use crate::figures::Figures;
 
 /// The inputs of one report, from the store and the configuration.
 #[derive(Debug, Clone)]
 pub struct ReportInputs<'a> {
-    /// The unit's profile from `baocao.toml`.
+    /// The unit's (or summary's) profile from `baocao.toml`.
     pub profile: &'a UnitProfile,
-    /// The period's indicators.
-    pub indicators: &'a Indicators,
+    /// The period's figures.
+    pub figures: &'a Figures,
+    /// A summary's members' names, in its table's order (empty for a unit).
+    pub member_names: &'a [String],
     /// The narrative for this period: the profile's, with the period's edits applied.
     pub narrative: Narrative,
     /// The report's number, or `None` for the blank the clerk fills in.
@@ -54,12 +60,21 @@ pub struct ReportContent {
     pub subject: String,
     /// The window as the figure paragraphs write it.
     pub window: WindowView,
+    /// The window's first day and the day after its last.
+    #[serde(skip)]
+    pub window_days: (NaiveDate, NaiveDate),
     /// False for a draft of the open window: its figures are as of `as_of`.
     pub is_final: bool,
     /// "20:15 ngày 27/11/2026": when a draft's figures were read.
     pub as_of: String,
-    /// The indicators document of SPEC §5.
+    /// The indicators document of SPEC §5; for a summary, the members' total.
     pub indicators: Indicators,
+    /// A summary's members, their table and how many had reported (`None` for a unit).
+    pub summary: Option<SummaryView>,
+    /// The figures (SPEC §5's document, or §12's for a summary): what a sent revision freezes
+    /// and `--format json` prints.
+    #[serde(skip)]
+    pub figures: Figures,
     /// The narrative paragraphs by field name (`propaganda`, `limitations`, ...).
     pub narrative: BTreeMap<&'static str, Vec<String>>,
     /// The lines of "Nơi nhận", without their closing punctuation.
@@ -122,9 +137,24 @@ impl ReportContent {
     /// Gathers the context of one report.
     pub fn new(inputs: ReportInputs<'_>) -> Self {
         let profile = inputs.profile;
-        let period = inputs.indicators.period;
+        let period = inputs.figures.period();
+        let indicators = inputs.figures.indicators(inputs.as_of.timezone());
+        let summary = match inputs.figures {
+            Figures::Unit(_) => None,
+            Figures::Summary { document, issued } => Some(SummaryView::new(
+                &document.members,
+                inputs.member_names,
+                issued,
+                document.reported,
+            )),
+        };
         let subject = format!(
-            "Kết quả Chuyển đổi số tháng {} năm {}",
+            "{}ết quả Chuyển đổi số tháng {} năm {}",
+            if summary.is_some() {
+                "Tổng hợp k"
+            } else {
+                "K"
+            },
             period.month(),
             period.year()
         );
@@ -150,13 +180,16 @@ impl ReportContent {
                 from: notation::short_date(inputs.window_days.0),
                 to: notation::short_date(inputs.window_days.1),
             },
-            is_final: inputs.indicators.is_final,
+            window_days: inputs.window_days,
+            is_final: indicators.is_final,
             as_of: format!(
                 "{} ngày {}",
                 inputs.as_of.format("%H:%M"),
                 notation::short_date(inputs.as_of.date_naive())
             ),
-            indicators: inputs.indicators.clone(),
+            indicators,
+            summary,
+            figures: inputs.figures.clone(),
             narrative: narrative_fields(&inputs.narrative),
             recipients: profile
                 .recipients
@@ -169,8 +202,6 @@ impl ReportContent {
     }
 }
 
-/// The narrative as a map from field name to paragraphs, which is how templates and per-period
-/// edits address it.
 /// The narrative as a map from field name to paragraphs. Edits are checked when they are
 /// made, but one stored before that check existed may hold control characters, which the DOCX
 /// cannot carry: they are dropped here, for every format.
@@ -182,4 +213,139 @@ fn narrative_fields(narrative: &Narrative) -> BTreeMap<&'static str, Vec<String>
             (field.name(), printable)
         })
         .collect()
+}
+
+/// A summary's part of the report: how many members had reported, and the table of the national
+/// form's columns (Biểu II.06a) with one row per member and a total row.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryView {
+    /// The members, and how many had issued their report.
+    pub reported: Reported,
+    /// The names of the members that had not, in the table's order.
+    pub not_reported: Vec<String>,
+    /// The members' table.
+    pub table: FormTable,
+    /// The members' indicators documents, for the XLSX.
+    #[serde(skip)]
+    pub members: Vec<Indicators>,
+}
+
+/// The national form's table (SPEC §12), as the report prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormTable {
+    /// The header's upper level: each group and how many columns it spans.
+    pub groups: Vec<GroupHead>,
+    /// The figure columns' labels, under their groups.
+    pub columns: Vec<&'static str>,
+    /// One row per member.
+    pub rows: Vec<FormRow>,
+    /// The total row: each column summed over the members.
+    pub total: Vec<i64>,
+    /// The total row in words, as the plain-text report writes a row.
+    pub total_line: String,
+}
+
+/// One group of columns in the table's header.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupHead {
+    /// "Số hồ sơ nhận giải quyết".
+    pub label: &'static str,
+    /// The columns under it.
+    pub span: usize,
+}
+
+/// One member's row.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormRow {
+    /// 1, 2, 3, …
+    pub ordinal: usize,
+    /// The member's name, e.g. "UBND phường Trí Quả".
+    pub name: String,
+    /// The figure columns' values.
+    pub values: Vec<i64>,
+    /// The row in words, for the plain-text report: "nhận giải quyết 34 (trực tuyến 20, …); …".
+    pub line: String,
+}
+
+impl SummaryView {
+    /// The view of `members` (named `names`), `issued` of which had reported.
+    pub fn new(
+        members: &[Indicators],
+        names: &[String],
+        issued: &[String],
+        reported: Reported,
+    ) -> Self {
+        let name = |i: usize, member: &Indicators| {
+            names
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| member.unit.to_string())
+        };
+        let rows: Vec<FormRow> = members
+            .iter()
+            .enumerate()
+            .map(|(i, member)| {
+                let values = form::values(&member.procedures);
+                FormRow {
+                    ordinal: i + 1,
+                    name: name(i, member),
+                    line: in_words(&values),
+                    values: values.to_vec(),
+                }
+            })
+            .collect();
+        let mut total = [0_i64; form::COLUMNS.len()];
+        for row in &rows {
+            for (sum, value) in total.iter_mut().zip(&row.values) {
+                *sum += value;
+            }
+        }
+        let not_reported = members
+            .iter()
+            .enumerate()
+            .filter(|(_, member)| !issued.iter().any(|code| code == member.unit.as_str()))
+            .map(|(i, member)| name(i, member))
+            .collect();
+        Self {
+            reported,
+            not_reported,
+            members: members.to_vec(),
+            table: FormTable {
+                groups: form::GROUPS
+                    .iter()
+                    .map(|&(label, first, last)| GroupHead {
+                        label,
+                        span: last - first + 1,
+                    })
+                    .collect(),
+                columns: form::COLUMNS.iter().map(|column| column.label).collect(),
+                rows,
+                total_line: in_words(&total),
+                total: total.to_vec(),
+            },
+        }
+    }
+}
+
+/// One row of the form in words: each group's total, then its parts in brackets.
+fn in_words(values: &[i64]) -> String {
+    form::GROUPS
+        .iter()
+        .map(|&(label, first, last)| {
+            let parts: Vec<String> = (first + 1..=last)
+                .map(|i| format!("{} {}", lower_first(form::COLUMNS[i].label), values[i]))
+                .collect();
+            let label = label.strip_prefix("Số hồ sơ ").unwrap_or(label);
+            format!("{label} {} ({})", values[first], parts.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `text` with its first letter in lower case: "Kết quả" → "kết quả".
+pub(crate) fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_lowercase().chain(chars).collect()
+    })
 }

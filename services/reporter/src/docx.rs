@@ -8,11 +8,11 @@
 use docx_rs::{
     AlignmentType, BorderType, Docx, Header, LineSpacing, PageMargin, PageNum, Paragraph,
     ParagraphBorder, ParagraphBorderPosition, ParagraphBorders, Run, RunFonts, SpecialIndentType,
-    Table, TableCell, TableLayoutType, TableRow, WidthType,
+    Table, TableCell, TableLayoutType, TableRow, VAlignType, VMergeType, WidthType,
 };
 
 use crate::body::{Block, BlockKind};
-use crate::content::ReportContent;
+use crate::content::{FormTable, ReportContent};
 
 const A4: (u32, u32) = (11_906, 16_838);
 const MARGIN_TOP: i32 = 1_134; // 20 mm
@@ -29,6 +29,7 @@ const BODY_SIZE: usize = 28; // 14 pt
 const SIZE_13: usize = 26;
 const SIZE_12: usize = 24;
 const SIZE_11: usize = 22;
+const SIZE_8: usize = 16;
 
 /// Builds the DOCX package of a report.
 pub fn build(content: &ReportContent, body: &[Block]) -> Result<Vec<u8>, String> {
@@ -86,7 +87,11 @@ pub fn build(content: &ReportContent, body: &[Block]) -> Result<Vec<u8>, String>
         .add_paragraph(rule(3_540))
         .add_paragraph(tight(Paragraph::new().size(SIZE_11)));
     for block in body {
-        docx = docx.add_paragraph(body_paragraph(block));
+        docx = match (block.kind, &content.summary) {
+            (BlockKind::Table, Some(summary)) => docx.add_table(members_table(&summary.table)),
+            (BlockKind::Table, None) => docx,
+            _ => docx.add_paragraph(body_paragraph(block)),
+        };
     }
     docx = docx.add_table(closing(content));
     let mut out = std::io::Cursor::new(Vec::new());
@@ -162,7 +167,7 @@ fn body_paragraph(block: &Block) -> Paragraph {
     let run = Run::new().add_text(&block.text);
     let run = match block.kind {
         BlockKind::Paragraph => run,
-        BlockKind::Section | BlockKind::Subsection => run.bold(),
+        BlockKind::Section | BlockKind::Subsection | BlockKind::Table => run.bold(),
     };
     Paragraph::new()
         .add_run(run)
@@ -174,6 +179,68 @@ fn body_paragraph(block: &Block) -> Paragraph {
             None,
         )
         .line_spacing(LineSpacing::new().after(AFTER_PARAGRAPH))
+}
+
+/// A summary's members as the national form's table, with borders: TT and the unit over two
+/// header rows, the figure columns under their groups, one row per member and a total row.
+fn members_table(table: &FormTable) -> Table {
+    const ORDINAL: usize = 397; // 7 mm
+    const NAME: usize = 1_814; // 32 mm
+    let figure = (TEXT_WIDTH - ORDINAL - NAME) / table.columns.len().max(1);
+    let cell = |text: &str, width: usize, bold: bool, align: AlignmentType| {
+        let run = Run::new().add_text(text).size(SIZE_8);
+        let run = if bold { run.bold() } else { run };
+        TableCell::new()
+            .width(width, WidthType::Dxa)
+            .vertical_align(VAlignType::Center)
+            .add_paragraph(tight(Paragraph::new().add_run(run).align(align)))
+    };
+    let centre = AlignmentType::Center;
+    let right = AlignmentType::Right;
+    let mut upper = vec![
+        cell("TT", ORDINAL, true, centre).vertical_merge(VMergeType::Restart),
+        cell("Đơn vị", NAME, true, centre).vertical_merge(VMergeType::Restart),
+    ];
+    for group in &table.groups {
+        upper.push(cell(group.label, figure * group.span, true, centre).grid_span(group.span));
+    }
+    let mut lower = vec![
+        cell("", ORDINAL, true, centre).vertical_merge(VMergeType::Continue),
+        cell("", NAME, true, centre).vertical_merge(VMergeType::Continue),
+    ];
+    lower.extend(
+        table
+            .columns
+            .iter()
+            .map(|label| cell(label, figure, true, centre)),
+    );
+    let mut rows = vec![TableRow::new(upper), TableRow::new(lower)];
+    for row in &table.rows {
+        let mut cells = vec![
+            cell(&row.ordinal.to_string(), ORDINAL, false, centre),
+            cell(&row.name, NAME, false, AlignmentType::Left),
+        ];
+        cells.extend(
+            row.values
+                .iter()
+                .map(|value| cell(&value.to_string(), figure, false, right)),
+        );
+        rows.push(TableRow::new(cells));
+    }
+    let mut total = vec![cell("Tổng cộng", ORDINAL + NAME, true, centre).grid_span(2)];
+    total.extend(
+        table
+            .total
+            .iter()
+            .map(|value| cell(&value.to_string(), figure, true, right)),
+    );
+    rows.push(TableRow::new(total));
+    let mut grid = vec![ORDINAL, NAME];
+    grid.extend(std::iter::repeat_n(figure, table.columns.len()));
+    Table::new(rows)
+        .set_grid(grid)
+        .width(TEXT_WIDTH, WidthType::Dxa)
+        .layout(TableLayoutType::Fixed)
 }
 
 /// "Nơi nhận" on the left, the signer on the right.

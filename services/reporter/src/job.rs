@@ -11,9 +11,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
-use domain::Period;
 use domain::notation;
 use domain::profile::{NumberingMode, UnitProfile};
+use domain::{Period, UnitCode};
 use store::PgPool;
 use store::reports::{Addressee, NewReport, SignatureRecord};
 
@@ -37,6 +37,10 @@ pub struct UnitJob<'a> {
     pub templates: TemplateSource,
     /// The unit's signing key, if its reports are signed.
     pub signer: Option<Arc<UnitSigner>>,
+    /// For a summary, the units it rolls up, in its table's order; `None` for a unit.
+    pub members: Option<Vec<UnitCode>>,
+    /// The members' names, as its table lists them.
+    pub member_names: Vec<String>,
 }
 
 /// What issuing one period's report did.
@@ -150,9 +154,8 @@ pub async fn issue(
     if let Some(refused) = refusal(earlier.last().map(|r| r.revision), resend) {
         return Ok(refused);
     }
-    if !store::health::has_events(pool, unit, window.start().to_utc(), window.end().to_utc())
-        .await?
-    {
+    let (start, end) = (window.start().to_utc(), window.end().to_utc());
+    if !store::health::has_events(pool, &job.counted_units(), start, end).await? {
         return Ok(Issued::NoEvents);
     }
     // Dated the day it is issued: on the sending day when on time, later when caught up or
@@ -225,7 +228,7 @@ fn refusal(latest: Option<i32>, resend: Resend) -> Option<Issued> {
     }
 }
 
-/// Renders the four forms on a blocking thread: typesetting is CPU work, and the runtime's
+/// Renders the five forms on a blocking thread: typesetting is CPU work, and the runtime's
 /// threads also serve the API's streams and the ingest worker in the same process.
 async fn render_all(
     job: &UnitJob<'_>,
@@ -235,7 +238,7 @@ async fn render_all(
 ) -> anyhow::Result<(NewReport, Option<Place>)> {
     let renderer = Renderer::new(job.templates.clone(), job.profile.code.as_str());
     let owned = content.clone();
-    let (body_text, body_html, docx, typeset) = tokio::task::spawn_blocking(move || {
+    let (body_text, body_html, docx, typeset, xlsx) = tokio::task::spawn_blocking(move || {
         let text = |format| -> anyhow::Result<String> {
             Ok(String::from_utf8(renderer.render(&owned, format)?)?)
         };
@@ -244,6 +247,7 @@ async fn render_all(
             text(Format::Html)?,
             renderer.render(&owned, Format::Docx)?,
             renderer.typeset(&owned)?,
+            renderer.render(&owned, Format::Xlsx)?,
         ))
     })
     .await
@@ -252,25 +256,26 @@ async fn render_all(
         revision,
         number: content.number_value,
         issued_on: date,
-        indicators: serde_json::to_value(&content.indicators)?,
+        indicators: content.figures.document(),
         mail_from: job.profile.mail_from.clone(),
         subject: subject(job.profile, content),
         body_text,
         body_html,
         docx,
         pdf: typeset.pdf,
+        xlsx,
         signature: None,
     };
     Ok((report, typeset.signature))
 }
 
-/// "Báo cáo kết quả Chuyển đổi số tháng 5 năm 2026 - UBND phường Trí Quả (Số 103/BC-UBND)",
-/// prefixed for a corrected revision with what it replaces.
+/// "Báo cáo kết quả Chuyển đổi số tháng 5 năm 2026 - UBND phường Trí Quả (Số 103/BC-UBND)"
+/// ("Báo cáo tổng hợp kết quả …" for a summary), prefixed for a corrected revision with what it
+/// replaces.
 pub fn subject(profile: &UnitProfile, content: &ReportContent) -> String {
+    let title = crate::content::lower_first(&content.subject);
     let base = format!(
-        "Báo cáo kết quả Chuyển đổi số tháng {} năm {} - {} (Số {})",
-        content.period.month,
-        content.period.year,
+        "Báo cáo {title} - {} (Số {})",
         profile.short_name,
         content.number.trim()
     );
@@ -317,21 +322,38 @@ fn message_id(profile: &UnitProfile, period: Period, revision: i32, address: &st
 }
 
 /// Whether the latest of `revisions` was sent with figures that events arriving since have
-/// changed: the report is out of date and `report send --force` would send a correction.
+/// changed (for a summary, any member's): the report is out of date and `report send --force`
+/// would send a correction.
 pub async fn out_of_date(
     pool: &PgPool,
-    unit: &domain::UnitCode,
+    job: &UnitJob<'_>,
     period: Period,
-    tz: Tz,
     now: DateTime<Utc>,
     revisions: &[store::reports::StoredReport],
 ) -> anyhow::Result<bool> {
     let Some(latest) = revisions.last() else {
         return Ok(false);
     };
-    let current = store::indicators::for_period(pool, unit, period, tz, now).await?;
-    let current = serde_json::to_value(&current)?;
-    Ok(["documents", "petitions", "procedures", "articles"]
+    let current = crate::figures::Figures::read(pool, job, period, now).await?;
+    Ok(figures_changed(&latest.indicators, &current.document()))
+}
+
+/// The parts of a frozen document that make a report out of date when they change: a unit's
+/// figures, and a summary's members and total. The window's bounds, `final` and a summary's
+/// `reported` count are not figures.
+const FIGURE_KEYS: [&str; 6] = [
+    "documents",
+    "petitions",
+    "procedures",
+    "articles",
+    "members",
+    "total",
+];
+
+/// Whether the figures of `current` differ from those `frozen` in a sent revision (both
+/// documents as JSON: a unit's indicators, or a summary's).
+pub fn figures_changed(frozen: &serde_json::Value, current: &serde_json::Value) -> bool {
+    FIGURE_KEYS
         .iter()
-        .any(|key| latest.indicators.get(key) != current.get(key)))
+        .any(|key| frozen.get(key) != current.get(key))
 }

@@ -7,6 +7,7 @@
 //!   unit) and the minijinja environment with the report's functions.
 //! - [`body`]: the body template's output as blocks (headings and paragraphs), which every
 //!   format renders the same way.
+//! - [`figures`]: what a report is computed from: a unit's indicators, or a summary's members.
 //! - [`compose`]: reading a report's inputs from the store.
 //! - [`job`]: issuing a period's report: freeze, number, render, store, queue the email.
 //! - [`show`]: a period's report as sent, or a draft rendered now.
@@ -18,6 +19,7 @@
 //! - [`scheduler`]: which periods are due, the scheduler's step, and what it will do.
 //! - [`service`]: the reporter target's loop (schedule, then send).
 //! - [`docx`] and [`pdf`]: the two page formats in the layout of Nghị định 30/2020/NĐ-CP.
+//! - [`xlsx`]: the national form Biểu II.06a and every figure as a workbook.
 //!
 //! Rendering itself is pure: [`compose`] reads the inputs, and the same inputs give the same
 //! bytes.
@@ -26,6 +28,7 @@ pub mod body;
 pub mod compose;
 pub mod content;
 pub mod docx;
+pub mod figures;
 pub mod job;
 pub mod narrative;
 pub mod pdf;
@@ -37,6 +40,7 @@ pub mod signature;
 pub mod status;
 pub mod templates;
 pub mod trend;
+pub mod xlsx;
 
 use serde::Serialize;
 
@@ -57,6 +61,8 @@ pub enum Format {
     Docx,
     /// A PDF with its fonts embedded.
     Pdf,
+    /// A workbook: the national form Biểu II.06a and every figure (SPEC §12).
+    Xlsx,
 }
 
 impl Format {
@@ -68,6 +74,7 @@ impl Format {
             Format::Html => "html",
             Format::Docx => "docx",
             Format::Pdf => "pdf",
+            Format::Xlsx => "xlsx",
         }
     }
 
@@ -81,10 +88,11 @@ impl Format {
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
             }
             Format::Pdf => "application/pdf",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         }
     }
 
-    /// The format named `name` (`json`, `text` or `txt`, `html`, `docx`, `pdf`).
+    /// The format named `name` (`json`, `text` or `txt`, `html`, `docx`, `pdf`, `xlsx`).
     pub fn parse(name: &str) -> Result<Self, String> {
         Ok(match name {
             "json" => Format::Json,
@@ -92,9 +100,10 @@ impl Format {
             "html" => Format::Html,
             "docx" => Format::Docx,
             "pdf" => Format::Pdf,
+            "xlsx" => Format::Xlsx,
             other => {
                 return Err(format!(
-                    "unknown format '{other}': use json, text, html, docx or pdf"
+                    "unknown format '{other}': use json, text, html, docx, pdf or xlsx"
                 ));
             }
         })
@@ -102,14 +111,14 @@ impl Format {
 
     /// Whether the format is a file to download rather than a page to read.
     pub fn is_attachment(self) -> bool {
-        matches!(self, Format::Docx | Format::Pdf)
+        matches!(self, Format::Docx | Format::Pdf | Format::Xlsx)
     }
 }
 
-/// Renders a sample report in every format for each of `profiles` whose templates come from
-/// the override folder, so that a broken override (a syntax error, a misspelt field) stops
-/// start-up with the unit, the file and the line, instead of failing that unit's report on its
-/// day.
+/// Renders a sample report in every format for each of `profiles` (units, then summaries with
+/// `members`) whose templates come from the override folder, so that a broken override (a
+/// syntax error, a misspelt field) stops start-up with the unit, the file and the line, instead
+/// of failing that unit's report on its day.
 pub fn check_overrides(
     source: &TemplateSource,
     profiles: &[domain::profile::UnitProfile],
@@ -122,7 +131,13 @@ pub fn check_overrides(
         let unit = profile.code.as_str();
         let content = sample_content(profile, tz);
         let renderer = Renderer::new(source.clone(), unit);
-        for format in [Format::Text, Format::Html, Format::Docx, Format::Pdf] {
+        for format in [
+            Format::Text,
+            Format::Html,
+            Format::Docx,
+            Format::Pdf,
+            Format::Xlsx,
+        ] {
             renderer.render(&content, format).map_err(|error| {
                 let origin = match &error {
                     RenderError::Template { name, .. } => source.origin(unit, name),
@@ -136,7 +151,8 @@ pub fn check_overrides(
     Ok(())
 }
 
-/// A report of `profile` with every kind of figure present, for trying its templates.
+/// A report of `profile` with every kind of figure present, for trying its templates; a
+/// summary's (a profile with `members`) has two members, one of which had reported.
 fn sample_content(profile: &domain::profile::UnitProfile, tz: chrono_tz::Tz) -> ReportContent {
     let period = domain::Period::containing(chrono::Utc::now(), tz).previous();
     let window = period.window(tz);
@@ -158,10 +174,33 @@ fn sample_content(profile: &domain::profile::UnitProfile, tz: chrono_tz::Tz) -> 
         procedures_pending_overdue: 1,
         articles_published: 5,
     };
-    let indicators = domain::Indicators::new(profile.code.clone(), period, window, true, counts);
+    let indicators = |code: &domain::UnitCode| {
+        domain::Indicators::new(code.clone(), period, window, true, counts)
+    };
+    let (figures, names) = match &profile.members {
+        None => (
+            figures::Figures::Unit(indicators(&profile.code)),
+            Vec::new(),
+        ),
+        Some(codes) => {
+            let members: Vec<_> = codes.iter().take(2).map(indicators).collect();
+            let issued: Vec<String> = codes.iter().take(1).map(ToString::to_string).collect();
+            let names = members.iter().map(|m| m.unit.to_string()).collect();
+            let document = domain::indicators::SummaryIndicators::new(
+                profile.code.clone(),
+                period,
+                window,
+                true,
+                members,
+                issued.len(),
+            );
+            (figures::Figures::Summary { document, issued }, names)
+        }
+    };
     ReportContent::new(ReportInputs {
         profile,
-        indicators: &indicators,
+        figures: &figures,
+        member_names: &names,
         narrative: profile.narrative.clone(),
         number: Some(1),
         date: window.end().date_naive(),
@@ -190,6 +229,9 @@ pub enum RenderError {
     /// The indicators could not be written as JSON.
     #[error("{0}")]
     Json(String),
+    /// The workbook could not be written.
+    #[error("XLSX: {0}")]
+    Xlsx(String),
 }
 
 /// The context of the frame templates: the content and the body's blocks.
@@ -218,14 +260,21 @@ impl Renderer {
         }
     }
 
-    /// The report's body as blocks.
+    /// The report's body as blocks: a unit's, or a summary's with its members' table.
     pub fn body(&self, content: &ReportContent) -> Result<Vec<Block>, RenderError> {
-        let text = self.render_template(templates::BODY, content)?;
+        let name = match content.summary {
+            Some(_) => templates::SUMMARY_BODY,
+            None => templates::BODY,
+        };
+        let text = self.render_template(name, content)?;
         Ok(body::parse(&text))
     }
 
     /// Renders `content` in `format`.
     pub fn render(&self, content: &ReportContent, format: Format) -> Result<Vec<u8>, RenderError> {
+        if format == Format::Pdf {
+            return Ok(self.typeset(content)?.pdf); // measured there
+        }
         let started = std::time::Instant::now();
         let rendered = self.render_unmeasured(content, format);
         metrics::global().observe_render(format.extension(), started.elapsed());
@@ -239,7 +288,7 @@ impl Renderer {
     ) -> Result<Vec<u8>, RenderError> {
         match format {
             Format::Json => {
-                let mut json = serde_json::to_vec_pretty(&content.indicators)
+                let mut json = serde_json::to_vec_pretty(&content.figures)
                     .map_err(|error| RenderError::Json(error.to_string()))?;
                 json.push(b'\n');
                 Ok(json)
@@ -247,12 +296,22 @@ impl Renderer {
             Format::Text => Ok(self.render_frame(templates::TEXT, content)?.into_bytes()),
             Format::Html => Ok(self.render_frame(templates::HTML, content)?.into_bytes()),
             Format::Docx => docx::build(content, &self.body(content)?).map_err(RenderError::Docx),
-            Format::Pdf => Ok(self.typeset(content)?.pdf),
+            Format::Pdf => Ok(self.typeset_unmeasured(content)?.pdf),
+            Format::Xlsx => {
+                xlsx::of_report(content).map_err(|error| RenderError::Xlsx(error.to_string()))
+            }
         }
     }
 
     /// The PDF, with where its visible signature is, if it has one.
     pub fn typeset(&self, content: &ReportContent) -> Result<pdf::Typeset, RenderError> {
+        let started = std::time::Instant::now();
+        let typeset = self.typeset_unmeasured(content);
+        metrics::global().observe_render(Format::Pdf.extension(), started.elapsed());
+        typeset
+    }
+
+    fn typeset_unmeasured(&self, content: &ReportContent) -> Result<pdf::Typeset, RenderError> {
         let blocks = self.body(content)?;
         let page = Page {
             content,

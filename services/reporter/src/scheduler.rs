@@ -270,9 +270,8 @@ pub async fn plan(
     if send_at > now {
         return Ok(Plan::Scheduled { at: send_at });
     }
-    let has_events =
-        store::health::has_events(pool, unit, window.start().to_utc(), window.end().to_utc())
-            .await?;
+    let (start, end) = (window.start().to_utc(), window.end().to_utc());
+    let has_events = store::health::has_events(pool, &job.counted_units(), start, end).await?;
     let settled = registration
         .and_then(|r| r.settled_through)
         .is_some_and(|settled| settled >= period);

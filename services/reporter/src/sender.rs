@@ -260,20 +260,22 @@ pub fn build(claimed: &Claimed) -> anyhow::Result<Message> {
         Ok(Attachment::new(format!("{name}.{}", format.extension()))
             .body(body.to_vec(), ContentType::parse(format.mime_type())?))
     };
+    let mut parts = MultiPart::mixed()
+        .multipart(MultiPart::alternative_plain_html(
+            claimed.body_text.clone(),
+            claimed.body_html.clone(),
+        ))
+        .singlepart(attachment(Format::Docx, &claimed.docx)?)
+        .singlepart(attachment(Format::Pdf, &claimed.pdf)?);
+    if let Some(xlsx) = &claimed.xlsx {
+        parts = parts.singlepart(attachment(Format::Xlsx, xlsx)?);
+    }
     let message = Message::builder()
         .from(from)
         .to(to)
         .subject(&claimed.subject)
         .message_id(Some(claimed.message_id.clone()))
-        .multipart(
-            MultiPart::mixed()
-                .multipart(MultiPart::alternative_plain_html(
-                    claimed.body_text.clone(),
-                    claimed.body_html.clone(),
-                ))
-                .singlepart(attachment(Format::Docx, &claimed.docx)?)
-                .singlepart(attachment(Format::Pdf, &claimed.pdf)?),
-        )
+        .multipart(parts)
         .context("cannot assemble the message")?;
     Ok(message)
 }

@@ -29,6 +29,9 @@ const IDLE: Duration = Duration::from_secs(5);
 pub struct ReporterConfig {
     /// The configured units.
     pub units: Vec<UnitProfile>,
+    /// The configured summaries (`[[summary]]`), their members spelled out (see
+    /// `FileConfig::issuers`; without them, every unit).
+    pub summaries: Vec<UnitProfile>,
     /// The deployment's time zone.
     pub tz: Tz,
     /// The deployment's `[schedule]`, for units without their own.
@@ -43,23 +46,64 @@ pub struct ReporterConfig {
     pub signers: HashMap<String, Arc<UnitSigner>>,
 }
 
+/// The day a summary is sent when its configuration does not say: after its members'.
+pub const SUMMARY_SEND_DAY: u32 = 20;
+
+/// A summary's schedule: its own day and time, else the 20th at the deployment's time.
+pub fn summary_schedule(own: Schedule, deployment: Schedule) -> Schedule {
+    let day = domain::schedule::SendDay(SUMMARY_SEND_DAY);
+    own.or(Schedule {
+        send_day: Some(day),
+        send_time: None,
+    })
+    .or(deployment)
+}
+
 impl ReporterConfig {
-    /// The configured unit with this code.
+    /// The configured unit or summary with this code.
     pub fn unit(&self, code: &str) -> Option<&UnitProfile> {
-        self.units
-            .iter()
-            .find(|profile| profile.code.as_str() == code)
+        self.issuers().find(|profile| profile.code.as_str() == code)
     }
 
-    /// The job settings of `profile`, one of the configured units: its own schedule over the
-    /// deployment's.
+    /// Every unit, then every summary: what issues reports.
+    pub fn issuers(&self) -> impl Iterator<Item = &UnitProfile> {
+        self.units.iter().chain(&self.summaries)
+    }
+
+    /// Whether `code` is a summary's.
+    pub fn is_summary(&self, code: &str) -> bool {
+        self.summaries.iter().any(|s| s.code.as_str() == code)
+    }
+
+    /// The job settings of `profile`, a configured unit or summary: its own schedule over the
+    /// deployment's (a summary's day defaults to the 20th), and a summary's members.
     pub fn job<'a>(&self, profile: &'a UnitProfile) -> UnitJob<'a> {
+        let summary = self.is_summary(profile.code.as_str());
+        let schedule = if summary {
+            summary_schedule(profile.schedule, self.schedule)
+        } else {
+            profile.schedule.or(self.schedule)
+        };
+        let members: Option<Vec<UnitCode>> = summary.then(|| match &profile.members {
+            Some(codes) => codes.clone(),
+            None => self.units.iter().map(|u| u.code.clone()).collect(),
+        });
+        let member_names = members
+            .iter()
+            .flatten()
+            .map(|code| {
+                self.unit(code.as_str())
+                    .map_or_else(|| code.to_string(), |u| u.short_name.clone())
+            })
+            .collect();
         UnitJob {
             profile,
             tz: self.tz,
-            schedule: profile.schedule.or(self.schedule),
+            schedule,
             templates: self.templates.clone(),
             signer: self.signers.get(profile.code.as_str()).cloned(),
+            members,
+            member_names,
         }
     }
 }
@@ -71,7 +115,7 @@ pub async fn run(
     sender: Sender,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let jobs: Vec<UnitJob<'_>> = config.units.iter().map(|p| config.job(p)).collect();
+    let jobs: Vec<UnitJob<'_>> = config.issuers().map(|p| config.job(p)).collect();
     let mut next_schedule = tokio::time::Instant::now();
     let mut log = StepLog::default();
     let mut outbox = Streak::default();

@@ -69,6 +69,13 @@ fn as_sent(sent: SentReport, format: Format) -> anyhow::Result<Vec<u8>> {
         Format::Html => sent.body_html.into_bytes(),
         Format::Docx => sent.docx,
         Format::Pdf => sent.pdf,
+        Format::Xlsx => sent.xlsx.with_context(|| {
+            format!(
+                "revision {} was issued before workbooks were kept: it has no XLSX \
+                 (a draft renders one now)",
+                sent.revision
+            )
+        })?,
     })
 }
 

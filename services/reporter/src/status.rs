@@ -95,7 +95,7 @@ pub async fn reports(
     let mut out = Vec::with_capacity(periods.len() - skip);
     for period in periods.into_iter().skip(skip) {
         let revisions = store::reports::revisions(pool, unit, period).await?;
-        let out_of_date = job::out_of_date(pool, unit, period, job.tz, now, &revisions).await?;
+        let out_of_date = job::out_of_date(pool, job, period, now, &revisions).await?;
         let revisions = revisions
             .into_iter()
             .map(|r| RevisionState {

@@ -14,6 +14,8 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 
 /// The body of the report, shared by every format.
 pub const BODY: &str = "body.j2";
+/// The body of a summary's report, with its members' table.
+pub const SUMMARY_BODY: &str = "summary.j2";
 /// The plain-text report.
 pub const TEXT: &str = "report.txt.j2";
 /// The HTML report.
@@ -21,8 +23,9 @@ pub const HTML: &str = "report.html.j2";
 /// The PDF's page layout, in Typst.
 pub const TYPST: &str = "report.typ";
 
-const BUILT_IN: [(&str, &str); 4] = [
+const BUILT_IN: [(&str, &str); 5] = [
     (BODY, include_str!("../templates/body.j2")),
+    (SUMMARY_BODY, include_str!("../templates/summary.j2")),
     (TEXT, include_str!("../templates/report.txt.j2")),
     (HTML, include_str!("../templates/report.html.j2")),
     (TYPST, include_str!("../templates/report.typ")),

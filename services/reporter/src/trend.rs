@@ -1,13 +1,16 @@
-//! The main shares of a unit's last months, for the dashboard's chart: online dossiers of those
-//! received, dossiers resolved of those to handle, and dossiers digitized, each rounded as the
-//! report writes it.
+//! The main shares of a unit's (or a summary's) last months, for the dashboard's chart: online
+//! dossiers of those received, dossiers resolved of those to handle, and dossiers digitized,
+//! each rounded as the report writes it; a share without a denominator is null, a gap in the
+//! chart.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
+use domain::Period;
 use domain::notation;
-use domain::{Period, UnitCode};
 use serde::Serialize;
 use store::PgPool;
+
+use crate::figures::Figures;
+use crate::job::UnitJob;
 
 /// One period's main shares.
 #[derive(Debug, Clone, Serialize)]
@@ -43,18 +46,19 @@ pub struct TrendText {
     pub digitized: String,
 }
 
-/// The `months` periods up to the open window at `now`, oldest first.
+/// The `months` periods of `job`'s unit up to the open window at `now`, oldest first; a
+/// summary's are its members' totals.
 pub async fn trend(
     pool: &PgPool,
-    unit: &UnitCode,
-    tz: Tz,
+    job: &UnitJob<'_>,
     months: u32,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<TrendPoint>> {
+    let tz = job.tz;
     let mut period = Period::containing(now, tz);
     let mut points = Vec::with_capacity(months as usize);
     for _ in 0..months {
-        let indicators = store::indicators::for_period(pool, unit, period, tz, now).await?;
+        let indicators = Figures::read(pool, job, period, now).await?.indicators(tz);
         let p = &indicators.procedures;
         let handled = p.carried_over + p.received;
         points.push(TrendPoint {

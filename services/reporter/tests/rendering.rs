@@ -8,6 +8,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Asia::Ho_Chi_Minh;
 use domain::profile::UnitProfile;
 use domain::{Counts, Indicators, Period, UnitCode};
+use reporter::figures::Figures;
 use reporter::{Format, Renderer, ReportContent, ReportInputs, TemplateSource};
 
 #[derive(serde::Deserialize)]
@@ -40,7 +41,8 @@ fn content(
     );
     ReportContent::new(ReportInputs {
         profile,
-        indicators: &indicators,
+        figures: &Figures::Unit(indicators),
+        member_names: &[],
         narrative: profile.narrative.clone(),
         number,
         date: NaiveDate::from_ymd_opt(period.year(), period.month(), 18).unwrap(),
@@ -219,4 +221,189 @@ fn a_template_error_names_the_template_and_line() {
         .to_string();
     std::fs::remove_dir_all(&dir).ok();
     assert!(error.starts_with("template body.j2: line 3:"), "{error}");
+}
+
+/// A summary of three members for May 2026 (the second had not reported), from the generated
+/// province's summary profile with the shipped narrative left out.
+fn summary_content(members: [Counts; 3]) -> ReportContent {
+    let base =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../baocao.toml")).unwrap();
+    #[derive(serde::Deserialize)]
+    struct Province {
+        summary: Vec<UnitProfile>,
+    }
+    let province: Province = toml::from_str(&province_text(&base)).unwrap();
+    let profile = province.summary.into_iter().next().unwrap();
+    let period: Period = "2026-05".parse().unwrap();
+    let window = period.window(Ho_Chi_Minh);
+    let codes = ["an-phu", "binh-thanh", "tri-qua"];
+    let indicators: Vec<Indicators> = codes
+        .iter()
+        .zip(members)
+        .map(|(code, counts)| {
+            Indicators::new(UnitCode::parse(code).unwrap(), period, window, true, counts)
+        })
+        .collect();
+    let document = domain::indicators::SummaryIndicators::new(
+        profile.code.clone(),
+        period,
+        window,
+        true,
+        indicators,
+        2,
+    );
+    let figures = Figures::Summary {
+        document,
+        issued: vec!["an-phu".into(), "tri-qua".into()],
+    };
+    let names = [
+        "UBND phường An Phú",
+        "UBND xã Bình Thạnh",
+        "UBND phường Trí Quả",
+    ]
+    .map(String::from);
+    ReportContent::new(ReportInputs {
+        profile: &profile,
+        figures: &figures,
+        member_names: &names,
+        narrative: profile.narrative.clone(),
+        number: Some(7),
+        date: NaiveDate::from_ymd_opt(2026, 5, 20).unwrap(),
+        window_days: (window.start().date_naive(), window.end().date_naive()),
+        as_of: window.end(),
+    })
+}
+
+/// The department's summary block, as a generated province configures it (kept here so that
+/// this crate's tests need not depend on the command-line crate).
+fn province_text(_base: &str) -> String {
+    r#"
+[[summary]]
+code = "tinh-qn"
+issuing_body = ["UBND TỈNH QUẢNG NGÃI", "SỞ KHOA HỌC VÀ CÔNG NGHỆ"]
+short_name = "Sở Khoa học và Công nghệ"
+place = "Quảng Ngãi"
+mail_from = "Sở Khoa học và Công nghệ <vanthu.sokhcn@example.gov.vn>"
+members = ["an-phu", "binh-thanh", "tri-qua"]
+[summary.numbering]
+mode = "sequence"
+symbol = "BC-SKHCN"
+[summary.signer]
+authority = "KT. GIÁM ĐỐC"
+title = "PHÓ GIÁM ĐỐC"
+name = "Trần Văn Minh"
+[[summary.recipients]]
+label = "UBND tỉnh Quảng Ngãi (b/c)"
+addresses = ["vanthu.ubndtinh@example.gov.vn"]
+"#
+    .to_owned()
+}
+
+fn dossiers(received: i64, online: i64, resolved_early: i64) -> Counts {
+    Counts {
+        procedures_received: received,
+        procedures_online: online,
+        procedures_direct: received - online,
+        procedures_digitized: received,
+        procedures_resolved: resolved_early,
+        procedures_resolved_early: resolved_early,
+        documents_issued: received / 2,
+        documents_digitally_signed: received / 2,
+        ..Counts::default()
+    }
+}
+
+#[test]
+fn a_summary_gives_totals_with_shares_from_the_sums_and_a_row_per_member() {
+    // 1 of 1 online (100%), 0 of 3 (0%), 3 of 4 (75%): the total is 4 of 8, 50%, where an
+    // average of the members' shares would be 58.33%.
+    let content = summary_content([dossiers(1, 1, 1), dossiers(3, 0, 0), dossiers(4, 3, 2)]);
+    let plain = text(&content);
+    assert!(
+        plain.contains("Sở Khoa học và Công nghệ báo cáo tổng hợp kết quả Chuyển đổi số tháng 5 năm 2026 của 3 xã, phường"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("2/3 xã, phường đã gửi báo cáo kết quả Chuyển đổi số tháng 5 năm 2026; chưa gửi: UBND xã Bình Thạnh."),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("các xã, phường tiếp nhận 08 hồ sơ, trong đó: Trực tuyến 04 hồ sơ đạt 50%; Trực tiếp 04 hồ sơ đạt 50%;"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("1. UBND phường An Phú: nhận giải quyết 1 (trực tuyến 1, trực tiếp và bưu chính 0, kỳ trước chuyển qua 0); đã giải quyết 1 (trả trước hạn 1, trả đúng hạn 0, trả quá hạn 0); đang giải quyết 0 (trong hạn 0, quá hạn 0)."),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("Tổng cộng: nhận giải quyết 8 (trực tuyến 4, trực tiếp và bưu chính 4, kỳ trước chuyển qua 0); đã giải quyết 3 (trả trước hạn 3, trả đúng hạn 0, trả quá hạn 0); đang giải quyết 5 (trong hạn 5, quá hạn 0)."),
+        "{plain}"
+    );
+    // Without a narrative, no evaluation or proposals section.
+    assert!(!plain.contains("ĐÁNH GIÁ CHUNG"), "{plain}");
+    assert!(
+        plain.contains("BÁO CÁO\nTổng hợp kết quả Chuyển đổi số tháng 5 năm 2026"),
+        "{plain}"
+    );
+
+    let html = String::from_utf8(
+        Renderer::new(TemplateSource::built_in(), "tinh-qn")
+            .render(&content, Format::Html)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        html.contains(r#"<th colspan="4">Số hồ sơ nhận giải quyết</th>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<tr class="total"><td colspan="2">Tổng cộng</td>"#),
+        "{html}"
+    );
+
+    let json: serde_json::Value = serde_json::from_slice(
+        &Renderer::new(TemplateSource::built_in(), "tinh-qn")
+            .render(&content, Format::Json)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["unit"], "tinh-qn");
+    assert_eq!(json["members"].as_array().unwrap().len(), 3);
+    assert_eq!(json["members"][1]["unit"], "binh-thanh");
+    assert_eq!(json["total"]["procedures"]["received"], 8);
+    assert_eq!(json["total"]["procedures"]["online"], 4);
+    assert_eq!(
+        json["reported"],
+        serde_json::json!({"members": 3, "issued": 2})
+    );
+}
+
+#[test]
+fn a_summary_renders_as_docx_pdf_and_xlsx() {
+    let content = summary_content([dossiers(1, 1, 1), dossiers(3, 0, 0), dossiers(4, 3, 2)]);
+    let renderer = Renderer::new(TemplateSource::built_in(), "tinh-qn");
+    let docx = renderer.render(&content, Format::Docx).unwrap();
+    let document = unzip_entry(&docx, "word/document.xml");
+    assert!(document.contains("Tổng cộng"));
+    assert!(
+        document.contains(r#"<w:gridSpan w:val="4" />"#)
+            || document.contains(r#"<w:gridSpan w:val="4"/>"#),
+        "no merged group header"
+    );
+    let pdf = renderer.render(&content, Format::Pdf).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let xlsx = renderer.render(&content, Format::Xlsx).unwrap();
+    assert!(xlsx.starts_with(b"PK\x03\x04"));
+    let sheet = unzip_entry(&xlsx, "xl/worksheets/sheet1.xml");
+    // The total row: formulas with their values stored.
+    assert!(sheet.contains("<f>SUM(C9:C11)</f><v>8</v>"), "{sheet}");
+}
+
+/// The text of one entry of a ZIP package (DOCX, XLSX).
+fn unzip_entry(package: &[u8], name: &str) -> String {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(package)).unwrap();
+    let mut entry = archive.by_name(name).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+    text
 }

@@ -73,27 +73,29 @@ pub async fn stored_count(pool: &PgPool, ids: &[uuid::Uuid]) -> anyhow::Result<i
     .context("Failed to count stored events")
 }
 
-/// Whether `unit` has any event in `[start, end)`: a document signed, an article published, or
-/// a petition or dossier received or resolved.
+/// Whether any of `units` has an event in `[start, end)`: a document signed, an article
+/// published, or a petition or dossier received or resolved.
 pub async fn has_events(
     pool: &PgPool,
-    unit: &domain::UnitCode,
+    units: &[domain::UnitCode],
     start: chrono::DateTime<chrono::Utc>,
     end: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<bool> {
+    let codes: Vec<&str> = units.iter().map(domain::UnitCode::as_str).collect();
     let found = sqlx::query_scalar!(
         r#"select (
-            exists (select 1 from document where unit = $1 and signed_at >= $2 and signed_at < $3)
+            exists (select 1 from document
+                    where unit = any($1) and signed_at >= $2 and signed_at < $3)
             or exists (select 1 from article
-                       where unit = $1 and published_at >= $2 and published_at < $3)
+                       where unit = any($1) and published_at >= $2 and published_at < $3)
             or exists (select 1 from petition
-                       where unit = $1 and ((received_at >= $2 and received_at < $3)
-                                         or (resolved_at >= $2 and resolved_at < $3)))
+                       where unit = any($1) and ((received_at >= $2 and received_at < $3)
+                                              or (resolved_at >= $2 and resolved_at < $3)))
             or exists (select 1 from dossier
-                       where unit = $1 and ((received_at >= $2 and received_at < $3)
-                                         or (resolved_at >= $2 and resolved_at < $3)))
+                       where unit = any($1) and ((received_at >= $2 and received_at < $3)
+                                              or (resolved_at >= $2 and resolved_at < $3)))
         ) as "found!""#,
-        unit.as_str(),
+        &codes as &[&str],
         start,
         end,
     )

@@ -1,54 +1,55 @@
-//! Counting a unit's stored state over a window (SPEC §5).
+//! Counting units' stored state over a window (SPEC §5): one ward, a summary's members, or every
+//! ward of a province, with the same statements, grouped by unit, whatever the number of units.
+
+use std::collections::HashMap;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use domain::{Counts, Window};
+use domain::{Counts, Indicators, Period, UnitCode, Window};
 use sqlx::{PgPool, Postgres, Transaction};
 
-/// What to count: a unit, a window (in the deployment's zone, whose calendar days decide
+/// What to count: units, a window (in the deployment's zone, whose calendar days decide
 /// "early"), and the instant against which pending dossiers are overdue (the window's end, or
 /// now for the open window).
 #[derive(Debug, Clone, Copy)]
 pub struct CountQuery<'a> {
-    /// The unit's code.
-    pub unit: &'a str,
+    /// The units' codes.
+    pub units: &'a [&'a str],
     /// The window counted.
     pub window: Window,
     /// Pending dossiers due before this instant are overdue.
     pub overdue_at: DateTime<Utc>,
 }
 
-/// Counts the figures of one window. Only items whose received event has arrived are counted
-/// as petitions or dossiers; an orphan resolved event waits for its pair. A resolution
-/// stamped before its reception (a clock off upstream) counts as made on reception, so the
-/// item is still received in its window and resolved once.
+/// Counts the figures of one window for each unit of the query (a unit with nothing counted
+/// has zeros). Only items whose received event has arrived are counted as petitions or
+/// dossiers; an orphan resolved event waits for its pair. A resolution stamped before its
+/// reception (a clock off upstream) counts as made on reception, so the item is still received
+/// in its window and resolved once.
 ///
 /// The dossiers, the heaviest part, are counted on one connection while documents, articles
 /// and petitions are counted on another: PostgreSQL runs one statement's parts one after the
 /// other, and two statements side by side use both cores.
-#[tracing::instrument(skip_all, fields(unit = query.unit))]
-pub async fn count(pool: &PgPool, query: CountQuery<'_>) -> anyhow::Result<Counts> {
+#[tracing::instrument(skip_all, fields(units = query.units.len()))]
+pub async fn count(
+    pool: &PgPool,
+    query: CountQuery<'_>,
+) -> anyhow::Result<HashMap<String, Counts>> {
+    let mut counts: HashMap<String, Counts> = query
+        .units
+        .iter()
+        .map(|unit| ((*unit).to_owned(), Counts::default()))
+        .collect();
     let (dossiers, others) =
         tokio::try_join!(count_dossiers(pool, query), count_others(pool, query))?;
-    Ok(Counts {
-        documents_issued: others.documents_issued,
-        documents_digitally_signed: others.documents_digitally_signed,
-        petitions_carried_over: others.petitions_carried_over,
-        petitions_received: others.petitions_received,
-        petitions_resolved: others.petitions_resolved,
-        procedures_carried_over: dossiers.carried_over,
-        procedures_received: dossiers.received,
-        procedures_online: dossiers.online,
-        procedures_direct: dossiers.direct,
-        procedures_postal: dossiers.postal,
-        procedures_digitized: dossiers.digitized,
-        procedures_resolved: dossiers.resolved,
-        procedures_resolved_early: dossiers.resolved_early,
-        procedures_resolved_late: dossiers.resolved_late,
-        procedures_pending_overdue: dossiers.pending_overdue,
-        articles_published: others.articles_published,
-    })
+    // Each statement sets its own fields and leaves the others zero: the sum is the whole.
+    for (unit, part) in dossiers.into_iter().chain(others) {
+        if let Some(total) = counts.get_mut(&unit) {
+            *total = *total + part;
+        }
+    }
+    Ok(counts)
 }
 
 /// A read-only transaction in which the counting statements are planned for the window they
@@ -68,37 +69,28 @@ async fn planned_per_window(pool: &PgPool) -> anyhow::Result<Transaction<'static
     Ok(tx)
 }
 
-struct DossierCounts {
-    carried_over: i64,
-    received: i64,
-    online: i64,
-    direct: i64,
-    postal: i64,
-    digitized: i64,
-    resolved: i64,
-    resolved_early: i64,
-    resolved_late: i64,
-    pending_overdue: i64,
-}
-
 /// The dossier figures. "Early" is a resolution before the first instant of the due date's
 /// local day, which is the SPEC's "on a calendar day before the day of due_at". In a zone
 /// without daylight saving (Asia/Ho_Chi_Minh) local days are 24-hour bins from any local
 /// midnight, which PostgreSQL computes without a time zone lookup per row (`date_bin`); other
 /// zones convert each due date (`date_trunc` in the zone).
-async fn count_dossiers(pool: &PgPool, query: CountQuery<'_>) -> anyhow::Result<DossierCounts> {
+async fn count_dossiers(
+    pool: &PgPool,
+    query: CountQuery<'_>,
+) -> anyhow::Result<Vec<(String, Counts)>> {
     let mut tx = planned_per_window(pool).await?;
-    let row = sqlx::query!(
+    let rows = sqlx::query!(
         r#"
         with dossier_span as (
             -- A resolution stamped before the reception counts as made on reception.
-            select received_at, channel, digitized, due_at,
+            select unit, received_at, channel, digitized, due_at,
                    case when resolved_at is not null then greatest(resolved_at, received_at) end
                        as resolved_at
             from dossier
-            where unit = $1 and received_at < $3
+            where unit = any($1) and received_at < $3
         )
         select
+            unit as "unit!",
             count(*) filter (where received_at < $2) as "carried_over!",
             count(*) filter (where received_at >= $2) as "received!",
             count(*) filter (where received_at >= $2 and channel = 'online') as "online!",
@@ -118,97 +110,136 @@ async fn count_dossiers(pool: &PgPool, query: CountQuery<'_>) -> anyhow::Result<
             ) as "pending_overdue!"
         from dossier_span
         where resolved_at is null or resolved_at >= $2
+        group by unit
         "#,
-        query.unit,
+        query.units as &[&str],
         query.window.start().to_utc(),
         query.window.end().to_utc(),
         query.overdue_at,
         query.window.start().timezone().name(),
         query.window.fixed_offset_midnight(),
     )
-    .fetch_one(&mut *tx)
+    .fetch_all(&mut *tx)
     .await
     .context("Failed to count the dossiers")?;
     tx.commit().await.context("Failed to end the count")?;
-    Ok(DossierCounts {
-        carried_over: row.carried_over,
-        received: row.received,
-        online: row.online,
-        direct: row.direct,
-        postal: row.postal,
-        digitized: row.digitized,
-        resolved: row.resolved,
-        resolved_early: row.resolved_early,
-        resolved_late: row.resolved_late,
-        pending_overdue: row.pending_overdue,
-    })
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let counts = Counts {
+                procedures_carried_over: row.carried_over,
+                procedures_received: row.received,
+                procedures_online: row.online,
+                procedures_direct: row.direct,
+                procedures_postal: row.postal,
+                procedures_digitized: row.digitized,
+                procedures_resolved: row.resolved,
+                procedures_resolved_early: row.resolved_early,
+                procedures_resolved_late: row.resolved_late,
+                procedures_pending_overdue: row.pending_overdue,
+                ..Counts::default()
+            };
+            (row.unit, counts)
+        })
+        .collect())
 }
 
-/// Documents, articles and petitions.
-async fn count_others(pool: &PgPool, query: CountQuery<'_>) -> anyhow::Result<Counts> {
+/// Documents, articles and petitions: three statements in one transaction.
+async fn count_others(
+    pool: &PgPool,
+    query: CountQuery<'_>,
+) -> anyhow::Result<Vec<(String, Counts)>> {
+    let (units, start, end) = (
+        query.units,
+        query.window.start().to_utc(),
+        query.window.end().to_utc(),
+    );
     let mut tx = planned_per_window(pool).await?;
-    let row = sqlx::query!(
+    let documents = sqlx::query!(
+        r#"select unit, count(*) as "issued!", count(*) filter (where digital) as "digital!"
+           from document where unit = any($1) and signed_at >= $2 and signed_at < $3
+           group by unit"#,
+        units as &[&str],
+        start,
+        end,
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .context("Failed to count the documents")?;
+    let articles = sqlx::query!(
+        r#"select unit, count(*) as "published!"
+           from article where unit = any($1) and published_at >= $2 and published_at < $3
+           group by unit"#,
+        units as &[&str],
+        start,
+        end,
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .context("Failed to count the articles")?;
+    let petitions = sqlx::query!(
         r#"
         with petition_span as (
             -- A resolution stamped before the reception counts as made on reception.
-            select received_at,
+            select unit, received_at,
                    case when resolved_at is not null then greatest(resolved_at, received_at) end
                        as resolved_at
             from petition
-            where unit = $1 and received_at < $3
-        ), petitions as (
-            select
-                count(*) filter (where received_at < $2) as carried_over,
-                count(*) filter (where received_at >= $2) as received,
-                count(*) filter (where resolved_at < $3) as resolved
-            from petition_span
-            where resolved_at is null or resolved_at >= $2
-        ), documents as (
-            select count(*) as issued, count(*) filter (where digital) as digitally_signed
-            from document
-            where unit = $1 and signed_at >= $2 and signed_at < $3
-        ), articles as (
-            select count(*) as published
-            from article
-            where unit = $1 and published_at >= $2 and published_at < $3
+            where unit = any($1) and received_at < $3
         )
-        select
-            documents.issued as "documents_issued!",
-            documents.digitally_signed as "documents_digitally_signed!",
-            articles.published as "articles_published!",
-            petitions.carried_over as "petitions_carried_over!",
-            petitions.received as "petitions_received!",
-            petitions.resolved as "petitions_resolved!"
-        from petitions, documents, articles
+        select unit as "unit!",
+               count(*) filter (where received_at < $2) as "carried_over!",
+               count(*) filter (where received_at >= $2) as "received!",
+               count(*) filter (where resolved_at < $3) as "resolved!"
+        from petition_span
+        where resolved_at is null or resolved_at >= $2
+        group by unit
         "#,
-        query.unit,
-        query.window.start().to_utc(),
-        query.window.end().to_utc(),
+        units as &[&str],
+        start,
+        end,
     )
-    .fetch_one(&mut *tx)
+    .fetch_all(&mut *tx)
     .await
-    .context("Failed to count the documents, articles and petitions")?;
+    .context("Failed to count the petitions")?;
     tx.commit().await.context("Failed to end the count")?;
-    Ok(Counts {
-        documents_issued: row.documents_issued,
-        documents_digitally_signed: row.documents_digitally_signed,
-        petitions_carried_over: row.petitions_carried_over,
-        petitions_received: row.petitions_received,
-        petitions_resolved: row.petitions_resolved,
-        articles_published: row.articles_published,
-        ..Counts::default()
-    })
+    let documents = documents.into_iter().map(|row| {
+        let counts = Counts {
+            documents_issued: row.issued,
+            documents_digitally_signed: row.digital,
+            ..Counts::default()
+        };
+        (row.unit, counts)
+    });
+    let articles = articles.into_iter().map(|row| {
+        let counts = Counts {
+            articles_published: row.published,
+            ..Counts::default()
+        };
+        (row.unit, counts)
+    });
+    let petitions = petitions.into_iter().map(|row| {
+        let counts = Counts {
+            petitions_carried_over: row.carried_over,
+            petitions_received: row.received,
+            petitions_resolved: row.resolved,
+            ..Counts::default()
+        };
+        (row.unit, counts)
+    });
+    Ok(documents.chain(articles).chain(petitions).collect())
 }
 
-/// The indicators document of `unit` for `period`, as of `now`: final once the window has
-/// closed; for the open window the figures so far, with dossiers overdue as of now.
-pub async fn for_period(
+/// The indicators documents of `units` for `period`, as of `now`, in the given order: final
+/// once the window has closed; for the open window the figures so far, with dossiers overdue
+/// as of now. The same statements whatever the number of units.
+pub async fn for_units(
     pool: &PgPool,
-    unit: &domain::UnitCode,
-    period: domain::Period,
+    units: &[UnitCode],
+    period: Period,
     tz: Tz,
     now: DateTime<Utc>,
-) -> anyhow::Result<domain::Indicators> {
+) -> anyhow::Result<Vec<Indicators>> {
     let window = period.window(tz);
     let end = window.end().to_utc();
     anyhow::ensure!(
@@ -216,17 +247,30 @@ pub async fn for_period(
         "period {period} has not started yet (its window opens {})",
         window.start()
     );
+    let codes: Vec<&str> = units.iter().map(UnitCode::as_str).collect();
     let query = CountQuery {
-        unit: unit.as_str(),
+        units: &codes,
         window,
         overdue_at: end.min(now),
     };
-    let counts = count(pool, query).await?;
-    Ok(domain::Indicators::new(
-        unit.clone(),
-        period,
-        window,
-        now >= end,
-        counts,
-    ))
+    let mut counts = count(pool, query).await?;
+    Ok(units
+        .iter()
+        .map(|unit| {
+            let counted = counts.remove(unit.as_str()).unwrap_or_default();
+            Indicators::new(unit.clone(), period, window, now >= end, counted)
+        })
+        .collect())
+}
+
+/// The indicators document of `unit` for `period`, as of `now` (see [`for_units`]).
+pub async fn for_period(
+    pool: &PgPool,
+    unit: &UnitCode,
+    period: Period,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Indicators> {
+    let mut one = for_units(pool, std::slice::from_ref(unit), period, tz, now).await?;
+    one.pop().context("no indicators for the unit")
 }

@@ -1,6 +1,7 @@
 //! PostgreSQL storage of baocao. This crate owns the SQL; nothing else writes queries.
 //!
 //! - [`db`]: connecting, creating the database if it is missing, applying `migrations/`.
+//! - [`relay`]: TCP_NODELAY for connections over TCP, which sqlx 0.9.0 does not set.
 //! - [`events`]: writing a batch of parsed events in one transaction: raw events deduplicated by
 //!   id, per-item state (earliest event wins), conflicts recorded.
 //! - [`indicators`]: counting a unit's state over a window into [`domain::Counts`].
@@ -13,6 +14,8 @@
 //!   when each source was last heard of).
 //! - [`rejections`]: the log of dead-lettered messages, for the dashboard.
 //! - [`schedule`]: the scheduler's failures per unit and period, and ingest's heartbeat.
+//! - [`overview`]: the department's view of one period: every unit's latest report, its
+//!   messages by state and where the scheduler stands with it, in two statements.
 //! - [`changes`]: listening for the units each committed batch changed (`LISTEN/NOTIFY`).
 
 pub mod changes;
@@ -23,7 +26,9 @@ pub mod indicators;
 pub mod narrative;
 pub mod numbering;
 pub mod outbox;
+pub mod overview;
 pub mod rejections;
+pub mod relay;
 pub mod reports;
 pub mod schedule;
 

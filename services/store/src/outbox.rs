@@ -52,6 +52,8 @@ pub struct Claimed {
     pub docx: Vec<u8>,
     /// The PDF attachment.
     pub pdf: Vec<u8>,
+    /// The XLSX attachment, if the revision has one.
+    pub xlsx: Option<Vec<u8>>,
 }
 
 /// Claims the message due longest, if any, for `sender` and `lease`: it is not claimed again
@@ -86,7 +88,7 @@ pub async fn claim_next(
                claimed.attempts as "attempts!",
                report.unit, report.period, report.revision, report.issued_on, report.mail_from,
                report.number, report.subject,
-               report.body_text, report.body_html, report.docx, report.pdf
+               report.body_text, report.body_html, report.docx, report.pdf, report.xlsx
         from claimed join report using (report_id)
         "#,
         now,
@@ -116,6 +118,7 @@ pub async fn claim_next(
         body_html: row.body_html,
         docx: row.docx,
         pdf: row.pdf,
+        xlsx: row.xlsx,
     }))
 }
 

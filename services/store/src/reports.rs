@@ -33,6 +33,8 @@ pub struct NewReport {
     pub docx: Vec<u8>,
     /// The PDF attachment.
     pub pdf: Vec<u8>,
+    /// The XLSX attachment.
+    pub xlsx: Vec<u8>,
     /// The PDF's signature, if the unit signs.
     pub signature: Option<SignatureRecord>,
 }
@@ -145,9 +147,9 @@ pub async fn insert(
     let signature = report.signature.as_ref();
     let report_id = sqlx::query_scalar!(
         "insert into report (unit, period, revision, number, issued_on, indicators, mail_from,
-                             subject, body_text, body_html, docx, pdf,
+                             subject, body_text, body_html, docx, pdf, xlsx,
                              signed_by, signed_at, signature_valid_until, timestamped)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          returning report_id",
         unit.as_str(),
         period.to_string(),
@@ -161,6 +163,7 @@ pub async fn insert(
         report.body_html,
         report.docx,
         report.pdf,
+        report.xlsx,
         signature.map(|s| s.signed_by.as_str()),
         signature.map(|s| s.signed_at),
         signature.map(|s| s.valid_until),
@@ -324,6 +327,23 @@ pub async fn periods(
     periods.iter().map(|text| stored_period(text)).collect()
 }
 
+/// Which of `units` have issued a report for `period`: one statement, whatever their number.
+pub async fn issued_among(
+    pool: &PgPool,
+    units: &[UnitCode],
+    period: Period,
+) -> anyhow::Result<Vec<String>> {
+    let codes: Vec<&str> = units.iter().map(UnitCode::as_str).collect();
+    sqlx::query_scalar!(
+        "select distinct unit from report where unit = any($1) and period = $2 order by unit",
+        &codes as &[&str],
+        period.to_string(),
+    )
+    .fetch_all(pool)
+    .await
+    .context("Failed to read which units have issued their report")
+}
+
 /// A period as stored (always written from a [`Period`], so a failure means the row was edited
 /// by hand).
 pub(crate) fn stored_period(text: &str) -> anyhow::Result<Period> {
@@ -350,6 +370,8 @@ pub struct SentReport {
     pub docx: Vec<u8>,
     /// The PDF attachment.
     pub pdf: Vec<u8>,
+    /// The XLSX attachment (none for a revision issued before workbooks were kept).
+    pub xlsx: Option<Vec<u8>>,
 }
 
 /// Revision `revision` of `unit`'s report for `period` as sent, or the latest without one.
@@ -361,7 +383,7 @@ pub async fn sent(
 ) -> anyhow::Result<Option<SentReport>> {
     sqlx::query_as!(
         SentReport,
-        "select revision, number, indicators, subject, body_text, body_html, docx, pdf
+        "select revision, number, indicators, subject, body_text, body_html, docx, pdf, xlsx
          from report where unit = $1 and period = $2 and ($3::int is null or revision = $3)
          order by revision desc limit 1",
         unit.as_str(),

@@ -7,7 +7,9 @@
 //! - [`units`]: the units, their indicators, the live stream and the trend.
 //! - [`reports`]: reports as sent or drafted, sending, and the narrative.
 //! - [`pipeline`]: dead letters and the pipeline's health.
+//! - [`overview`]: the department's view: every unit's key figures and report for a period.
 
+pub mod overview;
 pub mod pipeline;
 pub mod probes;
 pub mod reports;
@@ -36,6 +38,7 @@ pub fn guarded() -> OpenApiRouter<Arc<AppState>> {
         .merge(units::router())
         .merge(reports::router())
         .merge(pipeline::router())
+        .merge(overview::router())
 }
 
 /// An error as the API answers it.

@@ -1,4 +1,5 @@
-//! The configured units, their indicators, the open window's live stream and the trend chart.
+//! The configured units and summaries, their figures, the open window's live stream and the
+//! trend chart. Every route takes a summary's code like a unit's.
 
 use std::sync::Arc;
 
@@ -8,7 +9,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use domain::Indicators;
-use domain::indicators::WindowBounds;
+use domain::indicators::{SummaryIndicators, WindowBounds};
+use reporter::figures::Figures;
 use reporter::trend::TrendPoint;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -27,13 +29,18 @@ pub fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(trend))
 }
 
-/// A configured unit.
+/// A configured unit or summary.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UnitSummary {
-    /// The code events carry.
+    /// The code events carry (a summary's: the code its reports are filed under).
     pub code: String,
     /// How the unit names itself, e.g. "UBND phường Trí Quả".
     pub name: String,
+    /// `unit`, or `summary` for a `[[summary]]`.
+    pub kind: IssuerKind,
+    /// A summary's members' codes, in its table's order (absent for a unit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<String>>,
     /// The open window's period.
     pub open_period: String,
     /// The open window.
@@ -42,6 +49,16 @@ pub struct UnitSummary {
     pub last_closed_period: String,
     /// The unit's signing certificate (null: its reports are not signed).
     pub certificate: Option<CertificateView>,
+}
+
+/// What issues a report: a unit, or a summary of units.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IssuerKind {
+    /// A ward, commune or special zone (`[[unit]]`).
+    Unit,
+    /// A roll-up of units (`[[summary]]`).
+    Summary,
 }
 
 /// A unit's signing certificate.
@@ -57,16 +74,26 @@ pub struct CertificateView {
     pub expires_soon: bool,
 }
 
-/// The configured units.
+/// The configured units, then the summaries.
 #[utoipa::path(get, path = "/api/units", tag = "live", security(("bearer" = [])),
     responses((status = 200, body = Vec<UnitSummary>)))]
 pub async fn units(State(state): Shared) -> Json<Vec<UnitSummary>> {
     let open = state.open_period();
-    let window = WindowBounds::of(&open.window(state.config.reports.tz));
+    let reports = &state.config.reports;
+    let window = WindowBounds::of(&open.window(reports.tz));
     let now = Utc::now();
     let summary = |p: &domain::profile::UnitProfile| UnitSummary {
         code: p.code.to_string(),
         name: p.short_name.clone(),
+        kind: if reports.is_summary(p.code.as_str()) {
+            IssuerKind::Summary
+        } else {
+            IssuerKind::Unit
+        },
+        members: reports
+            .job(p)
+            .members
+            .map(|codes| codes.iter().map(ToString::to_string).collect()),
         open_period: open.to_string(),
         window: window.clone(),
         last_closed_period: open.previous().to_string(),
@@ -82,7 +109,7 @@ pub async fn units(State(state): Shared) -> Json<Vec<UnitSummary>> {
                 expires_soon: signer.expires_soon(now),
             }),
     };
-    Json(state.config.reports.units.iter().map(summary).collect())
+    Json(reports.issuers().map(summary).collect())
 }
 
 /// Which period.
@@ -92,26 +119,38 @@ pub struct PeriodQuery {
     pub period: Option<String>,
 }
 
-/// The indicators document of SPEC §5 for a period (the open window without `period`).
+/// A unit's indicators document (SPEC §5), or a summary's (§12).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FiguresDocument {
+    /// A unit's.
+    Unit(Indicators),
+    /// A summary's: its members', their total and how many had reported.
+    Summary(SummaryIndicators),
+}
+
+/// The indicators document of SPEC §5 for a period (the open window without `period`); for a
+/// summary, its document of SPEC §12.
 #[utoipa::path(get, path = "/api/units/{unit}/indicators", tag = "live",
     security(("bearer" = [])),
-    params(("unit" = String, Path, description = "The unit code"), PeriodQuery),
-    responses((status = 200, body = Indicators),
+    params(("unit" = String, Path, description = "The unit or summary code"), PeriodQuery),
+    responses((status = 200, body = FiguresDocument),
                (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn indicators(
     State(state): Shared,
     Path(unit): Path<String>,
     Query(query): Query<PeriodQuery>,
-) -> ApiResult<Json<Indicators>> {
-    let profile = state.profile(&unit)?;
+) -> ApiResult<Json<FiguresDocument>> {
+    let job = state.config.reports.job(state.profile(&unit)?);
     let period = match query.period {
         Some(text) => started(&state, parse_period(&text)?)?,
         None => state.open_period(),
     };
-    let tz = state.config.reports.tz;
-    let indicators =
-        store::indicators::for_period(&state.pool, &profile.code, period, tz, Utc::now()).await?;
-    Ok(Json(indicators))
+    let figures = Figures::read(&state.pool, &job, period, Utc::now()).await?;
+    Ok(Json(match figures {
+        Figures::Unit(own) => FiguresDocument::Unit(own),
+        Figures::Summary { document, .. } => FiguresDocument::Summary(document),
+    }))
 }
 
 /// Server-Sent Events: each event's data is the open window's indicators document, sent when
@@ -156,9 +195,8 @@ pub async fn trend(
     Path(unit): Path<String>,
     Query(query): Query<TrendQuery>,
 ) -> ApiResult<Json<Vec<TrendPoint>>> {
-    let profile = state.profile(&unit)?;
+    let job = state.config.reports.job(state.profile(&unit)?);
     let months = query.months.unwrap_or(12).clamp(1, 36);
-    let tz = state.config.reports.tz;
-    let points = reporter::trend::trend(&state.pool, &profile.code, tz, months, Utc::now()).await?;
+    let points = reporter::trend::trend(&state.pool, &job, months, Utc::now()).await?;
     Ok(Json(points))
 }

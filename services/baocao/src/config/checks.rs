@@ -3,12 +3,16 @@
 
 use std::path::Path;
 
+use domain::profile::UnitProfile;
+use domain::schedule::Schedule;
+
 use super::locate::{field_offset, invalid_at};
 use super::{ConfigError, FileConfig};
 
 /// Checks `config`, read from `text` at `path`.
 pub(super) fn check(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
-    check_units(path, text, config)
+    check_units(path, text, config)?;
+    check_summaries(path, text, config)
 }
 
 fn check_units(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
@@ -25,32 +29,122 @@ fn check_units(path: &Path, text: &str, config: &FileConfig) -> Result<(), Confi
         let message = "prefetch must be at least 1 (0 would mean unlimited)";
         return Err(invalid_at(path, text, at, message));
     }
-    for (index, unit) in config.units.iter().enumerate() {
-        let code = unit.code.as_str();
-        let at = |key: &str| field_offset(text, "unit", code, key);
-        if config.units[..index]
+    for unit in &config.units {
+        if unit.members.is_some() {
+            let at = field_offset(text, "unit", unit.code.as_str(), "members");
+            let message = format!("unit '{}': only a [[summary]] has members", unit.code);
+            return Err(invalid_at(path, text, at, &message));
+        }
+        check_issuer(path, text, config, "unit", unit)?;
+    }
+    Ok(())
+}
+
+/// The checks a unit and a summary share: its code used once, its text printable, its
+/// numbering complete, its sender an address.
+fn check_issuer(
+    path: &Path,
+    text: &str,
+    config: &FileConfig,
+    table: &str,
+    issuer: &UnitProfile,
+) -> Result<(), ConfigError> {
+    let code = issuer.code.as_str();
+    let at = |key: &str| field_offset(text, table, code, key);
+    let uses = config
+        .units
+        .iter()
+        .chain(&config.summaries)
+        .filter(|other| other.code == issuer.code)
+        .count();
+    if uses > 1 {
+        let second = text
+            .match_indices(&format!("\"{code}\""))
+            .nth(1)
+            .map_or(0, |(at, _)| at);
+        let message =
+            format!("the code '{code}' is configured twice (units and summaries share codes)");
+        return Err(invalid_at(path, text, second, &message));
+    }
+    if issuer.numbering.symbol.trim().is_empty() {
+        let message = "the number symbol must not be empty";
+        return Err(invalid_at(path, text, at("numbering.symbol"), message));
+    }
+    if let Err((field, problem)) = issuer.check_text() {
+        let message = format!("{table} '{code}': {problem}");
+        return Err(invalid_at(path, text, at(&field), &message));
+    }
+    if let Err(problem) = reporter::sender::check_sender(&issuer.mail_from) {
+        let message = format!("{table} '{code}': {problem}");
+        return Err(invalid_at(path, text, at("mail_from"), &message));
+    }
+    Ok(())
+}
+
+/// A summary's members are configured units, each once, sent before the summary is.
+fn check_summaries(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
+    for summary in &config.summaries {
+        check_issuer(path, text, config, "summary", summary)?;
+        let code = summary.code.as_str();
+        let at = field_offset(text, "summary", code, "members");
+        let members = summary.members.as_deref().unwrap_or_default();
+        if summary.members.is_some() && members.is_empty() {
+            let message =
+                format!("summary '{code}' has no members (leave `members` out for every unit)");
+            return Err(invalid_at(path, text, at, &message));
+        }
+        for (index, member) in members.iter().enumerate() {
+            let problem = if config.units.iter().all(|unit| unit.code != *member) {
+                Some(format!("'{member}' is not a configured [[unit]]"))
+            } else if members[..index].contains(member) {
+                Some(format!("'{member}' is listed twice"))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                let message = format!("summary '{code}': member {problem}");
+                return Err(invalid_at(path, text, at, &message));
+            }
+        }
+        check_summary_after_members(path, text, config, summary)?;
+    }
+    Ok(())
+}
+
+/// A summary is sent after its members: its sending day and time come after each member's.
+fn check_summary_after_members(
+    path: &Path,
+    text: &str,
+    config: &FileConfig,
+    summary: &UnitProfile,
+) -> Result<(), ConfigError> {
+    let when = |schedule: Schedule| (schedule.send_day(), schedule.send_time());
+    let own = when(reporter::service::summary_schedule(
+        summary.schedule,
+        config.schedule,
+    ));
+    let members: Vec<&UnitProfile> = match &summary.members {
+        Some(codes) => config
+            .units
             .iter()
-            .any(|other| other.code == unit.code)
-        {
-            let second = text
-                .match_indices(&format!("\"{code}\""))
-                .nth(1)
-                .map_or(0, |(at, _)| at);
-            let message = format!("unit '{code}' is configured twice");
-            return Err(invalid_at(path, text, second, &message));
-        }
-        if unit.numbering.symbol.trim().is_empty() {
-            let message = "the number symbol must not be empty";
-            return Err(invalid_at(path, text, at("numbering.symbol"), message));
-        }
-        if let Err((field, problem)) = unit.check_text() {
-            let message = format!("unit '{code}': {problem}");
-            return Err(invalid_at(path, text, at(&field), &message));
-        }
-        if let Err(problem) = reporter::sender::check_sender(&unit.mail_from) {
-            let message = format!("unit '{code}': {problem}");
-            return Err(invalid_at(path, text, at("mail_from"), &message));
-        }
+            .filter(|u| codes.contains(&u.code))
+            .collect(),
+        None => config.units.iter().collect(),
+    };
+    let late = members
+        .iter()
+        .find(|member| when(member.schedule.or(config.schedule)) >= own);
+    if let Some(late) = late {
+        let at = field_offset(text, "summary", summary.code.as_str(), "schedule.send_day");
+        let message = format!(
+            "summary '{}' is sent on day {} at {}, not after its member '{}': give it a later \
+             [summary.schedule] or the member an earlier one",
+            summary.code,
+            own.0,
+            own.1.format("%H:%M"),
+            late.code
+        );
+        return Err(invalid_at(path, text, at, &message));
     }
     Ok(())
 }

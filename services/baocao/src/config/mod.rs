@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use broker::Topology;
 use chrono_tz::Tz;
-use domain::KnownUnits;
 use domain::profile::UnitProfile;
 use domain::schedule::Schedule;
+use domain::{KnownUnits, UnitCode};
 use serde::Deserialize;
 
 mod checks;
@@ -45,13 +45,15 @@ pub struct EnvSettings {
     pub http_addr: String,
     /// `BAOCAO_ADMIN_TOKEN`: the bearer token of the admin API.
     pub admin_token: Option<Secret>,
+    /// `BAOCAO_DATABASE_RELAY`: whether connections over TCP go through the TCP_NODELAY relay
+    /// (`on`, the default; `off` connects directly, as sqlx 0.9.0 does: see `store::relay`).
+    pub database_relay: bool,
 }
 
 /// The local default database over TCP.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/baocao";
-/// The local default database over PostgreSQL's Unix socket, used when the socket exists:
-/// sqlx 0.9.0 leaves Nagle's algorithm on for TCP, which stalls large batches for 40 ms each
-/// (transact-rs/sqlx#4335, fixed upstream after 0.9.0).
+/// The local default database over PostgreSQL's Unix socket, used when the socket exists: no
+/// relay in between (see `store::relay`), and no TCP at all.
 pub const DEFAULT_DATABASE_SOCKET_URL: &str =
     "postgres://postgres@localhost/baocao?host=/var/run/postgresql";
 /// The local RabbitMQ with its guest account.
@@ -70,6 +72,10 @@ impl EnvSettings {
                 .into(),
             http_addr: var("BAOCAO_HTTP_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             admin_token: var("BAOCAO_ADMIN_TOKEN").map(Secret),
+            database_relay: !matches!(
+                var("BAOCAO_DATABASE_RELAY").as_deref(),
+                Some("off" | "0" | "false" | "no")
+            ),
         }
     }
 }
@@ -132,6 +138,10 @@ pub struct FileConfig {
     /// The reporting units (wards).
     #[serde(rename = "unit")]
     pub units: Vec<UnitProfile>,
+    /// Summaries rolling several units up for the body above them (the province's Department of
+    /// Science and Technology, say): the same fields as a unit, and `members`.
+    #[serde(rename = "summary", default)]
+    pub summaries: Vec<UnitProfile>,
 }
 
 fn default_time_zone() -> TimeZone {
@@ -222,10 +232,12 @@ impl Settings {
     /// here, naming the unit and the cause).
     pub fn reporter_config(&self) -> anyhow::Result<reporter::service::ReporterConfig> {
         let base = self.config_path.parent().unwrap_or(Path::new("."));
-        let signers = reporter::signature::load_all(&self.file.units, base, chrono::Utc::now())
+        let issuers = self.file.issuers();
+        let signers = reporter::signature::load_all(&issuers, base, chrono::Utc::now())
             .map_err(anyhow::Error::msg)?;
         Ok(reporter::service::ReporterConfig {
             units: self.file.units.clone(),
+            summaries: issuers[self.file.units.len()..].to_vec(),
             tz: self.file.tz(),
             schedule: self.file.schedule,
             templates: self.template_source(),
@@ -242,9 +254,24 @@ impl FileConfig {
         KnownUnits::new(self.units.iter().map(|unit| unit.code.clone()))
     }
 
-    /// The unit with this code.
+    /// Every unit, then every summary with its members spelled out (every unit, in
+    /// configuration order, when its `members` is left out).
+    pub fn issuers(&self) -> Vec<UnitProfile> {
+        let every_unit: Vec<UnitCode> = self.units.iter().map(|u| u.code.clone()).collect();
+        let summaries = self.summaries.iter().map(|summary| {
+            let mut summary = summary.clone();
+            summary.members.get_or_insert_with(|| every_unit.clone());
+            summary
+        });
+        self.units.iter().cloned().chain(summaries).collect()
+    }
+
+    /// The unit (or summary) with this code.
     pub fn unit(&self, code: &str) -> Option<&UnitProfile> {
-        self.units.iter().find(|unit| unit.code.as_str() == code)
+        self.units
+            .iter()
+            .chain(&self.summaries)
+            .find(|unit| unit.code.as_str() == code)
     }
 
     /// The time zone.
