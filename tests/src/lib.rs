@@ -5,6 +5,7 @@
 //! environment is dropped, even after a failed assertion.
 
 pub mod bench;
+pub mod browser;
 pub mod http;
 pub mod xlsx;
 

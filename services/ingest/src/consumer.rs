@@ -81,7 +81,7 @@ async fn consume_on(
     }
     tracing::info!(
         prefetch = config.prefetch_count(),
-        batch_size = config.batch_size,
+        batch_size = config.batch_limit(),
         "consuming"
     );
     let mut result = Ok(());
@@ -143,10 +143,12 @@ impl Worker {
         Ok(())
     }
 
-    /// Waits for a delivery, then gathers more for up to `batch_wait` or `batch_size`.
+    /// Waits for a delivery, then gathers more for up to `batch_wait` or the batch limit
+    /// (`IngestConfig::batch_limit`).
     /// `None` once shutdown is asked for.
     async fn next_batch(&self, consumer: &mut Consumer) -> anyhow::Result<Option<Vec<Delivery>>> {
-        let mut batch = Vec::with_capacity(self.config.batch_size);
+        let limit = self.config.batch_limit();
+        let mut batch = Vec::with_capacity(limit);
         let first = tokio::select! {
             biased;
             () = self.shutdown.wait() => return Ok(None),
@@ -162,7 +164,7 @@ impl Worker {
                 Some(Err(error)) => return Err(error).context("Lost the broker connection"),
                 Some(Ok(delivery)) => batch.push(delivery),
             }
-            if batch.len() >= self.config.batch_size {
+            if batch.len() >= limit {
                 break;
             }
             match tokio::time::timeout_at(deadline, consumer.next()).await {

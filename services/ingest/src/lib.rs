@@ -56,6 +56,14 @@ impl IngestConfig {
             .clamp(1, self.prefetch.max(1))
     }
 
+    /// The most deliveries one batch gathers: `batch_size`, or half the prefetch when that is
+    /// smaller, so that the broker can deliver the next batch while this one is committed (a
+    /// batch waiting for more than the prefetch allows would only wait out `batch_wait`).
+    pub fn batch_limit(&self) -> usize {
+        let half = usize::from(self.prefetch_count()).div_ceil(2);
+        self.batch_size.clamp(1, half.max(1))
+    }
+
     /// The most memory the unacknowledged deliveries of this process may take, in bytes.
     pub fn inflight_bytes_bound(&self) -> usize {
         2 * self.consumers_per_queue.max(1)
@@ -111,4 +119,38 @@ pub async fn run(config: IngestConfig, pool: PgPool, shutdown: Shutdown) -> anyh
     beating.await.ok();
     tracing::info!("ingest stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(prefetch: u16, max_message_bytes: usize, prefetch_bytes: usize) -> IngestConfig {
+        IngestConfig {
+            amqp_url: String::new(),
+            topology: Topology::default(),
+            prefetch,
+            max_message_bytes,
+            prefetch_bytes,
+            consumers_per_queue: 2,
+            batch_size: 1000,
+            batch_wait: Duration::from_millis(20),
+            units: KnownUnits::new([]),
+        }
+    }
+
+    #[test]
+    fn the_prefetch_fits_the_byte_budget_and_a_batch_is_half_of_it() {
+        const MIB: usize = 1024 * 1024;
+        // The count limit alone: batches of 1000 out of 2000.
+        let small = config(2000, 64 * 1024, 256 * MIB);
+        assert_eq!((small.prefetch_count(), small.batch_limit()), (2000, 1000));
+        // Messages of up to 2 MiB in 256 MiB: 128 unacknowledged, batches of 64.
+        let large = config(2000, 2 * MIB, 256 * MIB);
+        assert_eq!((large.prefetch_count(), large.batch_limit()), (128, 64));
+        assert_eq!(large.inflight_bytes_bound(), 2 * 2 * 128 * 2 * MIB);
+        // Never below one message.
+        let tiny = config(2000, 2 * MIB, MIB);
+        assert_eq!((tiny.prefetch_count(), tiny.batch_limit()), (1, 1));
+    }
 }

@@ -207,7 +207,7 @@ impl Default for IngestTuning {
         Self {
             prefetch: 2000,
             max_message_bytes: 2 * 1024 * 1024,
-            prefetch_bytes: 128 * 1024 * 1024,
+            prefetch_bytes: 256 * 1024 * 1024,
             consumers_per_queue: 2,
             batch_size: 1000,
             batch_wait_ms: 20,

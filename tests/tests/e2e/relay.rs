@@ -1,6 +1,7 @@
 //! The TCP_NODELAY relay (`store::relay`): a pool given a TCP URL reaches PostgreSQL over TCP
-//! through this process's relay, every pool of the runtime shares it, it goes with its
-//! runtime, and `BAOCAO_DATABASE_RELAY=off` connects directly.
+//! through this process's relay, which serves every pool of its runtime, is started again for a
+//! runtime that comes after it, clears up after processes that have ended, and
+//! `BAOCAO_DATABASE_RELAY=off` connects directly.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,10 +14,9 @@ fn tcp_url(database: &str) -> String {
 }
 
 #[test]
-fn pools_over_tcp_go_through_one_relay_per_runtime_which_leaves_nothing_behind() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+fn pools_over_tcp_go_through_the_processs_relay_unchanged() {
     let name = format!("bct_relay_{}", std::process::id());
-    let folder = runtime.block_on(async {
+    let folder = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let pool = store::db::connect_and_migrate(&tcp_url(&name), 4)
             .await
             .unwrap();
@@ -26,13 +26,17 @@ fn pools_over_tcp_go_through_one_relay_per_runtime_which_leaves_nothing_behind()
             .await
             .unwrap();
         assert_eq!(client.as_deref(), Some("127.0.0.1"));
-        // ... while the pool connects to the relay's socket, shared by the next pool.
+        // ... while the pool connects to the relay's socket, which the next pool shares.
         let options = PgConnectOptions::from_str(&tcp_url(&name)).unwrap();
-        let routed = store::relay::route(options.clone());
-        let folder = routed.get_socket().cloned().unwrap();
+        let folder = store::relay::route(options.clone())
+            .get_socket()
+            .cloned()
+            .unwrap();
         assert!(folder.join(".s.PGSQL.5432").exists());
-        let again = store::relay::route(options.clone());
-        assert_eq!(again.get_socket(), Some(&folder));
+        assert_eq!(
+            store::relay::route(options.clone()).get_socket(),
+            Some(&folder)
+        );
         // A thousand statements and a large value pass through unchanged.
         for i in 0..1000_i64 {
             let back: i64 = sqlx::query_scalar("select $1::bigint")
@@ -56,16 +60,19 @@ fn pools_over_tcp_go_through_one_relay_per_runtime_which_leaves_nothing_behind()
         pool.close().await;
         folder
     });
-    drop(runtime);
-    assert!(!folder.exists(), "the relay's folder outlived its runtime");
 
-    // A new runtime gets a new relay.
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
+    // The relay ended with the runtime that ran it: the next runtime's pools get a new one.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
         let pool = store::db::connect_and_migrate(&tcp_url(&name), 1)
             .await
             .unwrap();
         store::db::ping(&pool).await.unwrap();
+        let options = PgConnectOptions::from_str(&tcp_url(&name)).unwrap();
+        let second = store::relay::route(options).get_socket().cloned().unwrap();
+        assert_ne!(
+            second, folder,
+            "a relay whose runtime ended was handed out again"
+        );
         pool.close().await;
         let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&tcp_url("postgres"))
             .await
@@ -77,4 +84,19 @@ fn pools_over_tcp_go_through_one_relay_per_runtime_which_leaves_nothing_behind()
         .await
         .unwrap();
     });
+}
+
+#[test]
+fn a_new_relay_removes_the_folders_of_processes_that_have_ended() {
+    let mut ended = std::process::Command::new("true").spawn().unwrap();
+    let pid = ended.id();
+    ended.wait().unwrap();
+    let stale = std::env::temp_dir().join(format!("baocao-pg-{pid}-0"));
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join(".s.PGSQL.5432"), b"").unwrap();
+    // A relay for another server starts, and sweeps.
+    let options = PgConnectOptions::from_str("postgres://postgres@127.0.0.1:5999/none").unwrap();
+    let routed = store::relay::route(options);
+    assert!(routed.get_socket().is_some());
+    assert!(!stale.exists(), "the ended process's folder is still there");
 }

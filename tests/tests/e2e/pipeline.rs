@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use baocao_tests::{
-    TestEnv, event, instant, period, received, resolved, terminate, wait_for_metric,
+    TestEnv, event, instant, period, received, resolved, terminate, tri_qua, wait_for_metric,
 };
-use domain::ParsedEvent;
+use domain::{ParsedEvent, UnitCode};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -44,6 +44,17 @@ async fn the_seed_profile_yields_exactly_the_reference_months_indicators() {
         "articles":   {"published": 78}
     });
     assert_eq!(serde_json::to_value(&indicators).unwrap(), expected);
+    // Counted among several units (a province's statements, grouped by unit), the same figures.
+    let units = [tri_qua(), UnitCode::parse("khac").unwrap()];
+    let grouped =
+        store::indicators::for_units(&env.pool, &units, period("2026-05"), env.config.tz(), now)
+            .await
+            .unwrap();
+    assert_eq!(serde_json::to_value(&grouped[0]).unwrap(), expected);
+    assert_eq!(
+        grouped[1].procedures.received + grouped[1].documents.issued,
+        0
+    );
     // The neighbouring months saw nothing of it.
     let june = env.indicators(period("2026-06"), now).await;
     assert_eq!((june.documents.issued, june.procedures.received), (0, 0));

@@ -4,7 +4,6 @@
 //! gap: a month without dossiers has no online share, not 0%.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use baocao::sim::province;
@@ -12,7 +11,6 @@ use baocao_tests::{TestEnv, received, repo_root};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use domain::{Period, UnitCode};
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
 use uuid::Uuid;
 
 const TOKEN: &str = "department-test-token-7d2e-0123456789abcdef";
@@ -80,15 +78,6 @@ fn row<'a>(overview: &'a Value, code: &UnitCode) -> &'a Value {
 
 #[tokio::test]
 async fn the_department_sees_every_ward_sorts_them_and_opens_one() {
-    let script = repo_root().join("tests/browser/department.mjs");
-    assert!(
-        repo_root()
-            .join("tests/browser/node_modules/playwright-core")
-            .exists()
-            && std::path::Path::new("/usr/bin/chromium").exists(),
-        "the browser test needs Debian's chromium and tests/browser's node modules: \
-         run scripts/test, which installs both (ensure_browser in scripts/services.sh)"
-    );
     let env = province_env(100).await;
     let wards = province::wards(100);
     let (a, b, c) = (&wards[0].code, &wards[7].code, &wards[42].code);
@@ -164,22 +153,9 @@ async fn the_department_sees_every_ward_sorts_them_and_opens_one() {
     assert_eq!(summaries[0]["members"], 100);
     assert_eq!(summaries[0]["figures"]["online"]["part"], 3);
 
-    let shots = repo_root().join("target/browser");
-    std::fs::create_dir_all(&shots).unwrap();
-    let screenshot = shots.join("department.png");
-    std::fs::remove_file(&screenshot).ok();
-    let mut browser = tokio::process::Command::new("node")
-        .arg(&script)
-        .arg(format!("http://{}", api.address))
-        .arg(TOKEN)
-        .arg(&screenshot)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs");
-    let mut lines = tokio::io::BufReader::new(browser.stdout.take().unwrap()).lines();
+    let mut browser =
+        baocao_tests::browser::start("department.mjs", &api.address, TOKEN, "department.png");
+    let lines = &mut browser.lines;
     let mut next = async |tag: &str| -> Value {
         let line = tokio::time::timeout(Duration::from_secs(90), lines.next_line())
             .await
@@ -250,14 +226,7 @@ async fn the_department_sees_every_ward_sorts_them_and_opens_one() {
     assert_eq!(opened["counter"], "4", "the ward's own live counter");
     assert_eq!(opened["overviewHidden"], true);
 
-    let status = tokio::time::timeout(Duration::from_secs(60), browser.wait())
-        .await
-        .expect("the browser script ends")
-        .unwrap();
-    assert!(status.success(), "the browser script failed: {status}");
-    let png = std::fs::read(&screenshot).expect("the screenshot");
-    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
-    assert!(png.len() > 50_000, "a nearly empty screenshot");
+    browser.finish(50_000).await;
     api.stop().await;
 }
 

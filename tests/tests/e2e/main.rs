@@ -1,0 +1,27 @@
+//! The end-to-end tests, one module per subject, in one binary: each test binary links the
+//! whole workspace (about 340 MB in the debug profile), so one binary instead of twenty-two
+//! saves CI twenty-one links and several gigabytes of disk. nextest still runs every test in
+//! its own process. One subject alone: `cargo nextest run -p baocao-tests -E 'test(/^pipeline::/)'`.
+
+mod api;
+mod architecture;
+mod browser;
+mod cli;
+mod contracts;
+mod delivery;
+mod department;
+mod deploy_config;
+mod hostile;
+mod isolation;
+mod issuing;
+mod outages;
+mod pipeline;
+mod province;
+mod province_sim;
+mod rejections;
+mod relay;
+mod report;
+mod secrets;
+mod signing;
+mod six_processes;
+mod workbook;
