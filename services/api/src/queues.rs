@@ -126,9 +126,11 @@ impl QueueWatch {
             .map(|d| d.messages)
     }
 
-    /// Sets the queue gauges of `/metrics` from the last look.
+    /// Sets the queue gauges of `/metrics` from the last look, and whether the broker answered
+    /// it.
     pub fn export_gauges(&self) {
         let metrics = metrics::global();
+        metrics.broker_up.set(i64::from(self.ready().is_ok()));
         for depth in self.depths().unwrap_or_default() {
             if depth.queue == self.topology.dead_queue {
                 metrics.dead_letters.set(i64::from(depth.messages));

@@ -88,6 +88,8 @@ pub struct Metrics {
     pub consumer_lag: Family<QueueLabels, Gauge>,
     /// Messages in the dead-letter queue.
     pub dead_letters: Gauge,
+    /// 1 while the broker answered this process's last look, else 0.
+    pub broker_up: Gauge,
     /// Outbox messages by state.
     pub outbox: Family<StateLabels, Gauge>,
     /// Emails accepted by the mail server (or written out).
@@ -132,6 +134,7 @@ impl Metrics {
             ]),
             commit_seconds: latency_buckets(),
             consumer_lag: Family::default(),
+            broker_up: Gauge::default(),
             dead_letters: Gauge::default(),
             outbox: Family::default(),
             emails_sent: Counter::default(),
@@ -178,6 +181,11 @@ impl Metrics {
             "consumer_lag_messages",
             "Messages waiting in an inbound queue, read from the broker at scrape time",
             metrics.consumer_lag.clone(),
+        );
+        r.register(
+            "broker_up",
+            "1 while RabbitMQ answered the last look at its queues (every 5 s), else 0",
+            metrics.broker_up.clone(),
         );
         r.register(
             "dead_letter_messages",

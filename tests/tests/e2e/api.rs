@@ -254,6 +254,8 @@ async fn the_api_stays_ready_during_a_broker_outage_and_says_the_broker_is_down(
         metrics.contains("baocao_ready{target=\"api\"} 1"),
         "{metrics}"
     );
+    // Prometheus sees the outage from the API's pods too (`BaocaoBrokerDown`).
+    assert!(metrics.contains("baocao_broker_up 0"), "{metrics}");
     stop.trigger();
     server.await.unwrap().unwrap();
 }
@@ -613,6 +615,7 @@ async fn pipeline_dead_letters_and_metrics() {
         "baocao_events_ingested_total{unit=\"tri-qua\",type=\"procedure.received\"} 1",
         "baocao_consumer_lag_messages{queue=\"baocao.portal\"} 0",
         "baocao_dead_letter_messages 2",
+        "baocao_broker_up 1",
         "baocao_sse_clients 1",
         "baocao_outbox_messages{state=\"queued\"} 0",
         "baocao_ingest_batch_size_count",

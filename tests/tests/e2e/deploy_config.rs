@@ -389,6 +389,7 @@ fn alerts_and_dashboard_query_only_metrics_and_labels_the_binary_exports() {
         "baocao_report_issue_failures",
         "baocao_source_last_event_timestamp_seconds",
         "baocao_ready",
+        "baocao_broker_up",
         "baocao_signing_certificate_expiry_timestamp_seconds",
     ] {
         let alerted = rules.iter().any(|expr| {
