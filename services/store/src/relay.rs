@@ -13,7 +13,7 @@
 //! runtime), so that copying a statement's bytes is a task switch on a thread that is already
 //! running, not the wake-up of another thread, which on a saturated 2-core machine waits for a
 //! core (a relay on a thread of its own measured 0.62 to 1.03 of the socket's speed over four
-//! benchmark runs; this one, 0.92 in its first). A relay ends with its runtime, and the next pool
+//! benchmark runs; this one 0.92 and 0.95 in two). A relay ends with its runtime, and the next pool
 //! routed to its server starts another; without a runtime, one runs on a thread of its own. A
 //! relay's folder is removed when the next process starts a relay and finds the one it belonged
 //! to gone. [`set_enabled`]`(false)` turns it off (`BAOCAO_DATABASE_RELAY=off`).
