@@ -79,6 +79,18 @@ impl std::ops::Add for Counts {
     }
 }
 
+impl Counts {
+    /// Petitions received (or carried over) and not resolved by the window's end.
+    pub fn petitions_pending(&self) -> i64 {
+        self.petitions_carried_over + self.petitions_received - self.petitions_resolved
+    }
+
+    /// Dossiers received (or carried over) and not resolved by the window's end.
+    pub fn procedures_pending(&self) -> i64 {
+        self.procedures_carried_over + self.procedures_received - self.procedures_resolved
+    }
+}
+
 impl std::iter::Sum for Counts {
     fn sum<I: Iterator<Item = Counts>>(iter: I) -> Counts {
         iter.fold(Counts::default(), |total, counts| total + counts)
@@ -188,10 +200,8 @@ impl Indicators {
         counts: Counts,
     ) -> Self {
         let c = counts;
-        let petitions_pending =
-            c.petitions_carried_over + c.petitions_received - c.petitions_resolved;
-        let procedures_pending =
-            c.procedures_carried_over + c.procedures_received - c.procedures_resolved;
+        let (petitions_pending, procedures_pending) =
+            (c.petitions_pending(), c.procedures_pending());
         Self {
             unit,
             period,

@@ -397,8 +397,6 @@ where
 impl KeyFigures {
     /// The key figures of `c`, a unit's counts or several units' summed.
     pub fn of(c: &Counts) -> Self {
-        let petitions_pending =
-            c.petitions_carried_over + c.petitions_received - c.petitions_resolved;
         Self {
             dossiers_received: c.procedures_received,
             online: Share::of(c.procedures_online, c.procedures_received),
@@ -409,7 +407,7 @@ impl KeyFigures {
             pending_overdue: c.procedures_pending_overdue,
             documents_signed: Share::of(c.documents_digitally_signed, c.documents_issued),
             petitions_received: c.petitions_received,
-            petitions_pending,
+            petitions_pending: c.petitions_pending(),
             articles_published: c.articles_published,
         }
     }
