@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod browser;
 pub mod http;
+pub mod raw_amqp;
 pub mod xlsx;
 
 use std::path::{Path, PathBuf};

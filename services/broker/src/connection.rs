@@ -1,9 +1,23 @@
-//! Connecting to RabbitMQ, and closing without hanging.
+//! Connecting to RabbitMQ, and closing without hanging. Every connection reads the broker's
+//! frames through [`crate::frames::Screened`], so that no frame a publisher can make stops
+//! lapin.
 
-use std::time::Duration;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use async_rs::traits::Reactor;
+use async_rs::util::RuntimeParts;
+use async_rs::{Runtime, Tokio};
+use futures_lite::Stream;
+use futures_lite::io::{AsyncRead, AsyncWrite};
+use lapin::tcp::{AMQPUriTcpExt, AsyncTcpStream, TLSConfig};
+use lapin::uri::AMQPUri;
 use lapin::{Connection, ConnectionProperties};
+
+use crate::frames::Screened;
 
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -23,10 +37,67 @@ pub async fn connect(url: &str, name: &str) -> anyhow::Result<Connection> {
         )
     })?;
     let properties = ConnectionProperties::default().with_connection_name(name.into());
-    tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect_uri(uri, properties))
+    let runtime = Runtime::new(RuntimeParts::new(
+        Tokio::current(),
+        ScreeningReactor(Tokio::current()),
+    ));
+    let connecting = Connection::connector(uri, runtime, connect_screened, properties);
+    tokio::time::timeout(CONNECT_TIMEOUT, connecting)
         .await
         .map_err(|_| anyhow::anyhow!("RabbitMQ did not answer within {CONNECT_TIMEOUT:?}"))?
         .context("Failed to connect to RabbitMQ (check BAOCAO_AMQP_URL)")
+}
+
+/// The socket lapin gets: TCP (and TLS for `amqps://`) as lapin would open it, screened.
+async fn connect_screened(
+    uri: AMQPUri,
+    _runtime: Runtime<ScreeningKit>,
+) -> lapin::Result<AsyncTcpStream<ScreenedStream>> {
+    let plain = Runtime::tokio_current();
+    let stream = uri
+        .connect_with_config_async(TLSConfig::default(), &plain)
+        .await?;
+    Ok(AsyncTcpStream::Plain(Screened::new(stream)))
+}
+
+/// The stream under lapin: the socket lapin would have had, its frames screened.
+type ScreenedStream = Screened<AsyncTcpStream<<Tokio as Reactor>::TcpStream>>;
+
+/// tokio's executor, with [`ScreeningReactor`].
+type ScreeningKit = RuntimeParts<Tokio, ScreeningReactor>;
+
+/// tokio's reactor, whose TCP streams are screened: lapin's runtime is generic over its
+/// stream type, which is how the screen gets under its parser.
+#[derive(Debug, Clone)]
+struct ScreeningReactor(Tokio);
+
+impl Reactor for ScreeningReactor {
+    type TcpStream = ScreenedStream;
+    type Sleep = <Tokio as Reactor>::Sleep;
+
+    // The trait says `AsSysFd`, which async-rs does not export: it is `AsFd + AsRawFd`.
+    fn register<H: io::Read + io::Write + AsFd + AsRawFd + Send + 'static>(
+        &self,
+        socket: H,
+    ) -> io::Result<impl AsyncRead + AsyncWrite + Send + Unpin + 'static> {
+        self.0.register(socket)
+    }
+
+    fn sleep(&self, duration: Duration) -> Self::Sleep {
+        self.0.sleep(duration)
+    }
+
+    fn interval(&self, period: Duration) -> impl Stream<Item = Instant> + Send + 'static {
+        self.0.interval(period)
+    }
+
+    fn tcp_connect_addr(
+        &self,
+        address: SocketAddr,
+    ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send + 'static {
+        let connecting = self.0.tcp_connect_addr(address);
+        async move { Ok(Screened::new(AsyncTcpStream::Plain(connecting.await?))) }
+    }
 }
 
 /// Closes `connection`, giving up after 5 s: lapin can wait for a close-ok that never comes

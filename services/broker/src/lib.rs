@@ -4,6 +4,9 @@
 //! - [`topology`]: the exchanges and queues of SPEC §3.1, as configured (`[broker]`), and
 //!   declaring them.
 //! - [`connection`]: connecting once, failing fast, and closing within a bounded time.
+//! - [`frames`]: the broker's frames screened before lapin parses them, so that bytes a
+//!   publisher can send (a routing key that is not UTF-8, headers nested thousands deep) never
+//!   drop the connection or overflow the stack.
 //! - [`publish`]: publishing persistent messages with confirms, mandatory, and the header
 //!   helpers.
 //! - [`inspect`]: how many messages and consumers a queue has, without touching its messages.
@@ -12,6 +15,7 @@
 //! recovery: see [`connection::connect`].
 
 pub mod connection;
+pub mod frames;
 pub mod inspect;
 pub mod publish;
 pub mod topology;

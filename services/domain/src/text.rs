@@ -77,6 +77,20 @@ pub fn printable_excerpt(bytes: &[u8], max_chars: usize) -> String {
     escape_controls(&text)
 }
 
+/// `bytes` as text that shows every byte: valid UTF-8 as it is (control characters escaped),
+/// each byte of an invalid sequence as `\xNN`. For bytes that should have been UTF-8 and are
+/// not (a name cut mid-character), so that the administrator sees what was sent.
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&escape_controls(chunk.valid()));
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,7 +139,20 @@ mod tests {
         assert_eq!(printable_excerpt("ấấấ".as_bytes(), 2), "ấấ");
     }
 
+    #[test]
+    fn invalid_bytes_are_shown_as_escapes_and_valid_text_as_it_is() {
+        let cut = &"Quả".as_bytes()[..4];
+        assert_eq!(escape_bytes(cut), "Qu\\xe1\\xba");
+        assert_eq!(escape_bytes("Trí\u{7}".as_bytes()), "Trí\\x07");
+        assert_eq!(escape_bytes(b"\xff"), "\\xff");
+    }
+
     proptest! {
+        #[test]
+        fn escaped_bytes_are_single_line_text(bytes in any::<Vec<u8>>()) {
+            prop_assert!(control_in_line(&escape_bytes(&bytes)).is_none());
+        }
+
         #[test]
         fn escaped_text_has_no_control_characters(text in any::<String>()) {
             prop_assert!(control_in_line(&escape_controls(&text)).is_none());

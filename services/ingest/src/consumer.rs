@@ -190,6 +190,10 @@ impl Worker {
         let mut parsed: Vec<(&Delivery, ParsedEvent)> = Vec::with_capacity(batch.len());
         let mut rejected: Vec<(&Delivery, Verdict)> = Vec::new();
         for delivery in batch {
+            if let Some(verdict) = Verdict::unreadable(delivery) {
+                rejected.push((delivery, verdict));
+                continue;
+            }
             match parse_event_from(self.source, &delivery.data, &self.config.units, now) {
                 Ok(event) => parsed.push((delivery, event)),
                 Err(rejection) => rejected.push((delivery, Verdict::from(&rejection))),

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
+use broker::frames::UNREADABLE_HEADER;
 use broker::{OutgoingMessage, Publisher, Topology, encoded_size, header_text, long_string};
 use domain::Rejection;
 use domain::text::{escape_controls, truncate_bytes};
@@ -30,6 +31,10 @@ pub const ROUTING_KEY_HEADER: &str = "x-baocao-routing-key";
 pub const QUEUE_HEADER: &str = "x-baocao-queue";
 /// The header the broker sets on a message it dead-lettered itself (delivery limit, TTL).
 pub const FIRST_DEATH_QUEUE_HEADER: &str = "x-first-death-queue";
+
+/// The reason of a message whose frame lapin could not read as the publisher sent it (a short
+/// string that is not UTF-8, headers nested too deep).
+pub const UNREADABLE_REASON: &str = "unreadable_frame";
 
 /// The longest explanation a dead letter carries, in bytes.
 pub const MAX_DETAIL_BYTES: usize = 1024;
@@ -55,6 +60,16 @@ impl Verdict {
             reason: reason.into(),
             detail: truncate_bytes(&escape_controls(detail), MAX_DETAIL_BYTES),
         }
+    }
+
+    /// A message whose frame lapin could not read as sent ([`broker::frames`]): the screen's
+    /// note says what was wrong, with the bytes escaped. `None` for every other message.
+    pub fn unreadable(delivery: &Delivery) -> Option<Self> {
+        let note = header_text(delivery.properties.headers(), UNREADABLE_HEADER)?;
+        Some(Self::new(
+            UNREADABLE_REASON,
+            &format!("the broker's frame could not be read as sent: {note}"),
+        ))
     }
 
     /// An event the database refused to store, with the database's words.
@@ -158,9 +173,20 @@ impl DeadLetter {
     fn from_delivery(delivery: &Delivery) -> Self {
         let headers = delivery.properties.headers();
         let text = |key| header_text(headers, key).unwrap_or_default();
+        // A letter whose own frame could not be read (put on the dead-letter exchange by a
+        // publisher, or dead-lettered by the broker) says so rather than hiding.
+        let unreadable = Verdict::unreadable(delivery);
+        let reason = header_text(headers, REASON_HEADER)
+            .or_else(|| unreadable.as_ref().map(|v| v.reason.clone()))
+            .unwrap_or_else(|| "broker".into());
+        let detail = match (header_text(headers, DETAIL_HEADER), unreadable) {
+            (Some(detail), _) => detail,
+            (None, Some(verdict)) => verdict.detail,
+            (None, None) => String::new(),
+        };
         Self {
-            reason: header_text(headers, REASON_HEADER).unwrap_or_else(|| "broker".into()),
-            detail: text(DETAIL_HEADER),
+            reason,
+            detail,
             exchange: text(EXCHANGE_HEADER),
             routing_key: text(ROUTING_KEY_HEADER),
             queue: header_text(headers, QUEUE_HEADER)

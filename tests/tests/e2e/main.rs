@@ -11,6 +11,7 @@ mod contracts;
 mod delivery;
 mod department;
 mod deploy_config;
+mod frames;
 mod hostile;
 mod isolation;
 mod issuing;
