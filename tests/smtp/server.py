@@ -1,13 +1,15 @@
 """A real SMTP server for the delivery tests (aiosmtpd, from PyPI).
 
-Usage: server.py PORT DIR [--reject ADDRESS]... [--auth USER:PASSWORD] [--hold SECONDS]
+Usage: server.py PORT DIR [--reject ADDRESS]... [--stall ADDRESS]... [--auth USER:PASSWORD]
+                 [--hold SECONDS]
 
 Listens on 127.0.0.1:PORT and writes every message it accepts to DIR as <n>-<recipient>.eml
 (one file per recipient). A recipient given with --reject is refused at RCPT with a permanent
-550 reply. With --auth, a client must log in (AUTH PLAIN or LOGIN, over plain text: a local
-test server) with that user and password. With --hold, the server keeps each message for that
-long after writing it and before answering 250. Prints "ready" once it listens; stops on
-SIGTERM.
+550 reply. A message to a recipient given with --stall is taken in whole after DATA and then
+never answered (nor written): the server stalls before its final reply. With --auth, a client
+must log in (AUTH PLAIN or LOGIN, over plain text: a local test server) with that user and
+password. With --hold, the server keeps each message for that long after writing it and before
+answering 250. Prints "ready" once it listens; stops on SIGTERM.
 """
 
 import argparse
@@ -21,9 +23,10 @@ from aiosmtpd.smtp import AuthResult
 
 
 class Keep:
-    def __init__(self, directory: pathlib.Path, reject: set[str], hold: float):
+    def __init__(self, directory: pathlib.Path, reject: set[str], stall: set[str], hold: float):
         self.directory = directory
         self.reject = reject
+        self.stall = stall
         self.hold = hold
         self.counter = itertools.count(1)
 
@@ -34,6 +37,8 @@ class Keep:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if any(recipient.lower() in self.stall for recipient in envelope.rcpt_tos):
+            await asyncio.Event().wait()  # never set: no final reply, ever
         for recipient in envelope.rcpt_tos:
             name = "%04d-%s.eml" % (next(self.counter), recipient)
             (self.directory / name).write_bytes(envelope.original_content)
@@ -55,11 +60,13 @@ def main():
     parser.add_argument("port", type=int)
     parser.add_argument("directory", type=pathlib.Path)
     parser.add_argument("--reject", action="append", default=[])
+    parser.add_argument("--stall", action="append", default=[])
     parser.add_argument("--auth")
     parser.add_argument("--hold", type=float, default=0.0)
     args = parser.parse_args()
     args.directory.mkdir(parents=True, exist_ok=True)
-    handler = Keep(args.directory, {a.lower() for a in args.reject}, args.hold)
+    handler = Keep(args.directory, {a.lower() for a in args.reject},
+                   {a.lower() for a in args.stall}, args.hold)
     options = {}
     if args.auth:
         user, password = args.auth.split(":", 1)

@@ -197,6 +197,23 @@ impl TestEnv {
         broker.close().await;
     }
 
+    /// The one value `sql` selects (a count, say) from this environment's database.
+    pub async fn scalar(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.pool)
+            .await
+            .expect("a scalar")
+    }
+
+    /// The address of the outbox's first message (the lowest `outbox_id`): among messages
+    /// due together, the one a sender claims first.
+    pub async fn first_in_line(&self) -> String {
+        sqlx::query_scalar("select address from outbox order by outbox_id limit 1")
+            .fetch_one(&self.pool)
+            .await
+            .expect("a queued message")
+    }
+
     /// How many events are stored.
     pub async fn stored_events(&self) -> i64 {
         sqlx::query_scalar("select count(*) from event")
@@ -500,19 +517,21 @@ pub async fn wait_for_metric(address: &str, sample: &str, at_least: f64, limit: 
     }
 }
 
-/// Sends SIGTERM to `child` and waits for it to exit 0, within 30 s.
-pub async fn terminate(mut child: tokio::process::Child) {
+/// Sends SIGTERM to `child` and waits for it to exit 0, within 30 s; returns how long it took.
+pub async fn terminate(mut child: tokio::process::Child) -> Duration {
     let pid = child.id().expect("the child is running");
     let sent = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
         .expect("kill runs");
     assert!(sent.success());
+    let started = tokio::time::Instant::now();
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("stops within 30 s of SIGTERM")
         .expect("its exit status");
     assert!(status.success(), "{status}");
+    started.elapsed()
 }
 
 /// The lines a spawned process has logged so far.
@@ -556,6 +575,80 @@ pub fn config_with_second_unit(code: &str) -> String {
         .replace("TRÍ QUẢ", "AN PHÚ")
         .replace("triqua", "anphu");
     format!("{shipped}\n[[unit]]{unit}")
+}
+
+/// The reference month ingested and its report issued on its day (the 18th at 08:00) as
+/// revision 1, with its five messages queued: the unit's job and that moment.
+pub async fn issue_reference_month(env: &TestEnv) -> (reporter::job::UnitJob<'_>, DateTime<Utc>) {
+    env.ingest_reference_month().await;
+    let profile = env.config.unit("tri-qua").expect("the reference ward");
+    let reports = env
+        .settings()
+        .reporter_config()
+        .expect("the reporter's configuration");
+    let job = reports.job(profile);
+    let now = instant("2026-05-18T01:00:00Z");
+    let resend = reporter::job::Resend::No;
+    let stored = reporter::job::issue(&env.pool, &job, period("2026-05"), now, resend)
+        .await
+        .expect("the reference month issued");
+    assert!(
+        matches!(
+            stored,
+            reporter::job::Issued::Stored {
+                revision: 1,
+                messages: 5,
+                ..
+            }
+        ),
+        "{stored:?}"
+    );
+    (job, now)
+}
+
+/// Two wards, tri-qua and an-phu (the shipped configuration with [`config_with_second_unit`],
+/// then `extra`), both configured since 1 October 2026, each with a document signed in the
+/// window of 2026-11 (which closed on 15 November and was due on the 18th). Returns the
+/// environment and the configuration file written for the binary.
+pub async fn two_wards(extra: &str) -> (TestEnv, PathBuf) {
+    let text = format!("{}\n{extra}", config_with_second_unit("an-phu"));
+    let config = baocao::config::parse_file(Path::new("baocao.toml"), &text)
+        .expect("the two wards' configuration");
+    let env = TestEnv::with_config(config).await;
+    let path = env.write_config(&text);
+    sqlx::query(
+        "insert into unit_registration (unit, configured_at)
+         values ('tri-qua', '2026-10-01T00:00:00Z'), ('an-phu', '2026-10-01T00:00:00Z')",
+    )
+    .execute(&env.pool)
+    .await
+    .expect("the registrations");
+    let mut events = documents("VB-nov", 2);
+    for event in &mut events {
+        event["occurred_at"] = serde_json::json!("2026-11-02T08:00:00+07:00");
+    }
+    events[1]["unit"] = serde_json::json!("an-phu");
+    env.ingest(&events).await;
+    (env, path)
+}
+
+/// How long [`until`] waits.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// Waits until `check` holds, polling every 100 ms; panics naming `what` after [`WAIT`].
+pub async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {WAIT:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Logs to the test's output when `BAOCAO_LOG` is set (e.g. `BAOCAO_LOG=debug`).
@@ -783,6 +876,8 @@ pub struct SmtpServer {
     /// Where it keeps the messages.
     pub dir: PathBuf,
     reject: Vec<String>,
+    /// Addresses whose messages the server takes after DATA and never answers.
+    stall: Vec<String>,
     /// `user:password` a client must log in with, if any.
     auth: Option<String>,
     /// How long it keeps a message before answering 250, in seconds.
@@ -808,10 +903,20 @@ impl SmtpServer {
             port,
             dir,
             reject: reject.iter().map(|a| (*a).to_owned()).collect(),
+            stall: Vec::new(),
             auth: auth.map(str::to_owned),
             hold,
             child: None,
         };
+        server.resume();
+        server
+    }
+
+    /// Starts a server that takes a message to one of `addresses` in whole after DATA and never
+    /// answers it (see [`SmtpServer::set_stall`]).
+    pub fn start_stalling(addresses: &[&str]) -> Self {
+        let mut server = Self::down(&[]);
+        server.set_stall(addresses);
         server.resume();
         server
     }
@@ -822,6 +927,12 @@ impl SmtpServer {
         let mut server = Self::start(reject);
         server.pause();
         server
+    }
+
+    /// From the next [`SmtpServer::resume`] on, a message to one of `addresses` is taken in
+    /// whole after DATA and never answered: the server stalls before its final reply.
+    pub fn set_stall(&mut self, addresses: &[&str]) {
+        self.stall = addresses.iter().map(|a| (*a).to_owned()).collect();
     }
 
     /// Stops the server process (the messages stay).
@@ -843,6 +954,9 @@ impl SmtpServer {
             .stdout(std::process::Stdio::piped());
         for address in &self.reject {
             command.args(["--reject", address]);
+        }
+        for address in &self.stall {
+            command.args(["--stall", address]);
         }
         if let Some(auth) = &self.auth {
             command.args(["--auth", auth]);

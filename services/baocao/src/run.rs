@@ -49,6 +49,11 @@ pub fn api_config(settings: &Settings) -> anyhow::Result<api::ApiConfig> {
 pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     let token = settings.env.admin_token.as_ref().map(|t| t.expose());
     let full_api = matches!(target, Target::All | Target::Api);
+    // Read before anything else: a URL that would send a password in the clear stops the start.
+    let sender = match target {
+        Target::All | Target::Reporter => Some(reporter_sender(&settings)?),
+        Target::Ingest | Target::Api => None,
+    };
     if !matches!(target, Target::Ingest) {
         // A broken template override stops the start, naming the unit, the file and the
         // line, rather than failing that unit's report on its day.
@@ -89,8 +94,7 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
         let (pool, shutdown) = (pool.clone(), shutdown.clone());
         workers.spawn(async move { ("ingest", ingest::run(config, pool, shutdown).await) });
     }
-    if matches!(target, Target::All | Target::Reporter) {
-        let sender = reporter_sender(&settings)?;
+    if let Some(sender) = sender {
         let config = settings.reporter_config()?;
         let (pool, shutdown) = (pool.clone(), shutdown.clone());
         workers.spawn(async move {
@@ -124,15 +128,21 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("the workers did not stop within {STOP_PATIENCE:?}"))?
 }
 
-/// The outbox sender: SMTP with `BAOCAO_SMTP_URL`, else `.eml` files in `BAOCAO_MAIL_DIR`.
+/// The outbox sender: SMTP with `BAOCAO_SMTP_URL`, else `.eml` files in `BAOCAO_MAIL_DIR`, each
+/// exchange bounded and each failure retried as `[reporter]` says.
 fn reporter_sender(settings: &Settings) -> anyhow::Result<reporter::sender::Sender> {
+    use reporter::sender::{Mailer, RetryPolicy, Sender};
+    let tuning = &settings.file.reporter;
     let url = settings.env.smtp_url.as_ref().map(|url| url.expose());
-    let mailer = reporter::sender::Mailer::new(url, &settings.env.mail_dir)?;
+    let mailer = Mailer::new(url, &settings.env.mail_dir)?
+        .with_timeout(Duration::from_secs(tuning.smtp_timeout_seconds));
     tracing::info!(to = %mailer.describe(), "reports are emailed");
-    Ok(reporter::sender::Sender::new(
-        mailer,
-        reporter::sender::RetryPolicy::default(),
-    ))
+    let first = i64::try_from(tuning.email_retry_seconds).unwrap_or(i64::MAX);
+    let retry = RetryPolicy {
+        first: chrono::TimeDelta::try_seconds(first).unwrap_or(chrono::TimeDelta::hours(1)),
+        ..RetryPolicy::default()
+    };
+    Ok(Sender::new(mailer, retry))
 }
 
 /// Connects to the database (creating and migrating it), retrying with backoff while it is

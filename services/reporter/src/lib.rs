@@ -15,9 +15,11 @@
 //! - [`narrative`]: a period's narrative paragraphs and an officer's edits of them.
 //! - [`trend`]: the main shares of the last months, for the dashboard's chart.
 //! - [`sender`]: the email outbox's sender (SMTP through lettre, or `.eml` files).
+//! - [`smtp`]: one exchange with the SMTP server, bounded as a whole; credentials only over TLS.
+//! - [`outbox`]: the outbox's own loop, a few messages at a time, apart from the scheduler.
 //! - [`signature`]: each unit's signing key, and signing an issued revision's PDF.
 //! - [`scheduler`]: which periods are due, the scheduler's step, and what it will do.
-//! - [`service`]: the reporter target's loop (schedule, then send).
+//! - [`service`]: the reporter target: the scheduler's loop, and the outbox's beside it.
 //! - [`docx`] and [`pdf`]: the two page formats in the layout of Nghị định 30/2020/NĐ-CP.
 //! - [`xlsx`]: the national form Biểu II.06a and every figure as a workbook.
 //!
@@ -31,12 +33,14 @@ pub mod docx;
 pub mod figures;
 pub mod job;
 pub mod narrative;
+pub mod outbox;
 pub mod pdf;
 pub mod scheduler;
 pub mod sender;
 pub mod service;
 pub mod show;
 pub mod signature;
+pub mod smtp;
 pub mod status;
 pub mod templates;
 pub mod trend;

@@ -1,8 +1,9 @@
 //! The outbox sender: claims one queued message at a time, builds it (HTML body with a
 //! plain-text alternative, the DOCX and the PDF attached, a Message-ID fixed per revision and
-//! address) and hands it to the SMTP server, or writes it as an `.eml` file when no server is
-//! configured. Each attempt is recorded; a connection error or a 4xx reply is retried with
-//! exponential backoff and jitter, a 5xx reply is final.
+//! address) and hands it to the SMTP server in one bounded exchange ([`crate::smtp`]), or
+//! writes it as an `.eml` file when no server is configured. Each attempt is recorded; a
+//! connection error, a timed-out exchange or a 4xx reply is retried with exponential backoff
+//! and jitter, a 5xx reply is final. [`crate::outbox`] runs several senders' steps at once.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,40 +12,30 @@ use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 use store::PgPool;
-use store::outbox::{Claimed, Outcome};
+use store::outbox::{Claimed, Outcome, Recorded};
 use uuid::Uuid;
 
 use crate::Format;
-
-/// How long one exchange with the SMTP server may take.
-pub const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+use crate::smtp::{Failure, MailServer};
 
 /// Where messages go.
 pub enum Mailer {
     /// An SMTP server.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(MailServer),
     /// `.eml` files in a folder (the embedded default without an SMTP URL).
     Files(AsyncFileTransport<Tokio1Executor>, PathBuf),
 }
 
 impl Mailer {
-    /// An SMTP mailer for `url` (`smtp://`, `smtp+starttls://` or `smtps://`, with user and
-    /// password), or, without a URL, one that writes `.eml` files into `mail_dir`.
+    /// An SMTP mailer for `url` (see [`MailServer::parse`]: `smtp://`, `smtp+starttls://` or
+    /// `smtps://`, a password only over TLS or to loopback), each exchange bounded by
+    /// [`crate::smtp::SMTP_TIMEOUT`]; or, without a URL, one that writes `.eml` files into
+    /// `mail_dir`.
     pub fn new(url: Option<&str>, mail_dir: &Path) -> anyhow::Result<Self> {
         match url {
-            Some(url) => {
-                let url = lettre_url(url)?;
-                // Shorter than the 25 s a stopping process gives its work in flight: an exchange
-                // with the server ends (sent, or failed and recorded for a retry) before the
-                // process does.
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
-                    .context("BAOCAO_SMTP_URL is not a usable SMTP URL")?
-                    .timeout(Some(SMTP_TIMEOUT))
-                    .build();
-                Ok(Self::Smtp(transport))
-            }
+            Some(url) => Ok(Self::Smtp(MailServer::parse(url)?)),
             None => {
                 std::fs::create_dir_all(mail_dir)
                     .with_context(|| format!("cannot create {}", mail_dir.display()))?;
@@ -56,25 +47,20 @@ impl Mailer {
         }
     }
 
+    /// The same mailer with each SMTP exchange bounded by `bound` (no effect on files).
+    pub fn with_timeout(self, bound: Duration) -> Self {
+        match self {
+            Self::Smtp(server) => Self::Smtp(server.with_timeout(bound)),
+            files @ Self::Files(..) => files,
+        }
+    }
+
     /// Where messages go, for the log: the server's host or the folder, never a password.
     pub fn describe(&self) -> String {
         match self {
-            Mailer::Smtp(_) => "the SMTP server of BAOCAO_SMTP_URL".to_owned(),
+            Mailer::Smtp(server) => server.describe(),
             Mailer::Files(_, dir) => format!(".eml files in {}", dir.display()),
         }
-    }
-}
-
-/// lettre's URL for ours: `smtp+starttls://` is `smtp://…?tls=required`; `smtp://` stays
-/// plain (for a local relay) and `smtps://` is implicit TLS.
-fn lettre_url(url: &str) -> anyhow::Result<String> {
-    if let Some(rest) = url.strip_prefix("smtp+starttls://") {
-        let separator = if rest.contains('?') { '&' } else { '?' };
-        Ok(format!("smtp://{rest}{separator}tls=required"))
-    } else if url.starts_with("smtp://") || url.starts_with("smtps://") {
-        Ok(url.to_owned())
-    } else {
-        anyhow::bail!("BAOCAO_SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
     }
 }
 
@@ -150,8 +136,8 @@ impl Sender {
             Ok(message) => self.deliver(message, claimed.attempts, now).await,
             Err(error) => Outcome::Failed(format!("cannot build the message: {error:#}")),
         };
-        self.record(pool, &claimed, &outcome).await?;
-        count(&claimed, &outcome);
+        let recorded = self.record(pool, &claimed, &outcome).await?;
+        count(&claimed, &outcome, recorded);
         Ok(Some((claimed.outbox_id, outcome)))
     }
 
@@ -163,21 +149,14 @@ impl Sender {
         pool: &PgPool,
         claimed: &Claimed,
         outcome: &Outcome,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Recorded> {
         let give_up =
             tokio::time::Instant::now() + self.lease.to_std().unwrap_or(Duration::from_secs(300));
         let mut wait = Duration::from_millis(200);
         loop {
             match store::outbox::record(pool, claimed.outbox_id, self.id, outcome, Utc::now()).await
             {
-                Ok(true) => return Ok(()),
-                Ok(false) => {
-                    tracing::warn!(
-                        address = %claimed.address,
-                        "the claim on this message expired and another sender took it; its outcome is left to that sender"
-                    );
-                    return Ok(());
-                }
+                Ok(recorded) => return Ok(recorded),
                 Err(error)
                     if matches!(outcome, Outcome::Sent(_))
                         && tokio::time::Instant::now() < give_up =>
@@ -196,31 +175,52 @@ impl Sender {
 
     async fn deliver(&self, message: Message, attempts: i32, now: DateTime<Utc>) -> Outcome {
         let result = match &self.mailer {
-            Mailer::Smtp(transport) => transport
-                .send(message)
+            Mailer::Smtp(server) => server
+                .send(message.envelope(), &message.formatted())
                 .await
-                .map(|reply| reply.message().collect::<Vec<_>>().join(" "))
-                .map_err(|error| (error.is_permanent(), error.to_string())),
+                .map(|reply| reply.message().collect::<Vec<_>>().join(" ")),
             Mailer::Files(transport, dir) => transport
                 .send(message)
                 .await
                 .map(|id| format!("written to {}/{id}.eml", dir.display()))
-                .map_err(|error| (false, error.to_string())),
+                .map_err(|error| Failure {
+                    permanent: false,
+                    error: error.to_string(),
+                }),
         };
         match result {
             Ok(reply) => Outcome::Sent(reply),
-            Err((true, error)) => Outcome::Failed(error),
-            Err((false, error)) if attempts >= self.retry.max_attempts => {
+            Err(Failure {
+                permanent: true,
+                error,
+            }) => Outcome::Failed(error),
+            Err(Failure { error, .. }) if attempts >= self.retry.max_attempts => {
                 Outcome::Failed(format!("gave up after {attempts} attempts: {error}"))
             }
-            Err((false, error)) => Outcome::Retry(error, self.retry.next_attempt(attempts, now)),
+            Err(Failure { error, .. }) => {
+                Outcome::Retry(error, self.retry.next_attempt(attempts, now))
+            }
         }
     }
 }
 
-/// Counts and logs one attempt's outcome.
-fn count(claimed: &Claimed, outcome: &Outcome) {
+/// Counts and logs one attempt's outcome, as recorded.
+fn count(claimed: &Claimed, outcome: &Outcome, recorded: Recorded) {
     let metrics = metrics::global();
+    match (recorded, outcome) {
+        (Recorded::NotHeld, _) => {
+            tracing::warn!(
+                address = %claimed.address,
+                "the claim on this message expired and another sender took it; its outcome is left to that sender"
+            );
+            return;
+        }
+        (Recorded::Superseded, Outcome::Retry(error, _) | Outcome::Failed(error)) => {
+            tracing::info!(address = %claimed.address, %error, "sending failed, and a correction has superseded this revision meanwhile: it is not tried again");
+            return;
+        }
+        (Recorded::Applied | Recorded::Superseded, _) => {}
+    }
     match outcome {
         Outcome::Sent(_) => {
             metrics.emails_sent.inc();
@@ -301,19 +301,6 @@ fn attachment_name(claimed: &Claimed) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn starttls_urls_become_lettres_required_tls() {
-        assert_eq!(
-            lettre_url("smtp+starttls://u:p@mail.example:587").expect("a URL"),
-            "smtp://u:p@mail.example:587?tls=required"
-        );
-        assert_eq!(
-            lettre_url("smtps://u:p@mail.example").expect("a URL"),
-            "smtps://u:p@mail.example"
-        );
-        assert!(lettre_url("http://mail.example").is_err());
-    }
 
     #[test]
     fn retries_double_up_to_the_cap_with_jitter() {

@@ -1,12 +1,14 @@
 //! The reporter target (`baocao run --target reporter`): repeats the scheduler's step
-//! ([`scheduler::step`]) every half minute and drains the outbox with the sender in between,
-//! until told to stop. A failure is logged when it starts, changes or ends, not every round,
-//! and never stops the loop.
+//! ([`scheduler::step`]) every half minute, while the outbox is drained by a task of its own
+//! ([`crate::outbox`]), until told to stop. Neither waits on the other: a mail server that
+//! stalls holds no report's issuing. A failure is logged when it starts, changes or ends, not
+//! every round, and never stops the loop.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::Utc;
 use chrono_tz::Tz;
 use domain::profile::UnitProfile;
@@ -21,7 +23,8 @@ use crate::scheduler::{self, Done};
 use crate::sender::Sender;
 use crate::signature::UnitSigner;
 
-/// How long the sender rests when the outbox has nothing due.
+/// How long the outbox's workers rest when nothing is due (less if the scheduler looks more
+/// often).
 const IDLE: Duration = Duration::from_secs(5);
 
 /// What the reporter (and the API and the command line, which issue and render on request)
@@ -108,43 +111,46 @@ impl ReporterConfig {
     }
 }
 
-/// Runs the reporter until `shutdown`; returns after the message in flight.
+/// Runs the reporter until `shutdown`; returns after the step and the messages in flight.
 pub async fn run(
     pool: PgPool,
     config: ReporterConfig,
     sender: Sender,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let jobs: Vec<UnitJob<'_>> = config.issuers().map(|p| config.job(p)).collect();
-    let mut next_schedule = tokio::time::Instant::now();
-    let mut log = StepLog::default();
-    let mut outbox = Streak::default();
-    while !shutdown.is_triggered() {
-        if tokio::time::Instant::now() >= next_schedule {
-            next_schedule += config.schedule_every;
-            let step = scheduler::step(&pool, &jobs, Utc::now(), config.backlog_wait).await;
-            log.record(step, &jobs);
+    let idle = IDLE.min(config.schedule_every);
+    let mut outbox = tokio::spawn(crate::outbox::run(
+        pool.clone(),
+        sender,
+        idle,
+        shutdown.clone(),
+    ));
+    let scheduling = schedule(&pool, &config, &shutdown);
+    tokio::pin!(scheduling);
+    tokio::select! {
+        () = &mut scheduling => {}
+        ended = &mut outbox => {
+            ended.context("the outbox sender panicked")??;
+            anyhow::ensure!(shutdown.is_triggered(), "the outbox sender stopped unexpectedly");
+            scheduling.await;
+            return Ok(());
         }
-        while !shutdown.is_triggered() {
-            match sender.send_next(&pool, Utc::now()).await {
-                Ok(Some(_)) => {
-                    outbox.succeeded();
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    if outbox.failed() {
-                        tracing::error!(
-                            error = format!("{error:#}"),
-                            "the outbox is unavailable; retrying"
-                        );
-                    }
-                    break;
-                }
-            }
-        }
-        shutdown.sleep(IDLE.min(config.schedule_every)).await;
     }
-    Ok(())
+    outbox.await.context("the outbox sender panicked")?
+}
+
+/// The scheduler's loop: a step every `schedule_every`, until `shutdown`.
+async fn schedule(pool: &PgPool, config: &ReporterConfig, shutdown: &Shutdown) {
+    let jobs: Vec<UnitJob<'_>> = config.issuers().map(|p| config.job(p)).collect();
+    let mut log = StepLog::default();
+    let mut next = tokio::time::Instant::now();
+    while !shutdown.is_triggered() {
+        next += config.schedule_every;
+        let step = scheduler::step(pool, &jobs, Utc::now(), config.backlog_wait).await;
+        log.record(step, &jobs);
+        let rest = next.saturating_duration_since(tokio::time::Instant::now());
+        shutdown.sleep(rest).await;
+    }
 }
 
 /// What the steps said last, so that each unit's failure or wait is logged once when it

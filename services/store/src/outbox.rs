@@ -1,11 +1,15 @@
 //! The email outbox: one row per report revision and address, claimed by a sender with
 //! `FOR UPDATE SKIP LOCKED` and a lease, and every attempt recorded.
 //!
-//! States: `queued` → `sending` (claimed) → `sent`, or → `retrying` (a connection error or a
-//! 4xx reply; claimed again at `next_attempt_at`) → …, or → `failed` (a 5xx reply, final). A
-//! sender that dies while `sending` leaves the lease (`claimed_until`) to expire; the row is
-//! then claimed again. A row still `queued` or `retrying` when a correction of its report is
-//! issued becomes `superseded` and is never sent.
+//! States: `queued` → `sending` (claimed) → `sent`, or → `retrying` (a connection error, a
+//! timed-out exchange or a 4xx reply; claimed again at `next_attempt_at`) → …, or → `failed` (a
+//! 5xx reply, final). A sender that dies while `sending` leaves the lease (`claimed_until`) to
+//! expire; the row is then claimed again.
+//!
+//! A row not yet `sent` or `failed` when a correction of its report is issued becomes
+//! `superseded` (`reports::insert`), `sending` included, and is never claimed again. The sender
+//! whose attempt was in flight still records it under its claim: `sent` if the server accepted
+//! the message (it did go out), otherwise the row stays `superseded`.
 //!
 //! A claim names its sender (`claimed_by`). An outcome is recorded only while that sender
 //! still holds the claim: one whose lease expired (and whose row another sender claimed) can
@@ -65,6 +69,7 @@ pub async fn claim_next(
     now: DateTime<Utc>,
     lease: chrono::TimeDelta,
 ) -> anyhow::Result<Option<Claimed>> {
+    // Never a `superseded` row, however its attempt ended or whatever its lease says.
     let row = sqlx::query!(
         r#"
         with next as (
@@ -133,10 +138,20 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// What [`record`] made of an attempt's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// The message's state is the outcome's (`sent`, `retrying` or `failed`).
+    Applied,
+    /// A correction superseded the message's revision while it was being sent: it stays
+    /// `superseded` (unless it was sent, which is then recorded as the truth).
+    Superseded,
+    /// The sender no longer held the claim (its lease expired and another sender took the
+    /// message): only the attempt is recorded, the state is left as the other sender's.
+    NotHeld,
+}
+
 /// Records the outcome of `sender`'s attempt on a message it claimed, and the attempt itself.
-/// Returns false if the sender no longer held the claim (its lease expired and another sender
-/// took the message): the attempt is recorded, the message's state is left as the other
-/// sender's.
 #[tracing::instrument(skip_all, fields(outbox_id))]
 pub async fn record(
     pool: &PgPool,
@@ -144,20 +159,23 @@ pub async fn record(
     sender: Uuid,
     outcome: &Outcome,
     now: DateTime<Utc>,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Recorded> {
     let (state, kind, reply, next) = match outcome {
         Outcome::Sent(reply) => ("sent", "sent", reply, None),
         Outcome::Retry(error, at) => ("retrying", "retry", error, Some(*at)),
         Outcome::Failed(error) => ("failed", "failed", error, None),
     };
     let mut tx = pool.begin().await.context("Failed to record a delivery")?;
-    let updated = sqlx::query!(
+    // A superseded row is never tried again: a failure leaves it superseded.
+    let written = sqlx::query_scalar!(
         "update outbox
-         set state = $2, claimed_until = null, claimed_by = null,
+         set state = case when state = 'superseded' and $2 <> 'sent' then 'superseded' else $2 end,
+             claimed_until = null, claimed_by = null,
              next_attempt_at = coalesce($3, next_attempt_at),
              last_error = case when $2 = 'sent' then last_error else $4 end,
              sent_at = case when $2 = 'sent' then $5 else sent_at end
-         where outbox_id = $1 and state = 'sending' and claimed_by = $6",
+         where outbox_id = $1 and state in ('sending', 'superseded') and claimed_by = $6
+         returning state",
         outbox_id,
         state,
         next,
@@ -165,10 +183,9 @@ pub async fn record(
         now,
         sender,
     )
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await
-    .context("Failed to record a delivery")?
-    .rows_affected();
+    .context("Failed to record a delivery")?;
     sqlx::query!(
         "insert into delivery_attempt (outbox_id, attempted_at, outcome, reply)
          values ($1, $2, $3, $4)",
@@ -181,7 +198,11 @@ pub async fn record(
     .await
     .context("Failed to record a delivery attempt")?;
     tx.commit().await.context("Failed to record a delivery")?;
-    Ok(updated == 1)
+    Ok(match written.as_deref() {
+        None => Recorded::NotHeld,
+        Some("superseded") => Recorded::Superseded,
+        Some(_) => Recorded::Applied,
+    })
 }
 
 /// One message's delivery state, for `report status`.

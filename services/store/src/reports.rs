@@ -129,7 +129,7 @@ pub async fn revisions(
 }
 
 /// Stores a revision and queues one message per addressee, due at `now`, within the job's
-/// transaction.
+/// transaction; the earlier revisions' messages not yet sent or failed become `superseded`.
 #[tracing::instrument(skip_all, fields(unit = %unit, period = %period, revision = report.revision))]
 pub async fn insert(
     tx: &mut Transaction<'_, Postgres>,
@@ -189,10 +189,12 @@ pub async fn insert(
     .await
     .context("Failed to queue the report's messages")?;
     // The earlier revisions' messages not yet sent would reach their recipients after the
-    // correction: they are superseded. One in flight (`sending`) goes out as it is.
+    // correction: they are superseded, and never claimed again. One in flight (`sending`) keeps
+    // its claim, so that its sender records whether the server took it (see `outbox::record`),
+    // but is not tried again if that attempt fails or its sender dies.
     sqlx::query!(
         "update outbox set state = 'superseded'
-         where state in ('queued', 'retrying')
+         where state in ('queued', 'retrying', 'sending')
            and report_id in (select report_id from report
                              where unit = $1 and period = $2 and report_id <> $3)",
         unit.as_str(),

@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use baocao_tests::{SmtpServer, TestEnv, instant, period};
+use baocao_tests::{SmtpServer, TestEnv, issue_reference_month};
 use chrono::{DateTime, TimeDelta, Utc};
-use reporter::job::{self, Issued};
 use reporter::sender::{Mailer, RetryPolicy, Sender};
 use serde_json::Value;
 use store::outbox::Outcome;
@@ -17,22 +16,6 @@ const ADDRESSES: [&str; 5] = [
     "phochutich.triqua@example.gov.vn",
     "vanthu.sokhcn@example.gov.vn",
 ];
-
-/// The reference month ingested and its report issued on the 18th at 08:00.
-async fn issued_reference_month(env: &TestEnv) -> DateTime<Utc> {
-    env.ingest_reference_month().await;
-    let reports = env.settings().reporter_config().unwrap();
-    let unit = reports.job(env.config.unit("tri-qua").unwrap());
-    let now = instant("2026-05-18T01:00:00Z");
-    let issued = job::issue(&env.pool, &unit, period("2026-05"), now, job::Resend::No)
-        .await
-        .unwrap();
-    assert!(
-        matches!(issued, Issued::Stored { messages: 5, .. }),
-        "{issued:?}"
-    );
-    now
-}
 
 fn sender(server: &SmtpServer) -> Sender {
     let mailer = Mailer::new(Some(&server.url()), std::path::Path::new("unused")).unwrap();
@@ -71,7 +54,7 @@ async fn states(env: &TestEnv) -> BTreeMap<String, (String, i32)> {
 #[tokio::test]
 async fn the_reference_month_reaches_every_address_once_with_both_bodies_and_attachments() {
     let env = TestEnv::new().await;
-    let now = issued_reference_month(&env).await;
+    let (_, now) = issue_reference_month(&env).await;
     let server = SmtpServer::start(&[]);
     let outcomes = drain(&env, &sender(&server), now).await;
     assert_eq!(outcomes.len(), 5);
@@ -151,7 +134,7 @@ async fn the_reference_month_reaches_every_address_once_with_both_bodies_and_att
 #[tokio::test]
 async fn a_server_down_at_send_time_gets_every_message_once_when_it_is_back() {
     let env = TestEnv::new().await;
-    let now = issued_reference_month(&env).await;
+    let (_, now) = issue_reference_month(&env).await;
     let mut server = SmtpServer::down(&[]);
     let sender = sender(&server);
     let failed = drain(&env, &sender, now).await;
@@ -193,7 +176,7 @@ async fn a_server_down_at_send_time_gets_every_message_once_when_it_is_back() {
 #[tokio::test]
 async fn a_permanent_refusal_fails_that_address_only() {
     let env = TestEnv::new().await;
-    let now = issued_reference_month(&env).await;
+    let (_, now) = issue_reference_month(&env).await;
     let server = SmtpServer::start(&["hdnd.triqua@example.gov.vn"]);
     drain(&env, &sender(&server), now).await;
     let states = states(&env).await;
@@ -239,7 +222,7 @@ async fn a_permanent_refusal_fails_that_address_only() {
 #[tokio::test]
 async fn a_message_claimed_by_a_sender_that_died_is_sent_once_after_its_lease() {
     let env = TestEnv::new().await;
-    let now = issued_reference_month(&env).await;
+    let (_, now) = issue_reference_month(&env).await;
     // A sender claims a message and dies before sending it.
     let dead_sender = uuid::Uuid::new_v4();
     let claimed = store::outbox::claim_next(&env.pool, dead_sender, now, TimeDelta::minutes(5))
@@ -270,11 +253,12 @@ async fn a_message_claimed_by_a_sender_that_died_is_sent_once_after_its_lease() 
     // The first sender was only slow: it comes back and records a failure. Its claim is gone,
     // so the message stays sent and is not queued again.
     let outcome = store::outbox::Outcome::Retry("timed out".into(), now + TimeDelta::minutes(7));
-    let applied = store::outbox::record(&env.pool, claimed.outbox_id, dead_sender, &outcome, now)
+    let recorded = store::outbox::record(&env.pool, claimed.outbox_id, dead_sender, &outcome, now)
         .await
         .unwrap();
-    assert!(
-        !applied,
+    assert_eq!(
+        recorded,
+        store::outbox::Recorded::NotHeld,
         "a lapsed claim overwrote another sender's outcome"
     );
     assert_eq!(states(&env).await[&claimed.address].0, "sent");
@@ -288,7 +272,7 @@ async fn a_message_claimed_by_a_sender_that_died_is_sent_once_after_its_lease() 
 #[tokio::test]
 async fn two_senders_at_once_send_each_message_once() {
     let env = TestEnv::new().await;
-    let now = issued_reference_month(&env).await;
+    let (_, now) = issue_reference_month(&env).await;
     let server = SmtpServer::start(&[]);
     let (a, b) = (sender(&server), sender(&server));
     let (first, second) = tokio::join!(drain(&env, &a, now), drain(&env, &b, now));
@@ -302,7 +286,7 @@ async fn two_senders_at_once_send_each_message_once() {
 #[tokio::test]
 async fn without_an_smtp_url_messages_are_written_as_eml_files() {
     let env = TestEnv::new().await;
-    let now = issued_reference_month(&env).await;
+    let (_, now) = issue_reference_month(&env).await;
     let dir = std::env::temp_dir().join(format!("{}-outbox", env.name));
     let sender = Sender::new(Mailer::new(None, &dir).unwrap(), RetryPolicy::default());
     let outcomes = drain(&env, &sender, now).await;

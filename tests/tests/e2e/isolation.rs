@@ -4,62 +4,20 @@
 //! recorded even when the database blinks right after the mail server said 250; the dashboard
 //! says what the scheduler will do.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use baocao_tests::{SmtpServer, TestEnv, config_with_second_unit, documents, terminate};
-use chrono::{TimeDelta, Utc};
+use baocao_tests::{
+    SmtpServer, TestEnv, config_with_second_unit, issue_reference_month, terminate, two_wards,
+    until,
+};
+use chrono::TimeDelta;
 use reporter::job::{self, Issued, Resend};
 use reporter::sender::{Mailer, RetryPolicy, Sender};
 use serde_json::{Value, json};
 
-const WAIT: Duration = Duration::from_secs(60);
-
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_baocao-under-test"))
-}
-
-/// Waits until `check` holds, up to `WAIT`.
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not within {WAIT:?}: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn scalar(env: &TestEnv, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&env.pool).await.unwrap()
-}
-
-/// Two wards, tri-qua and an-phu, both configured since 1 October 2026, each with a document
-/// signed in the window of 2026-11 (which closed on 15 November and was due on the 18th).
-async fn two_wards(extra: &str) -> (TestEnv, PathBuf) {
-    let text = format!("{}\n{extra}", config_with_second_unit("an-phu"));
-    let config = baocao::config::parse_file(Path::new("baocao.toml"), &text).unwrap();
-    let env = TestEnv::with_config(config).await;
-    let path = env.write_config(&text);
-    sqlx::query(
-        "insert into unit_registration (unit, configured_at)
-         values ('tri-qua', '2026-10-01T00:00:00Z'), ('an-phu', '2026-10-01T00:00:00Z')",
-    )
-    .execute(&env.pool)
-    .await
-    .unwrap();
-    let mut events = documents("VB-nov", 2);
-    for event in &mut events {
-        event["occurred_at"] = json!("2026-11-02T08:00:00+07:00");
-    }
-    events[1]["unit"] = json!("an-phu");
-    env.ingest(&events).await;
-    (env, path)
 }
 
 #[tokio::test]
@@ -84,8 +42,8 @@ async fn one_unit_whose_issuing_fails_does_not_stop_the_others_and_is_shown_unti
         )
         .await;
     until("tri-qua issued and an-phu failing three times", || async {
-        scalar(&env, "select count(*) from report where unit = 'tri-qua'").await == 1
-            && scalar(&env, "select coalesce(max(attempts), 0)::bigint from issue_failure where unit = 'an-phu'").await >= 3
+        env.scalar("select count(*) from report where unit = 'tri-qua'").await == 1
+            && env.scalar("select coalesce(max(attempts), 0)::bigint from issue_failure where unit = 'an-phu'").await >= 3
     })
     .await;
     assert_eq!(
@@ -113,8 +71,10 @@ async fn one_unit_whose_issuing_fails_does_not_stop_the_others_and_is_shown_unti
         .await
         .unwrap();
     until("an-phu issued and its failure cleared", || async {
-        scalar(&env, "select count(*) from report where unit = 'an-phu'").await == 1
-            && scalar(&env, "select count(*) from issue_failure").await == 0
+        env.scalar("select count(*) from report where unit = 'an-phu'")
+            .await
+            == 1
+            && env.scalar("select count(*) from issue_failure").await == 0
     })
     .await;
     until("the recovery logged", || async {
@@ -222,29 +182,10 @@ async fn an_admin_token_shorter_than_32_characters_is_refused_without_printing_i
     assert!(!stderr.contains("short-s3cret"), "{stderr}");
 }
 
-/// The reference month issued on its day.
-async fn issued(env: &TestEnv) -> (job::UnitJob<'_>, chrono::DateTime<Utc>) {
-    env.ingest_reference_month().await;
-    let profile = env.config.unit("tri-qua").unwrap();
-    let job = env.settings().reporter_config().unwrap().job(profile);
-    let now = baocao_tests::instant("2026-05-18T01:00:00Z");
-    let stored = job::issue(
-        &env.pool,
-        &job,
-        baocao_tests::period("2026-05"),
-        now,
-        Resend::No,
-    )
-    .await
-    .unwrap();
-    assert!(matches!(stored, Issued::Stored { revision: 1, .. }));
-    (job, now)
-}
-
 #[tokio::test]
 async fn a_correction_supersedes_what_was_not_sent_yet_and_only_it_goes_out() {
     let env = TestEnv::new().await;
-    let (job, now) = issued(&env).await;
+    let (job, now) = issue_reference_month(&env).await;
     let later = now + TimeDelta::days(1);
     let correction = Resend::Correction { replaces: Some(1) };
     let stored = job::issue(
@@ -257,11 +198,9 @@ async fn a_correction_supersedes_what_was_not_sent_yet_and_only_it_goes_out() {
     .await
     .unwrap();
     assert!(matches!(stored, Issued::Stored { revision: 2, .. }));
-    let superseded = scalar(
-        &env,
-        "select count(*) from outbox where state = 'superseded'",
-    )
-    .await;
+    let superseded = env
+        .scalar("select count(*) from outbox where state = 'superseded'")
+        .await;
     assert_eq!(superseded, 5, "revision 1's messages, none sent yet");
     let server = SmtpServer::start(&[]);
     let mailer = Mailer::new(Some(&server.url()), Path::new("unused")).unwrap();
@@ -300,7 +239,7 @@ async fn a_correction_supersedes_what_was_not_sent_yet_and_only_it_goes_out() {
 #[tokio::test]
 async fn a_repeated_correction_is_refused_as_stale_by_the_api_and_the_command_line() {
     let env = TestEnv::new().await;
-    issued(&env).await;
+    issue_reference_month(&env).await;
     let api = env.start_api(None).await;
     let path = "/api/units/tri-qua/reports/2026-05/send";
     let body = json!({"force": true, "replaces": 1});
@@ -332,7 +271,7 @@ async fn a_repeated_correction_is_refused_as_stale_by_the_api_and_the_command_li
         "{}",
         String::from_utf8_lossy(&cli.stderr)
     );
-    assert_eq!(scalar(&env, "select count(*) from report").await, 2);
+    assert_eq!(env.scalar("select count(*) from report").await, 2);
 }
 
 #[tokio::test]
@@ -371,7 +310,9 @@ async fn the_write_after_the_servers_250_is_retried_and_nobody_gets_it_twice() {
     .await;
     env.set_database_available(true).await;
     until("every message recorded sent", || async {
-        scalar(&env, "select count(*) from outbox where state = 'sent'").await == 5
+        env.scalar("select count(*) from outbox where state = 'sent'")
+            .await
+            == 5
     })
     .await;
     terminate(reporter).await;
@@ -409,15 +350,19 @@ async fn sigterm_waits_for_the_smtp_exchange_in_flight() {
     })
     .await;
     terminate(reporter).await;
-    // The exchange in flight ended and was recorded: nothing is left claimed.
+    // Each exchange in flight (one per outbox worker at most) ended and was recorded: nothing
+    // is left claimed, and what the server took is what is recorded sent, after one attempt.
     assert_eq!(
-        scalar(&env, "select count(*) from outbox where state = 'sending'").await,
+        env.scalar("select count(*) from outbox where state = 'sending'")
+            .await,
         0
     );
-    assert_eq!(
-        scalar(&env, "select count(*) from outbox where state = 'sent'").await,
-        1
-    );
+    let sent = env
+        .scalar("select count(*) from outbox where state = 'sent' and attempts = 1")
+        .await;
+    let in_flight = i64::try_from(reporter::outbox::SENDERS).unwrap();
+    assert!((1..=in_flight).contains(&sent), "{sent} sent");
+    assert_eq!(server.messages().len(), usize::try_from(sent).unwrap());
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! The end-to-end tests, one module per subject, in one binary: each test binary links the
-//! whole workspace (about 340 MB in the debug profile), so one binary instead of twenty-two
-//! saves CI twenty-one links and several gigabytes of disk. nextest still runs every test in
+//! whole workspace (about 340 MB in the debug profile), so one binary instead of twenty-four
+//! saves CI twenty-three links and several gigabytes of disk. nextest still runs every test in
 //! its own process. One subject alone: `cargo nextest run -p baocao-tests -E 'test(/^pipeline::/)'`.
 
 mod api;
@@ -8,6 +8,7 @@ mod architecture;
 mod browser;
 mod cli;
 mod contracts;
+mod corrections;
 mod delivery;
 mod department;
 mod deploy_config;
@@ -25,4 +26,5 @@ mod report;
 mod secrets;
 mod signing;
 mod six_processes;
+mod stalls;
 mod workbook;

@@ -1,5 +1,6 @@
 //! No credential reaches a log at any level: the broker's and the mail server's passwords,
-//! the database URL's, and the admin token, with everything logged at `trace`.
+//! the database URL's, and the admin token, with everything logged at `trace`. The mail
+//! server's password goes only over TLS, unless the server is on this machine.
 
 use std::path::Path;
 use std::time::Duration;
@@ -129,4 +130,41 @@ async fn no_credential_appears_in_any_log_line_at_trace_level() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn a_password_over_plain_smtp_to_another_host_stops_start_up_without_printing_it() {
+    let env = TestEnv::new().await;
+    let password = format!("mail-pw-{}", Uuid::new_v4().simple());
+    let plain = format!("smtp://mailer:{password}@mail.example.gov.vn:25");
+    let output = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::process::Command::from(env.command(binary()))
+            .args(["run", "--target", "reporter"])
+            .env("BAOCAO_SMTP_URL", &plain)
+            .output(),
+    )
+    .await
+    .expect("it stops at once")
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = stderr.lines().last().unwrap_or_default();
+    assert!(
+        error.starts_with("error: BAOCAO_SMTP_URL") && error.contains("smtp+starttls://"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&password), "{stderr}");
+
+    // Over STARTTLS the same login starts (nothing is due, so nothing connects yet).
+    let starttls = format!("smtp+starttls://mailer:{password}@mail.example.gov.vn:587");
+    let (process, _, logs) = env
+        .spawn_logged(
+            binary(),
+            &["run", "--target", "reporter"],
+            &[("BAOCAO_SMTP_URL", starttls.as_str())],
+        )
+        .await;
+    terminate(process).await;
+    assert!(logs.lines().iter().all(|line| !line.contains(&password)));
 }

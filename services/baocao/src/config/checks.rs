@@ -6,13 +6,38 @@ use std::path::Path;
 use domain::profile::UnitProfile;
 use domain::schedule::Schedule;
 
-use super::locate::{field_offset, invalid_at};
-use super::{ConfigError, FileConfig};
+use super::locate::{field_offset, invalid_at, key_offset};
+use super::{ConfigError, FileConfig, MAX_SMTP_TIMEOUT_SECONDS};
 
 /// Checks `config`, read from `text` at `path`.
 pub(super) fn check(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
+    check_reporter(path, text, config)?;
     check_units(path, text, config)?;
     check_summaries(path, text, config)
+}
+
+/// An SMTP exchange ends before a stopping process does; a retry waits at least a second.
+fn check_reporter(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
+    let tuning = &config.reporter;
+    let problem = if !(1..=MAX_SMTP_TIMEOUT_SECONDS).contains(&tuning.smtp_timeout_seconds) {
+        Some((
+            "smtp_timeout_seconds",
+            format!(
+                "smtp_timeout_seconds must be 1 to {MAX_SMTP_TIMEOUT_SECONDS}: a stopping process gives its exchanges in flight 25 s"
+            ),
+        ))
+    } else if tuning.email_retry_seconds == 0 {
+        Some((
+            "email_retry_seconds",
+            "email_retry_seconds must be at least 1".to_owned(),
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some((field, message)) => Err(invalid_at(path, text, key_offset(text, field), &message)),
+        None => Ok(()),
+    }
 }
 
 fn check_units(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {

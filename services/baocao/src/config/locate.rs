@@ -21,6 +21,22 @@ pub(super) fn invalid_at(path: &Path, text: &str, offset: usize, message: &str) 
     }
 }
 
+/// The offset of the first `key = …` written outside a comment, or 0.
+pub(super) fn key_offset(text: &str, key: &str) -> usize {
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let assigned = trimmed
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='));
+        if assigned {
+            return start + line.len() - trimmed.len();
+        }
+        start += line.len();
+    }
+    0
+}
+
 /// The dotted name of the key on the line at `offset` (or of the table it opens), within the
 /// nearest table header above it: `unit.signer.name`, `schedule.send_day`.
 fn field_at(text: &str, offset: usize) -> String {

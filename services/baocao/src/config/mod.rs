@@ -162,7 +162,7 @@ impl TryFrom<String> for TimeZone {
     }
 }
 
-/// How the reporter waits for ingest before issuing a due report.
+/// How the reporter waits for ingest before issuing a due report, and how it emails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReporterTuning {
@@ -171,13 +171,25 @@ pub struct ReporterTuning {
     pub backlog_wait_minutes: u64,
     /// How often the scheduler looks for due reports, in seconds (at least 1).
     pub schedule_every_seconds: u64,
+    /// How long one exchange with the mail server may take as a whole (connecting, the
+    /// greeting, TLS, the login, each command, the message and the final reply), in seconds:
+    /// 1 to 20, so that a stopping process (25 s) ends its exchanges in flight first.
+    pub smtp_timeout_seconds: u64,
+    /// The wait after an email's first failed attempt, in seconds (at least 1); each further
+    /// failure doubles it, up to an hour.
+    pub email_retry_seconds: u64,
 }
+
+/// The longest `smtp_timeout_seconds`: within the 25 s a stopping process gives its work.
+pub const MAX_SMTP_TIMEOUT_SECONDS: u64 = 20;
 
 impl Default for ReporterTuning {
     fn default() -> Self {
         Self {
             backlog_wait_minutes: 60,
             schedule_every_seconds: 30,
+            smtp_timeout_seconds: reporter::smtp::SMTP_TIMEOUT.as_secs(),
+            email_retry_seconds: 30,
         }
     }
 }
@@ -426,6 +438,27 @@ mod tests {
             message.contains("field `unit.recipients.addresses`"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn an_smtp_bound_beyond_the_stop_or_a_zero_retry_wait_names_its_field() {
+        let text = format!("{SHIPPED}\n[reporter]\nsmtp_timeout_seconds = 21\n");
+        let message = error_of(&text);
+        assert!(
+            message.contains("field `reporter.smtp_timeout_seconds`")
+                && message.contains("1 to 20"),
+            "{message}"
+        );
+        let text = format!("{SHIPPED}\n[reporter]\nemail_retry_seconds = 0\n");
+        let message = error_of(&text);
+        assert!(
+            message.contains("field `reporter.email_retry_seconds`"),
+            "{message}"
+        );
+        let text = format!("{SHIPPED}\n[reporter]\nsmtp_timeout_seconds = 2\n");
+        let config = parse_file(Path::new("baocao.toml"), &text).unwrap();
+        assert_eq!(config.reporter.smtp_timeout_seconds, 2);
+        assert_eq!(config.reporter.email_retry_seconds, 30);
     }
 
     #[test]
