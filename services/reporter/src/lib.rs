@@ -15,8 +15,12 @@
 //! - [`narrative`]: a period's narrative paragraphs and an officer's edits of them.
 //! - [`trend`]: the main shares of the last months, for the dashboard's chart.
 //! - [`sender`]: the email outbox's sender (SMTP through lettre, or `.eml` files).
-//! - [`signature`]: each unit's signing key, and signing an issued revision's PDF.
-//! - [`scheduler`]: which periods are due, the scheduler's step, and what it will do.
+//! - [`signature`]: one unit's signing key, and signing an issued revision's PDF.
+//! - [`certificates`]: every signing unit's certificate as last read: held when it cannot be
+//!   used, read again when its file is replaced.
+//! - [`scheduler`]: which periods are due, and the scheduler's step.
+//! - [`state`]: where a period's report stands: the one judgement that `report status`, the
+//!   API and the department's view show.
 //! - [`service`]: the reporter target's loop (schedule, then send).
 //! - [`docx`] and [`pdf`]: the two page formats in the layout of Nghị định 30/2020/NĐ-CP.
 //! - [`xlsx`]: the national form Biểu II.06a and every figure as a workbook.
@@ -25,6 +29,7 @@
 //! bytes.
 
 pub mod body;
+pub mod certificates;
 pub mod compose;
 pub mod content;
 pub mod docx;
@@ -37,6 +42,7 @@ pub mod sender;
 pub mod service;
 pub mod show;
 pub mod signature;
+pub mod state;
 pub mod status;
 pub mod templates;
 pub mod trend;
@@ -183,18 +189,27 @@ fn sample_content(profile: &domain::profile::UnitProfile, tz: chrono_tz::Tz) -> 
             Vec::new(),
         ),
         Some(codes) => {
-            let members: Vec<_> = codes.iter().take(2).map(indicators).collect();
-            let issued: Vec<String> = codes.iter().take(1).map(ToString::to_string).collect();
-            let names = members.iter().map(|m| m.unit.to_string()).collect();
+            let members: Vec<_> = codes
+                .iter()
+                .take(2)
+                .enumerate()
+                .map(|(i, code)| match i {
+                    0 => domain::MemberFigures::issued(indicators(code), 1),
+                    _ => domain::MemberFigures::provisional(indicators(code)),
+                })
+                .collect();
+            let names = members
+                .iter()
+                .map(|m| m.indicators.unit.to_string())
+                .collect();
             let document = domain::indicators::SummaryIndicators::new(
                 profile.code.clone(),
                 period,
                 window,
                 true,
                 members,
-                issued.len(),
             );
-            (figures::Figures::Summary { document, issued }, names)
+            (figures::Figures::Summary { document }, names)
         }
     };
     ReportContent::new(ReportInputs {

@@ -7,32 +7,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use baocao_tests::{SmtpServer, TestEnv, config_with_second_unit, documents, terminate};
+use baocao_tests::{SmtpServer, TestEnv, config_with_second_unit, documents, terminate, until};
 use chrono::{TimeDelta, Utc};
 use reporter::job::{self, Issued, Resend};
 use reporter::sender::{Mailer, RetryPolicy, Sender};
 use serde_json::{Value, json};
 
-const WAIT: Duration = Duration::from_secs(60);
-
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_baocao-under-test"))
-}
-
-/// Waits until `check` holds, up to `WAIT`.
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not within {WAIT:?}: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn scalar(env: &TestEnv, sql: &'static str) -> i64 {
