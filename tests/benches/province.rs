@@ -141,7 +141,8 @@ async fn measure(units: usize, months: u32) -> anyhow::Result<Figures> {
     }
     let ward = reports.job(reports.unit(codes[0].as_str()).expect("a ward"));
     let status = time(RUNS, || async {
-        let shown = reporter::status::reports(&env.pool, &ward, None, 36, now).await?;
+        let wait = reports.backlog_wait;
+        let shown = reporter::status::reports(&env.pool, &ward, None, 36, now, wait).await?;
         anyhow::ensure!(shown.len() == periods.len(), "{} periods", shown.len());
         Ok(())
     })

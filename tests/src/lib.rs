@@ -186,13 +186,20 @@ impl TestEnv {
             baocao::sim::REFERENCE_MONTH,
         )
         .expect("the seed profile");
+        self.ingest_simulated(&events, Duration::from_secs(30))
+            .await;
+    }
+
+    /// Publishes simulated `events` as `baocao sim` does, runs the ingest worker in this
+    /// process until as many events as were published are stored (within `limit`), and stops
+    /// it. For a database that holds no event yet.
+    pub async fn ingest_simulated(&self, events: &[baocao::sim::SimEvent], limit: Duration) {
         let broker = self.broker().await;
         let worker = self.start_ingest();
-        baocao::sim::publish(&broker.publisher, &broker.topology, &events, None)
+        baocao::sim::publish(&broker.publisher, &broker.topology, events, None)
             .await
-            .expect("publish the seed");
-        self.wait_for_stored(events.len() as i64, Duration::from_secs(30))
-            .await;
+            .expect("publish the simulated events");
+        self.wait_for_stored(events.len() as i64, limit).await;
         worker.stop().await;
         broker.close().await;
     }

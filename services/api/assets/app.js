@@ -336,16 +336,20 @@ const SEND_ERRORS = {
   window_open: "Kỳ báo cáo chưa kết thúc.",
   no_events: "Kỳ này không có sự kiện nào: không có báo cáo để gửi.",
   stale_revision: "Đã có người gửi một bản sửa khác trong lúc này; xem lại danh sách trước khi gửi.",
+  signing_unavailable: "Chứng thư số của đơn vị không dùng được: báo cáo được giữ lại, không gửi khi chưa ký số.",
   503: "Cơ sở dữ liệu tạm thời không truy cập được; vui lòng thử lại sau ít phút.",
 };
 
-// What the scheduler will do about the period that closed last, and why not.
+// Where the report of the period that closed last stands (the reporter's one judgement), and
+// whether it can be sent by hand.
 function planText(plan) {
   switch (plan.state) {
-    case "scheduled": return ["Chưa gửi", "warn", `Kỳ đã kết thúc; báo cáo sẽ tự gửi lúc ${date(plan.at)}`, true];
+    case "scheduled": return ["Chưa gửi", "warn", `Kỳ đã kết thúc; báo cáo sẽ tự gửi lúc ${date(plan.send_at)}`, true];
     case "due": return ["Đến hạn", "warn", "Đã đến giờ gửi; hệ thống sẽ lập và gửi báo cáo trong ít phút", true];
     case "waiting": return ["Đang chờ", "warn",
       `Đã đến giờ gửi nhưng còn chờ nhận hết sự kiện (${plan.why}); gửi chậm nhất lúc ${date(plan.until)}`, true];
+    case "held": return ["Bị giữ lại", "bad",
+      `Chứng thư số của đơn vị không dùng được nên báo cáo chưa được lập (không gửi báo cáo chưa ký số): ${plan.cause}`, false];
     case "failing": return ["Gửi lỗi", "bad",
       `Lập báo cáo tự động bị lỗi từ ${date(plan.since)} (${plan.attempts} lần): ${plan.error}`, true];
     case "no_events": return ["Không gửi", "", "Kỳ này không có sự kiện nào: không có báo cáo để gửi", false];
@@ -500,6 +504,8 @@ async function refreshPipeline() {
   $("failures").replaceChildren(table(["Đơn vị", "Kỳ", "Lỗi từ", "Số lần", "Lỗi"], (view.failures || []).map((f) => el("tr", {},
     el("td", {}, f.unit), el("td", {}, periodName(f.period)), el("td", {}, date(f.since)),
     el("td", { class: "num" }, f.attempts), el("td", { class: "error" }, f.error)))));
+  $("held").replaceChildren(table(["Đơn vị", "Chứng thư số không dùng được"], (view.held || []).map((h) => el("tr", {},
+    el("td", {}, h.unit), el("td", { class: "error" }, h.cause)))));
   try {
     const dead = await json("/api/dead-letters?limit=5");
     const waiting = dead.messages == null ? "không đọc được" : count(dead.messages);
@@ -519,16 +525,22 @@ async function refreshPipeline() {
 
 // ---------------------------------------------------------------- the department's view
 
-// A report's state as the department reads it: label, colour, and rank when sorting by it (what
-// needs someone first).
+// A report's state as the department reads it (the reporter's one judgement, as `report status`
+// says it): label, colour, and rank when sorting by it (what needs someone first).
 const REPORT_STATES = {
-  failed: ["Lỗi gửi", "bad", 0],
+  held: ["Bị giữ lại", "bad", 0],
+  failing: ["Lỗi lập", "bad", 0],
+  undelivered: ["Lỗi gửi", "bad", 0],
   out_of_date: ["Cần gửi lại", "warn", 1],
+  waiting: ["Đang chờ", "info", 2],
   due: ["Đến hạn", "info", 2],
+  skipped_empty: ["Không tự gửi", "warn", 2],
   issued: ["Đã lập", "info", 3],
   sent: ["Đã gửi", "ok", 4],
-  not_due: ["Chưa đến hạn", "", 5],
-  no_report: ["Không có báo cáo", "none", 6],
+  open: ["Chưa đến hạn", "", 5],
+  scheduled: ["Chưa đến hạn", "", 5],
+  no_events: ["Không có báo cáo", "none", 6],
+  before_configured: ["Không có báo cáo", "none", 6],
 };
 
 function revisionText(r) {
@@ -539,13 +551,19 @@ function revisionText(r) {
 function reportDetail(r) {
   const m = r.messages || {};
   switch (r.state) {
-    case "not_due": return `Gửi theo lịch lúc ${date(r.send_at)}`;
+    case "open":
+    case "scheduled": return `Gửi theo lịch lúc ${date(r.send_at)}`;
     case "due": return `Đã đến giờ gửi (${date(r.send_at)}); hệ thống sẽ lập và gửi báo cáo trong ít phút`;
+    case "waiting": return `Đã đến giờ gửi, đang chờ nhận hết sự kiện (${r.why}); gửi chậm nhất lúc ${date(r.until)}`;
+    case "held": return `Chứng thư số không dùng được, báo cáo được giữ lại: ${r.cause}`;
+    case "failing": return `Lập báo cáo tự động bị lỗi từ ${date(r.since)} (${r.attempts} lần): ${r.error}`;
     case "issued": return `Đã lập ${revisionText(r)}; ${m.queued + m.sending + m.retrying} thư đang chờ gửi, ${m.sent} thư đã gửi`;
     case "sent": return `Đã gửi ${revisionText(r)} tới ${m.sent} địa chỉ`;
-    case "failed": return r.error ? `Lập báo cáo tự động bị lỗi: ${r.error}` : `${m.failed} thư bị máy chủ thư từ chối (${revisionText(r)})`;
+    case "undelivered": return `${m.failed} thư bị máy chủ thư từ chối (${revisionText(r)})`;
     case "out_of_date": return `Có sự kiện đến sau khi gửi ${revisionText(r)} làm thay đổi số liệu; cần gửi lại bản sửa`;
-    case "no_report": return "Kỳ này không có sự kiện khi đến hạn, hoặc kết thúc trước khi hệ thống được dùng: không có báo cáo";
+    case "skipped_empty": return "Đến ngày gửi kỳ này chưa có sự kiện nên không tự gửi; nay đã có sự kiện, có thể gửi bằng tay";
+    case "no_events": return "Kỳ này không có sự kiện: không có báo cáo";
+    case "before_configured": return "Kỳ này kết thúc trước khi hệ thống được dùng cho đơn vị: không có báo cáo";
     default: return "";
   }
 }
@@ -664,11 +682,15 @@ function showOverviewData(data) {
     el("td", { class: "num" }, count(t.dossiers_received)), totalShare(t.online), totalShare(t.on_time),
     el("td", { class: "num" }, count(t.pending_overdue)), totalShare(t.documents_signed),
     el("td", { class: "num" }, count(t.petitions_received)), el("td", {})));
+  // Counted by label: open and scheduled are both "Chưa đến hạn", and so on.
   const counts = new Map();
-  for (const u of data.units) counts.set(u.report.state, (counts.get(u.report.state) || 0) + 1);
-  $("overview-states").replaceChildren("Báo cáo của các đơn vị: ", ...Object.entries(REPORT_STATES)
-    .filter(([state]) => counts.has(state))
-    .map(([state, [label, kind]]) => el("span", { class: "badge " + kind }, `${label}: ${counts.get(state)}`)));
+  for (const u of data.units) {
+    const [label, kind] = REPORT_STATES[u.report.state] || [u.report.state, ""];
+    const [, n] = counts.get(label) || [kind, 0];
+    counts.set(label, [kind, n + 1]);
+  }
+  $("overview-states").replaceChildren("Báo cáo của các đơn vị: ", ...[...counts]
+    .map(([label, [kind, n]]) => el("span", { class: "badge " + kind }, `${label}: ${n}`)));
   $("overview-summaries").replaceChildren(...data.summaries.map((s) => summaryCard(s, data.period, data.final)));
   document.body.dataset.overview = data.period;
 }
@@ -746,6 +768,11 @@ function showCertificate(info) {
   const cert = info && info.certificate;
   if (!cert) {
     box.replaceChildren(el("span", { class: "badge" }, "Chưa ký số"), " Báo cáo của đơn vị được gửi không kèm chữ ký số.");
+    return;
+  }
+  if (cert.unavailable) {
+    box.replaceChildren(el("span", { class: "badge bad" }, "Chứng thư số không dùng được"),
+      ` ${cert.unavailable}. Báo cáo của đơn vị được giữ lại (không gửi khi chưa ký số) cho đến khi thay chứng thư.`);
     return;
   }
   const until = date(cert.not_after);

@@ -12,12 +12,13 @@ use crate::{commands, run, telemetry};
 /// The exit statuses besides 0 (done) and 2 (the command line is wrong, from clap): 1 for an
 /// error, and one for each outcome that did nothing on purpose. The API answers the same
 /// outcomes with the same codes (`already_sent`, …) in its error body.
-pub const EXIT_STATUSES: [(&str, u8); 5] = [
+pub const EXIT_STATUSES: [(&str, u8); 6] = [
     ("error", 1),
     ("already_sent", 3),
     ("window_open", 4),
     ("no_events", 5),
     ("stale_revision", 6),
+    ("signing_unavailable", 8),
 ];
 
 /// A command that did nothing, on purpose, for a reason a script may want to tell apart from

@@ -36,38 +36,44 @@ pub async fn send(settings: &Settings, args: &PeriodArgs, resend: Resend) -> any
     }
 }
 
-/// `report status`.
+/// `report status`: every unit and summary (or the one `--unit` names), each period with a
+/// report and the state the reporter judges it in, then the period asked for (or the last one
+/// closed) if it has none.
 pub async fn status(
     settings: &Settings,
     unit: Option<&UnitCode>,
     period: Option<Period>,
 ) -> anyhow::Result<()> {
-    let units: Vec<&UnitProfile> = match unit {
-        Some(code) => vec![profile(settings, code)?],
-        None => settings.file.units.iter().collect(),
-    };
     let reports = settings.reporter_config()?;
+    let profiles: Vec<&UnitProfile> = match unit {
+        Some(code) => vec![
+            reports
+                .unit(code.as_str())
+                .ok_or_else(|| anyhow::anyhow!("unit '{code}' is not configured"))?,
+        ],
+        None => reports.issuers().collect(),
+    };
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
     let now = Utc::now();
+    let wait = reports.backlog_wait;
     let last_closed = Period::containing(now, reports.tz).previous();
-    for profile in units {
+    for profile in profiles {
         let job = reports.job(profile);
-        let periods = reporter::status::reports(&pool, &job, period, usize::MAX, now).await?;
+        let periods = reporter::status::reports(&pool, &job, period, usize::MAX, now, wait).await?;
         for period in &periods {
             print_period(&profile.code, period);
         }
-        // What the scheduler will do about the period asked for, or the last one closed.
         let asked = period.unwrap_or(last_closed);
         if !periods.iter().any(|p| p.period == asked) {
-            let plan =
-                reporter::scheduler::plan(&pool, &job, asked, now, reports.backlog_wait).await?;
-            println!("{} {asked} {}", profile.code, plan.describe());
+            let judged = reporter::state::of_period(&pool, &job, asked, now, wait).await?;
+            println!("{} {asked} {}", profile.code, judged.view.describe());
         }
     }
     Ok(())
 }
 
 fn print_period(unit: &UnitCode, period: &reporter::status::PeriodReports) {
+    println!("{unit} {} {}", period.period, period.report.describe());
     let latest = period.revisions.last().map(|r| r.revision);
     for revision in &period.revisions {
         let out_of_date = period.out_of_date && Some(revision.revision) == latest;

@@ -71,10 +71,19 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
     let listener = api::bind(&settings.env.http_addr, full_api, token).await?;
     let mut stop = StopSignal::listen()?;
     let (trigger, shutdown) = Shutdown::new();
+    let api_config = api_config(&settings)?;
+    // One set of certificates for the process, read at start by the targets that sign (ingest
+    // never does). One that cannot be used is logged and holds its unit's reports; the start
+    // goes on.
+    let certificates = std::sync::Arc::clone(&api_config.reports.certificates);
+    if !matches!(target, Target::Ingest) {
+        certificates.refresh(chrono::Utc::now()).await;
+    }
     // The HTTP server answers its probes from the start, on a pool of its own that connects
     // when the database is there: readiness says "starting" until it is migrated.
     let api_pool = store::db::connect_lazy(settings.env.database_url.expose(), 6)?;
-    let state = api::AppState::new(api_config(&settings)?, api_pool, shutdown.clone());
+    let schedule_every = api_config.reports.schedule_every;
+    let state = api::AppState::new(api_config, api_pool, shutdown.clone());
     state.set_target(match target {
         Target::All => "all",
         Target::Ingest => "ingest",
@@ -94,8 +103,21 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
         let (pool, shutdown) = (pool.clone(), shutdown.clone());
         workers.spawn(async move { ("ingest", ingest::run(config, pool, shutdown).await) });
     }
-    if let Some(sender) = sender {
-        let config = settings.reporter_config()?;
+    if matches!(target, Target::Api) {
+        // Without the scheduler, which looks at them every step: the dashboard and the metrics
+        // follow a replaced file all the same.
+        let (certificates, shutdown) = (std::sync::Arc::clone(&certificates), shutdown.clone());
+        workers.spawn(async move {
+            let watched = reporter::certificates::watch(certificates, schedule_every, shutdown);
+            ("certificates", watched.await)
+        });
+    }
+    if matches!(target, Target::All | Target::Reporter) {
+        let sender = sender.context("a reporter's sender is made at start")?;
+        let config = reporter::service::ReporterConfig {
+            certificates,
+            ..settings.reporter_config()?
+        };
         let (pool, shutdown) = (pool.clone(), shutdown.clone());
         workers.spawn(async move {
             let stopped = reporter::service::run(pool, config, sender, shutdown).await;

@@ -266,8 +266,8 @@ impl Indicators {
     }
 }
 
-/// The document of a summary (SPEC §12): each member's indicators, their total, and how many
-/// members had issued their report for the period.
+/// The document of a summary (SPEC §12): each member's row, their total, and how many members
+/// had issued their report for the period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SummaryIndicators {
@@ -282,13 +282,51 @@ pub struct SummaryIndicators {
     /// False while the window is still open.
     #[serde(rename = "final")]
     pub is_final: bool,
-    /// Each member's indicators document, in configuration order.
-    pub members: Vec<Indicators>,
+    /// Each member's row, in configuration order.
+    pub members: Vec<MemberFigures>,
     /// The members' figures summed; every share of the summary's report is computed from
     /// these sums, never as an average of the members' shares.
     pub total: Totals,
     /// How many members there are, and how many had issued their report for the period.
     pub reported: Reported,
+}
+
+/// One member's row of a summary: the figures of the report it issued for the period, as that
+/// report froze them, or, while it has issued none, its figures counted now and marked
+/// provisional. A late event changes neither an issued member's row nor what it signed; the
+/// member's next revision does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberFigures {
+    /// The member's indicators document (SPEC §5).
+    #[serde(flatten)]
+    pub indicators: Indicators,
+    /// The revision of the member's report these figures come from; null while it has issued
+    /// none.
+    pub revision: Option<i32>,
+    /// True while the member has issued no report for the period: the figures are counted
+    /// now and may still change.
+    pub provisional: bool,
+}
+
+impl MemberFigures {
+    /// The row of a member whose latest issued revision is `revision`, with the figures it froze.
+    pub fn issued(indicators: Indicators, revision: i32) -> Self {
+        Self {
+            indicators,
+            revision: Some(revision),
+            provisional: false,
+        }
+    }
+
+    /// The row of a member that has issued no report: its figures as counted now.
+    pub fn provisional(indicators: Indicators) -> Self {
+        Self {
+            indicators,
+            revision: None,
+            provisional: true,
+        }
+    }
 }
 
 /// Figures summed over a summary's members.
@@ -313,16 +351,17 @@ pub struct Reported {
 }
 
 impl SummaryIndicators {
-    /// The summary `code` of `members` for `period`, `issued` of which had issued their report.
+    /// The summary `code` of `members` for `period`; those not provisional had issued their
+    /// report.
     pub fn new(
         code: UnitCode,
         period: Period,
         window: Window,
         is_final: bool,
-        members: Vec<Indicators>,
-        issued: usize,
+        members: Vec<MemberFigures>,
     ) -> Self {
         let total = Self::total_of(&code, period, window, is_final, &members);
+        let issued = members.iter().filter(|m| !m.provisional).count();
         Self {
             unit: code,
             period,
@@ -349,9 +388,9 @@ impl SummaryIndicators {
         period: Period,
         window: Window,
         is_final: bool,
-        members: &[Indicators],
+        members: &[MemberFigures],
     ) -> Indicators {
-        let counts = members.iter().map(Indicators::counts).sum();
+        let counts = members.iter().map(|m| m.indicators.counts()).sum();
         Indicators::new(code.clone(), period, window, is_final, counts)
     }
 
@@ -422,9 +461,12 @@ mod tests {
             Indicators::new(unit, period, window, true, counts)
         };
         // 1 of 1 online (100%) and 1 of 99 (1.01%): the total is 2 of 100, 2%, not 50.5%.
-        let members = vec![member("a", 1, 1), member("b", 99, 1)];
+        let members = vec![
+            MemberFigures::issued(member("a", 1, 1), 2),
+            MemberFigures::provisional(member("b", 99, 1)),
+        ];
         let code = crate::UnitCode::parse("tinh").unwrap();
-        let summary = SummaryIndicators::new(code, period, window, true, members, 1);
+        let summary = SummaryIndicators::new(code, period, window, true, members);
         let p = summary.total.procedures;
         assert_eq!((p.received, p.online, p.direct), (100, 2, 98));
         assert_eq!(crate::notation::share(p.online, p.received), "2%");
@@ -437,6 +479,23 @@ mod tests {
         );
         let json = serde_json::to_value(&summary).unwrap();
         assert_eq!(json["members"][1]["unit"], "b");
+        assert_eq!(json["members"][1]["procedures"]["received"], 99);
+        assert_eq!(
+            (
+                &json["members"][0]["revision"],
+                &json["members"][0]["provisional"]
+            ),
+            (&serde_json::json!(2), &serde_json::json!(false))
+        );
+        assert_eq!(
+            (
+                &json["members"][1]["revision"],
+                &json["members"][1]["provisional"]
+            ),
+            (&serde_json::Value::Null, &serde_json::json!(true))
+        );
         assert_eq!(json["total"]["procedures"]["online"], 2);
+        let round_trip: SummaryIndicators = serde_json::from_value(json).unwrap();
+        assert_eq!(round_trip, summary);
     }
 }

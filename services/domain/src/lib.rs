@@ -27,7 +27,7 @@ pub mod text;
 pub mod unit;
 
 pub use event::{Channel, Event, EventKind, Source};
-pub use indicators::{Counts, Indicators, SummaryIndicators};
+pub use indicators::{Counts, Indicators, MemberFigures, SummaryIndicators};
 pub use parse::{ParsedEvent, Rejection, parse_event, parse_event_from};
 pub use period::{Period, Window};
 pub use unit::{KnownUnits, UnitCode};

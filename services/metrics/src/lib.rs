@@ -114,6 +114,8 @@ pub struct Metrics {
     pub ready: Family<TargetLabels, Gauge>,
     /// When each unit's signing certificate ends, in Unix seconds.
     pub certificate_expiry: Family<UnitLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// 1 while a unit's signing certificate cannot be used (its reports are held), else 0.
+    pub certificate_unavailable: Family<UnitLabels, Gauge>,
 }
 
 fn latency_buckets() -> Histogram {
@@ -148,6 +150,7 @@ impl Metrics {
             source_last_event: Family::default(),
             ready: Family::default(),
             certificate_expiry: Family::default(),
+            certificate_unavailable: Family::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -254,6 +257,11 @@ impl Metrics {
             "When each unit's signing certificate ends (Unix time)",
             metrics.certificate_expiry.clone(),
         );
+        r.register(
+            "signing_certificate_unavailable",
+            "1 while a unit's signing certificate cannot be used (missing, unreadable, expired, its password wrong or not set): its reports are held",
+            metrics.certificate_unavailable.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -355,6 +363,16 @@ impl Metrics {
         self.certificate_expiry
             .get_or_create(&labels)
             .set(unix_seconds);
+    }
+
+    /// Sets whether `unit`'s signing certificate cannot be used.
+    pub fn set_certificate_unavailable(&self, unit: &str, unavailable: bool) {
+        let labels = UnitLabels {
+            unit: unit.to_owned(),
+        };
+        self.certificate_unavailable
+            .get_or_create(&labels)
+            .set(i64::from(unavailable));
     }
 
     /// Sets how many outbox messages are in `state`.

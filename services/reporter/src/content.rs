@@ -13,7 +13,7 @@ use domain::indicators::Reported;
 use domain::notation;
 use domain::profile::{Narrative, Signer, UnitProfile};
 use domain::text::without_controls;
-use domain::{Indicators, form};
+use domain::{Indicators, MemberFigures, form};
 use serde::Serialize;
 
 use crate::figures::Figures;
@@ -141,10 +141,9 @@ impl ReportContent {
         let indicators = inputs.figures.indicators(inputs.as_of.timezone());
         let summary = match inputs.figures {
             Figures::Unit(_) => None,
-            Figures::Summary { document, issued } => Some(SummaryView::new(
+            Figures::Summary { document } => Some(SummaryView::new(
                 &document.members,
                 inputs.member_names,
-                issued,
                 document.reported,
             )),
         };
@@ -223,6 +222,9 @@ pub struct SummaryView {
     pub reported: Reported,
     /// The names of the members that had not, in the table's order.
     pub not_reported: Vec<String>,
+    /// Whether any member's row is provisional: counted when the report was made, as that
+    /// member had issued no report of its own.
+    pub provisional: bool,
     /// The members' table.
     pub table: FormTable,
     /// The members' indicators documents, for the XLSX.
@@ -259,8 +261,11 @@ pub struct GroupHead {
 pub struct FormRow {
     /// 1, 2, 3, …
     pub ordinal: usize,
-    /// The member's name, e.g. "UBND phường Trí Quả".
+    /// The member's name, e.g. "UBND phường Trí Quả", followed by "(tạm tính)" when its row
+    /// is provisional.
     pub name: String,
+    /// The member had issued no report: its figures were counted when this report was made.
+    pub provisional: bool,
     /// The figure columns' values.
     pub values: Vec<i64>,
     /// The row in words, for the plain-text report: "nhận giải quyết 34 (trực tuyến 20, …); …".
@@ -268,27 +273,29 @@ pub struct FormRow {
 }
 
 impl SummaryView {
-    /// The view of `members` (named `names`), `issued` of which had reported.
-    pub fn new(
-        members: &[Indicators],
-        names: &[String],
-        issued: &[String],
-        reported: Reported,
-    ) -> Self {
-        let name = |i: usize, member: &Indicators| {
+    /// The view of `members` (named `names`); a provisional row is a member that had not
+    /// reported.
+    pub fn new(members: &[MemberFigures], names: &[String], reported: Reported) -> Self {
+        let name = |i: usize, member: &MemberFigures| {
             names
                 .get(i)
                 .cloned()
-                .unwrap_or_else(|| member.unit.to_string())
+                .unwrap_or_else(|| member.indicators.unit.to_string())
         };
         let rows: Vec<FormRow> = members
             .iter()
             .enumerate()
             .map(|(i, member)| {
-                let values = form::values(&member.procedures);
+                let values = form::values(&member.indicators.procedures);
+                let name = name(i, member);
                 FormRow {
                     ordinal: i + 1,
-                    name: name(i, member),
+                    name: if member.provisional {
+                        format!("{name} {PROVISIONAL}")
+                    } else {
+                        name
+                    },
+                    provisional: member.provisional,
                     line: in_words(&values),
                     values: values.to_vec(),
                 }
@@ -303,13 +310,14 @@ impl SummaryView {
         let not_reported = members
             .iter()
             .enumerate()
-            .filter(|(_, member)| !issued.iter().any(|code| code == member.unit.as_str()))
+            .filter(|(_, member)| member.provisional)
             .map(|(i, member)| name(i, member))
             .collect();
         Self {
             reported,
             not_reported,
-            members: members.to_vec(),
+            provisional: members.iter().any(|m| m.provisional),
+            members: members.iter().map(|m| m.indicators.clone()).collect(),
             table: FormTable {
                 groups: form::GROUPS
                     .iter()
@@ -326,6 +334,10 @@ impl SummaryView {
         }
     }
 }
+
+/// What follows a provisional member's name in the table: its figures are counted when the
+/// summary is made, as it had issued no report of its own.
+pub const PROVISIONAL: &str = "(tạm tính)";
 
 /// One row of the form in words: each group's total, then its parts in brackets.
 fn in_words(values: &[i64]) -> String {

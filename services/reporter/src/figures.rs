@@ -1,11 +1,16 @@
 //! What a report is computed from: a unit's indicators document (SPEC §5), or a summary's
-//! members, their total and how many had issued their report (SPEC §12). Read with the same
-//! grouped statements whatever the number of members.
+//! member rows, their total and how many had issued their report (SPEC §12). Read with the
+//! same grouped statements whatever the number of members.
+//!
+//! A summary's row of a member is what that member issued: the figures its latest issued
+//! revision froze, so that the department's table says what the ward signed, whatever arrived
+//! since. A member that has issued nothing is counted now, and its row is marked provisional.
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use domain::indicators::SummaryIndicators;
-use domain::{Indicators, Period, UnitCode};
+use domain::{Indicators, MemberFigures, Period, UnitCode};
 use store::PgPool;
 
 use crate::job::UnitJob;
@@ -19,8 +24,6 @@ pub enum Figures {
     Summary {
         /// Its document.
         document: SummaryIndicators,
-        /// The members that had issued their report for the period.
-        issued: Vec<String>,
     },
 }
 
@@ -50,19 +53,19 @@ impl Figures {
             let own = store::indicators::for_period(pool, code, period, tz, now).await?;
             return Ok(Figures::Unit(own));
         };
-        let indicators = store::indicators::for_units(pool, members, period, tz, now).await?;
-        let issued = store::reports::issued_among(pool, members, period).await?;
+        let (live, issued) = tokio::try_join!(
+            store::indicators::for_units(pool, members, period, tz, now),
+            store::reports::issued_figures(pool, members, period),
+        )?;
+        let frozen = issued
+            .iter()
+            .map(|i| (i.unit.as_str(), (i.revision, &i.indicators)))
+            .collect();
+        let rows = member_rows(live, &frozen)?;
         let window = period.window(tz);
         let is_final = now >= window.end().to_utc();
-        let document = SummaryIndicators::new(
-            code.clone(),
-            period,
-            window,
-            is_final,
-            indicators,
-            issued.len(),
-        );
-        Ok(Figures::Summary { document, issued })
+        let document = SummaryIndicators::new(code.clone(), period, window, is_final, rows);
+        Ok(Figures::Summary { document })
     }
 
     /// The document the figure paragraphs are written from: the unit's, or the summary's
@@ -70,7 +73,7 @@ impl Figures {
     pub fn indicators(&self, tz: Tz) -> Indicators {
         match self {
             Figures::Unit(own) => own.clone(),
-            Figures::Summary { document, .. } => document.total(document.period.window(tz)),
+            Figures::Summary { document } => document.total(document.period.window(tz)),
         }
     }
 
@@ -85,7 +88,7 @@ impl Figures {
     pub fn period(&self) -> Period {
         match self {
             Figures::Unit(own) => own.period,
-            Figures::Summary { document, .. } => document.period,
+            Figures::Summary { document } => document.period,
         }
     }
 }
@@ -95,9 +98,34 @@ impl serde::Serialize for Figures {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Figures::Unit(own) => own.serialize(serializer),
-            Figures::Summary { document, .. } => document.serialize(serializer),
+            Figures::Summary { document } => document.serialize(serializer),
         }
     }
+}
+
+/// A summary's member rows, in the order of `live` (each member's figures counted now): a
+/// member in `issued` (its latest issued revision and the figures that revision froze) has
+/// those, the others their live figures, marked provisional. The one rule for every place that
+/// shows a summary (its report, the API, the department's view).
+pub fn member_rows(
+    live: Vec<Indicators>,
+    issued: &std::collections::HashMap<&str, (i32, &serde_json::Value)>,
+) -> anyhow::Result<Vec<MemberFigures>> {
+    live.into_iter()
+        .map(|now| match issued.get(now.unit.as_str()) {
+            Some(&(revision, frozen)) => {
+                let figures: Indicators =
+                    serde_json::from_value(frozen.clone()).with_context(|| {
+                        format!(
+                            "revision {revision} of {}'s report has figures that cannot be read",
+                            now.unit
+                        )
+                    })?;
+                Ok(MemberFigures::issued(figures, revision))
+            }
+            None => Ok(MemberFigures::provisional(now)),
+        })
+        .collect()
 }
 
 impl UnitJob<'_> {

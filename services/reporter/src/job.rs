@@ -19,9 +19,10 @@ use store::reports::{Addressee, NewReport, SignatureRecord};
 
 use domain::schedule::Schedule;
 
+use crate::certificates::{Certificates, Signing};
 use crate::compose;
 use crate::content::SignatureView;
-use crate::signature::{Place, UnitSigner};
+use crate::signature::Place;
 use crate::{Format, Renderer, ReportContent, TemplateSource};
 
 /// What a unit's reports need besides the database.
@@ -35,8 +36,8 @@ pub struct UnitJob<'a> {
     pub schedule: Schedule,
     /// Where the templates come from.
     pub templates: TemplateSource,
-    /// The unit's signing key, if its reports are signed.
-    pub signer: Option<Arc<UnitSigner>>,
+    /// Every signing unit's certificate as this process last read it.
+    pub certificates: Arc<Certificates>,
     /// For a summary, the units it rolls up, in its table's order; `None` for a unit.
     pub members: Option<Vec<UnitCode>>,
     /// The members' names, as its table lists them.
@@ -75,6 +76,12 @@ pub enum Issued {
         /// The latest revision now.
         latest: i32,
     },
+    /// The unit signs its reports and its certificate cannot be used: the report is held, not
+    /// issued unsigned, until the certificate is mended.
+    SigningUnavailable {
+        /// Why, naming the unit and never the password.
+        cause: String,
+    },
 }
 
 /// Whether a period already sent may get a new revision.
@@ -92,7 +99,8 @@ pub enum Resend {
 
 impl Issued {
     /// A stable code for the outcome, the same in the API's answers and in what the command
-    /// line says: `stored`, `already_sent`, `window_open` or `no_events`.
+    /// line says: `stored`, `already_sent`, `window_open`, `no_events`, `stale_revision` or
+    /// `signing_unavailable`.
     pub fn code(&self) -> &'static str {
         match self {
             Issued::Stored { .. } => "stored",
@@ -100,6 +108,7 @@ impl Issued {
             Issued::WindowOpen { .. } => "window_open",
             Issued::NoEvents => "no_events",
             Issued::Stale { .. } => "stale_revision",
+            Issued::SigningUnavailable { .. } => "signing_unavailable",
         }
     }
 
@@ -127,6 +136,10 @@ impl Issued {
             Issued::Stale { replaces, latest } => format!(
                 "{unit} {period}: the latest revision is {latest}, not {replaces}: a correction \
                  was sent meanwhile; nothing sent"
+            ),
+            Issued::SigningUnavailable { cause } => format!(
+                "{unit} {period} is held: its reports are signed and the signing certificate \
+                 cannot be used ({cause}); nothing sent"
             ),
         }
     }
@@ -158,6 +171,11 @@ pub async fn issue(
     if !store::health::has_events(pool, &job.counted_units(), start, end).await? {
         return Ok(Issued::NoEvents);
     }
+    let signer = match job.signing_now(now).await {
+        Signing::Unsigned => None,
+        Signing::Ready(signer) => Some(signer),
+        Signing::Unavailable(cause) => return Ok(Issued::SigningUnavailable { cause }),
+    };
     // Dated the day it is issued: on the sending day when on time, later when caught up or
     // corrected.
     let date = now.with_timezone(&job.tz).date_naive();
@@ -177,7 +195,7 @@ pub async fn issue(
         ));
     }
     let signing_time = now.with_timezone(&job.tz).fixed_offset();
-    if let Some(signer) = &job.signer {
+    if let Some(signer) = &signer {
         content.signature = Some(SignatureView {
             organisation: signer.organisation(&job.profile.short_name),
             time: crate::signature::visible_time(signing_time),
@@ -186,7 +204,7 @@ pub async fn issue(
         });
     }
     let (mut report, place) = render_all(job, &content, revision, date).await?;
-    if let (Some(signer), Some(view)) = (&job.signer, &content.signature) {
+    if let (Some(signer), Some(view)) = (&signer, &content.signature) {
         let place = place.context("the page template drew no <signature> box to sign at")?;
         let (pdf, signed) = signer
             .sign(&report.pdf, place, signing_time, &view.organisation)
@@ -201,6 +219,8 @@ pub async fn issue(
     }
     let addressees = addressees(job.profile, period, revision);
     store::reports::insert(&mut tx, unit, period, &report, &addressees, now).await?;
+    // A failure the scheduler recorded before this revision (issued by hand, say) is over.
+    store::schedule::clear_failure(&mut *tx, unit, period).await?;
     tx.commit().await.context("Failed to commit the report")?;
     tracing::info!(
         revision,
@@ -321,6 +341,21 @@ fn message_id(profile: &UnitProfile, period: Period, revision: i32, address: &st
     )
 }
 
+impl UnitJob<'_> {
+    /// Where the unit stands with signing as last read (a certificate never read is read now).
+    pub fn signing(&self, now: DateTime<Utc>) -> Signing {
+        self.certificates.signing(self.profile.code.as_str(), now)
+    }
+
+    /// Where the unit stands with signing now: its certificate is looked at again first, so
+    /// that a file replaced since the last look is what signs (or what holds the report).
+    pub async fn signing_now(&self, now: DateTime<Utc>) -> Signing {
+        let code = self.profile.code.as_str();
+        self.certificates.refresh_unit(code, now).await;
+        self.certificates.signing(code, now)
+    }
+}
+
 /// Whether the latest of `revisions` was sent with figures that events arriving since have
 /// changed (for a summary, any member's): the report is out of date and `report send --force`
 /// would send a correction.
@@ -339,21 +374,93 @@ pub async fn out_of_date(
 }
 
 /// The parts of a frozen document that make a report out of date when they change: a unit's
-/// figures, and a summary's members and total. The window's bounds, `final` and a summary's
-/// `reported` count are not figures.
-const FIGURE_KEYS: [&str; 6] = [
+/// figures, and a summary's member rows (a member that issues, or corrects, after the summary
+/// changes its row and its `provisional` flag), total and `reported` count. The window's
+/// bounds and `final` are not figures.
+const FIGURE_KEYS: [&str; 7] = [
     "documents",
     "petitions",
     "procedures",
     "articles",
     "members",
     "total",
+    "reported",
 ];
 
 /// Whether the figures of `current` differ from those `frozen` in a sent revision (both
 /// documents as JSON: a unit's indicators, or a summary's).
 pub fn figures_changed(frozen: &serde_json::Value, current: &serde_json::Value) -> bool {
-    FIGURE_KEYS
-        .iter()
-        .any(|key| frozen.get(key) != current.get(key))
+    FIGURE_KEYS.iter().any(|&key| match key {
+        "members" => members_changed(frozen.get(key), current.get(key)),
+        _ => frozen.get(key) != current.get(key),
+    })
+}
+
+/// Whether a summary's member rows changed. Rows frozen before they said where they came from
+/// (no `provisional`) are compared by their figures alone, so that upgrading does not mark
+/// every earlier summary out of date.
+fn members_changed(
+    frozen: Option<&serde_json::Value>,
+    current: Option<&serde_json::Value>,
+) -> bool {
+    let older =
+        rows_of(frozen).is_some_and(|rows| rows.iter().any(|r| r.get("provisional").is_none()));
+    if !older {
+        return frozen != current;
+    }
+    figures_of(frozen) != figures_of(current)
+}
+
+fn rows_of(value: Option<&serde_json::Value>) -> Option<&Vec<serde_json::Value>> {
+    value.and_then(serde_json::Value::as_array)
+}
+
+/// Member rows without what says where they came from.
+fn figures_of(value: Option<&serde_json::Value>) -> Option<Vec<serde_json::Value>> {
+    let mut rows = rows_of(value)?.clone();
+    for row in rows.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+        row.remove("revision");
+        row.remove("provisional");
+    }
+    Some(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn summary(members: serde_json::Value) -> serde_json::Value {
+        json!({"members": members, "total": {"documents": {"issued": 3}},
+               "reported": {"members": 2, "issued": 1}})
+    }
+
+    #[test]
+    fn a_member_issuing_after_the_summary_makes_it_out_of_date_even_with_the_same_figures() {
+        let frozen = summary(json!([
+            {"unit": "a", "documents": {"issued": 1}, "revision": 1, "provisional": false},
+            {"unit": "b", "documents": {"issued": 2}, "revision": null, "provisional": true},
+        ]));
+        let mut current = frozen.clone();
+        assert!(!figures_changed(&frozen, &current));
+        current["members"][1]["revision"] = json!(1);
+        current["members"][1]["provisional"] = json!(false);
+        assert!(figures_changed(&frozen, &current));
+        let mut reported = frozen.clone();
+        reported["reported"]["issued"] = json!(2);
+        assert!(figures_changed(&frozen, &reported));
+    }
+
+    #[test]
+    fn rows_frozen_before_they_said_where_they_came_from_are_compared_by_their_figures() {
+        let frozen = summary(json!([{"unit": "a", "documents": {"issued": 1}}]));
+        let same = summary(json!([
+            {"unit": "a", "documents": {"issued": 1}, "revision": 1, "provisional": false},
+        ]));
+        assert!(!figures_changed(&frozen, &same));
+        let other = summary(json!([
+            {"unit": "a", "documents": {"issued": 2}, "revision": 1, "provisional": false},
+        ]));
+        assert!(figures_changed(&frozen, &other));
+    }
 }

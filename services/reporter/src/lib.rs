@@ -17,8 +17,12 @@
 //! - [`sender`]: the email outbox's sender (SMTP through lettre, or `.eml` files).
 //! - [`smtp`]: one exchange with the SMTP server, bounded as a whole; credentials only over TLS.
 //! - [`outbox`]: the outbox's own loop, a few messages at a time, apart from the scheduler.
-//! - [`signature`]: each unit's signing key, and signing an issued revision's PDF.
-//! - [`scheduler`]: which periods are due, the scheduler's step, and what it will do.
+//! - [`signature`]: one unit's signing key, and signing an issued revision's PDF.
+//! - [`certificates`]: every signing unit's certificate as last read: held when it cannot be
+//!   used, read again when its file is replaced.
+//! - [`scheduler`]: which periods are due, and the scheduler's step.
+//! - [`state`]: where a period's report stands: the one judgement that `report status`, the
+//!   API and the department's view show.
 //! - [`service`]: the reporter target: the scheduler's loop, and the outbox's beside it.
 //! - [`docx`] and [`pdf`]: the two page formats in the layout of Nghị định 30/2020/NĐ-CP.
 //! - [`xlsx`]: the national form Biểu II.06a and every figure as a workbook.
@@ -27,6 +31,7 @@
 //! bytes.
 
 pub mod body;
+pub mod certificates;
 pub mod compose;
 pub mod content;
 pub mod docx;
@@ -41,6 +46,7 @@ pub mod service;
 pub mod show;
 pub mod signature;
 pub mod smtp;
+pub mod state;
 pub mod status;
 pub mod templates;
 pub mod trend;
@@ -187,18 +193,27 @@ fn sample_content(profile: &domain::profile::UnitProfile, tz: chrono_tz::Tz) -> 
             Vec::new(),
         ),
         Some(codes) => {
-            let members: Vec<_> = codes.iter().take(2).map(indicators).collect();
-            let issued: Vec<String> = codes.iter().take(1).map(ToString::to_string).collect();
-            let names = members.iter().map(|m| m.unit.to_string()).collect();
+            let members: Vec<_> = codes
+                .iter()
+                .take(2)
+                .enumerate()
+                .map(|(i, code)| match i {
+                    0 => domain::MemberFigures::issued(indicators(code), 1),
+                    _ => domain::MemberFigures::provisional(indicators(code)),
+                })
+                .collect();
+            let names = members
+                .iter()
+                .map(|m| m.indicators.unit.to_string())
+                .collect();
             let document = domain::indicators::SummaryIndicators::new(
                 profile.code.clone(),
                 period,
                 window,
                 true,
                 members,
-                issued.len(),
             );
-            (figures::Figures::Summary { document, issued }, names)
+            (figures::Figures::Summary { document }, names)
         }
     };
     ReportContent::new(ReportInputs {

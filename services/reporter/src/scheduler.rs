@@ -1,12 +1,14 @@
-//! The scheduler (SPEC §4): which periods are due, its single step, and what it will do about
-//! a period, as the dashboard and `report status` tell it.
+//! The scheduler (SPEC §4): which periods are due, and its single step. What the dashboard and
+//! `report status` say about a period is judged in [`crate::state`], by the same rules.
 //!
-//! A step reads every unit's registration in one statement and looks only at the periods after
-//! the last one it settled, so a step with nothing due costs the same whatever the history.
-//! Each due period is issued on its own: one unit's failure (a broken template, say) is recorded
-//! for that unit and period and shown, and the others go on. While ingest may still hold events
-//! of the window (a backlog in the queues, or no word from ingest lately), a due period waits,
-//! up to a bound, before it is issued.
+//! A step looks at the signing certificates again (a file replaced in place is read now), reads
+//! every unit's registration in one statement and looks only at the periods after the last one
+//! it settled, so a step with nothing due costs the same whatever the history. Each due period
+//! is issued on its own: one unit's failure (a broken template, say) is recorded for that unit
+//! and period and shown, a unit whose certificate cannot be used is held, and the others go on.
+//! While ingest may still hold events of the window (a backlog in the queues, no word from
+//! ingest lately, or its heartbeat cannot be read), a due period waits, up to a bound, before
+//! it is issued.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -15,7 +17,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use domain::schedule::Schedule;
 use domain::{Period, UnitCode};
-use serde::Serialize;
 use store::PgPool;
 use store::reports::Registration;
 
@@ -49,11 +50,14 @@ pub fn due_periods(
 
 /// Why a due report should wait for ingest, if it should: `None` when no ingest has ever been
 /// heard from (nothing to wait for), or when the last word is recent and the queues were empty.
-pub async fn backlog(pool: &PgPool) -> anyhow::Result<Option<String>> {
-    let Some(heard) = store::schedule::ingest_heard(pool, INGEST_SILENCE).await? else {
-        return Ok(None);
+/// A heartbeat that cannot be read is a reason to wait: a failed read must never issue a report
+/// before its events are in.
+pub async fn backlog(pool: &PgPool) -> Option<String> {
+    let heard = match store::schedule::ingest_heard(pool, INGEST_SILENCE).await {
+        Ok(heard) => heard?,
+        Err(error) => return Some(format!("ingest's heartbeat cannot be read: {error:#}")),
     };
-    Ok(if heard.since > INGEST_SILENCE {
+    if heard.since > INGEST_SILENCE {
         Some(format!(
             "ingest has not been heard from for {} min",
             heard.since.as_secs() / 60
@@ -65,7 +69,21 @@ pub async fn backlog(pool: &PgPool) -> anyhow::Result<Option<String>> {
         ))
     } else {
         None
-    })
+    }
+}
+
+/// Until when a report due at `send_at` waits for ingest as of `now`, when `backlog` says why
+/// it should: at most `wait` after `send_at`; `None` once that has passed (it is issued
+/// whatever ingest says) or when there is nothing to wait for.
+pub fn waiting_until(
+    send_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    wait: Duration,
+    backlog: Option<&str>,
+) -> Option<DateTime<Utc>> {
+    backlog?;
+    let until = send_at + bound(wait);
+    (now < until).then_some(until)
 }
 
 /// What one step did about one unit's period.
@@ -75,19 +93,23 @@ pub enum Done {
     Issued(Issued),
     /// Waiting for ingest's backlog, for this reason.
     Waiting(String),
+    /// Held: the unit signs and its certificate cannot be used, for this reason. Tried again
+    /// at every step, with the certificate read again.
+    Held(String),
     /// Issuing failed; recorded, and tried again next step.
     Failed(anyhow::Error),
 }
 
-/// The scheduler's single step: issues every due report of every unit as of `now`. Fails only
-/// if the units' registrations cannot be read; each unit's and period's own failure is in the
-/// returned list.
+/// The scheduler's single step: looks at the signing certificates again, then issues every due
+/// report of every unit as of `now`. Fails only if the units' registrations cannot be read;
+/// each unit's and period's own failure is in the returned list.
 pub async fn step(
     pool: &PgPool,
     jobs: &[UnitJob<'_>],
     now: DateTime<Utc>,
     backlog_wait: Duration,
 ) -> anyhow::Result<Vec<(UnitCode, Period, Done)>> {
+    refresh_certificates(jobs, now).await;
     let units: Vec<UnitCode> = jobs.iter().map(|job| job.profile.code.clone()).collect();
     let registrations: HashMap<String, Registration> = store::reports::register(pool, &units, now)
         .await?
@@ -111,17 +133,18 @@ pub async fn step(
         for period in due {
             // Read once a step, and only when something is due.
             if backlog_why.is_none() {
-                backlog_why = Some(backlog(pool).await.unwrap_or(None));
+                backlog_why = Some(backlog(pool).await);
             }
-            let waited_enough = now >= job.schedule.send_at(period, job.tz) + bound(backlog_wait);
-            if let Some(Some(why)) = backlog_why.as_ref().filter(|_| !waited_enough) {
-                done.push((unit.clone(), period, Done::Waiting(why.clone())));
+            let why = backlog_why.as_ref().and_then(Option::as_deref);
+            let send_at = job.schedule.send_at(period, job.tz);
+            if let (Some(why), Some(_)) = (why, waiting_until(send_at, now, backlog_wait, why)) {
+                done.push((unit.clone(), period, Done::Waiting(why.to_owned())));
                 break;
             }
             let outcome = issue_one(pool, job, period, now).await;
-            let failed = matches!(outcome, Done::Failed(_));
+            let settled = matches!(outcome, Done::Issued(_));
             done.push((unit.clone(), period, outcome));
-            if failed {
+            if !settled {
                 break; // Later periods wait for this one: the watermark stays before it.
             }
         }
@@ -129,6 +152,21 @@ pub async fn step(
     Ok(done)
 }
 
+/// Looks at every job's certificates again (all jobs share one set; each set is looked at once).
+async fn refresh_certificates(jobs: &[UnitJob<'_>], now: DateTime<Utc>) {
+    let mut looked: Vec<&std::sync::Arc<crate::certificates::Certificates>> = Vec::new();
+    for job in jobs {
+        if !looked
+            .iter()
+            .any(|c| std::sync::Arc::ptr_eq(c, &job.certificates))
+        {
+            job.certificates.refresh(now).await;
+            looked.push(&job.certificates);
+        }
+    }
+}
+
+/// `wait` as a span of time (an hour if it is beyond reckoning).
 fn bound(wait: Duration) -> TimeDelta {
     TimeDelta::from_std(wait).unwrap_or(TimeDelta::hours(1))
 }
@@ -137,6 +175,8 @@ fn bound(wait: Duration) -> TimeDelta {
 async fn issue_one(pool: &PgPool, job: &UnitJob<'_>, period: Period, now: DateTime<Utc>) -> Done {
     let unit = &job.profile.code;
     match job::issue(pool, job, period, now, Resend::No).await {
+        // Neither settled nor recorded as a failure: issued once the certificate works.
+        Ok(Issued::SigningUnavailable { cause }) => Done::Held(cause),
         Ok(issued) => {
             let settled = async {
                 store::reports::settle(pool, unit, period).await?;
@@ -160,142 +200,6 @@ async fn issue_one(pool: &PgPool, job: &UnitJob<'_>, period: Period, now: DateTi
             Done::Failed(error)
         }
     }
-}
-
-/// What the scheduler will do about a period of a unit, with why not when it will not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum Plan {
-    /// The window is still open.
-    Open {
-        /// When it closes.
-        closes: DateTime<Utc>,
-    },
-    /// It will be issued then.
-    Scheduled {
-        /// The sending time.
-        at: DateTime<Utc>,
-    },
-    /// Its time has come: the next step (within half a minute) issues it.
-    Due,
-    /// Its time has come, and it waits for ingest (at most until `until`).
-    Waiting {
-        /// Why.
-        why: String,
-        /// When it is issued whatever ingest says.
-        until: DateTime<Utc>,
-    },
-    /// Issuing it failed; every step tries again.
-    Failing {
-        /// The last error.
-        error: String,
-        /// When it first failed.
-        since: DateTime<Utc>,
-        /// Failed attempts so far.
-        attempts: i32,
-    },
-    /// Issued as this revision.
-    Issued {
-        /// The latest revision.
-        revision: i32,
-    },
-    /// Not issued: its window has no events.
-    NoEvents,
-    /// Not issued automatically: its window had no events when it was due, and has some now.
-    /// `report send` issues it.
-    SkippedEmpty,
-    /// Not issued: its window ended before baocao first ran for the unit.
-    BeforeConfigured,
-}
-
-impl Plan {
-    /// The plan in a sentence, for `report status`.
-    pub fn describe(&self) -> String {
-        match self {
-            Plan::Open { closes } => format!("the window is open until {closes}"),
-            Plan::Scheduled { at } => format!("not sent yet: it is sent automatically at {at}"),
-            Plan::Due => "due: the next scheduler step (within half a minute) sends it".into(),
-            Plan::Waiting { why, until } => {
-                format!("due, waiting for ingest ({why}); sent at {until} at the latest")
-            }
-            Plan::Failing {
-                error,
-                since,
-                attempts,
-            } => format!(
-                "FAILING since {since} ({attempts} attempts): {}",
-                domain::text::escape_controls(error)
-            ),
-            Plan::Issued { revision } => format!("sent (revision {revision})"),
-            Plan::NoEvents => "not sent: its window has no events".into(),
-            Plan::SkippedEmpty => "not sent automatically: its window had no events on its day; \
-                                   `report send` sends it now"
-                .into(),
-            Plan::BeforeConfigured => {
-                "not sent: its window closed before baocao ran for the unit".into()
-            }
-        }
-    }
-}
-
-/// What the scheduler will do about `job`'s unit's `period` as of `now`.
-pub async fn plan(
-    pool: &PgPool,
-    job: &UnitJob<'_>,
-    period: Period,
-    now: DateTime<Utc>,
-    backlog_wait: Duration,
-) -> anyhow::Result<Plan> {
-    let unit = &job.profile.code;
-    let window = period.window(job.tz);
-    if window.end().to_utc() > now {
-        return Ok(Plan::Open {
-            closes: window.end().to_utc(),
-        });
-    }
-    if let Some(latest) = store::reports::revisions(pool, unit, period).await?.last() {
-        return Ok(Plan::Issued {
-            revision: latest.revision,
-        });
-    }
-    let registration = store::reports::registration(pool, unit).await?;
-    if registration
-        .as_ref()
-        .is_some_and(|r| window.end().to_utc() <= r.configured_at)
-    {
-        return Ok(Plan::BeforeConfigured);
-    }
-    let send_at = job.schedule.send_at(period, job.tz);
-    if send_at > now {
-        return Ok(Plan::Scheduled { at: send_at });
-    }
-    let (start, end) = (window.start().to_utc(), window.end().to_utc());
-    let has_events = store::health::has_events(pool, &job.counted_units(), start, end).await?;
-    let settled = registration
-        .and_then(|r| r.settled_through)
-        .is_some_and(|settled| settled >= period);
-    match (settled, has_events) {
-        (true, true) => return Ok(Plan::SkippedEmpty),
-        (_, false) => return Ok(Plan::NoEvents),
-        (false, true) => {}
-    }
-    let failures = store::schedule::failures(pool).await?;
-    if let Some(failure) = failures
-        .into_iter()
-        .find(|f| f.unit == unit.as_str() && f.period == period)
-    {
-        return Ok(Plan::Failing {
-            error: failure.error,
-            since: failure.first_failed_at,
-            attempts: failure.attempts,
-        });
-    }
-    let until = send_at + bound(backlog_wait);
-    Ok(match backlog(pool).await? {
-        Some(why) if now < until => Plan::Waiting { why, until },
-        _ => Plan::Due,
-    })
 }
 
 #[cfg(test)]
@@ -354,6 +258,25 @@ mod tests {
         assert_eq!(
             due("2026-05-14T00:00:00Z", None, "2026-05-25T00:00:00Z"),
             ["2026-05"]
+        );
+    }
+
+    #[test]
+    fn a_due_report_waits_for_ingest_only_with_a_reason_and_only_up_to_its_bound() {
+        let send_at = at("2026-05-18T01:00:00Z");
+        let hour = Duration::from_secs(3600);
+        let why = Some("250 messages still wait in the queues");
+        assert_eq!(
+            waiting_until(send_at, at("2026-05-18T01:30:00Z"), hour, why),
+            Some(at("2026-05-18T02:00:00Z"))
+        );
+        assert_eq!(
+            waiting_until(send_at, at("2026-05-18T02:00:00Z"), hour, why),
+            None
+        );
+        assert_eq!(
+            waiting_until(send_at, at("2026-05-18T01:30:00Z"), hour, None),
+            None
         );
     }
 

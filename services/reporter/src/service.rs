@@ -18,10 +18,10 @@ use lifecycle::{Shutdown, Streak};
 use store::PgPool;
 
 use crate::TemplateSource;
+use crate::certificates::Certificates;
 use crate::job::{Issued, UnitJob};
 use crate::scheduler::{self, Done};
 use crate::sender::Sender;
-use crate::signature::UnitSigner;
 
 /// How long the outbox's workers rest when nothing is due (less if the scheduler looks more
 /// often).
@@ -29,6 +29,7 @@ const IDLE: Duration = Duration::from_secs(5);
 
 /// What the reporter (and the API and the command line, which issue and render on request)
 /// know of the units.
+#[derive(Debug, Clone)]
 pub struct ReporterConfig {
     /// The configured units.
     pub units: Vec<UnitProfile>,
@@ -45,8 +46,8 @@ pub struct ReporterConfig {
     pub backlog_wait: Duration,
     /// How often the scheduler looks for due reports.
     pub schedule_every: Duration,
-    /// Each signing unit's key, by unit code.
-    pub signers: HashMap<String, Arc<UnitSigner>>,
+    /// Each signing unit's certificate, read by the targets that sign (never by ingest).
+    pub certificates: Arc<Certificates>,
 }
 
 /// The day a summary is sent when its configuration does not say: after its members'.
@@ -104,7 +105,7 @@ impl ReporterConfig {
             tz: self.tz,
             schedule,
             templates: self.templates.clone(),
-            signer: self.signers.get(profile.code.as_str()).cloned(),
+            certificates: Arc::clone(&self.certificates),
             members,
             member_names,
         }
@@ -204,6 +205,16 @@ impl StepLog {
                         *count += 1;
                     }
                     self.note(key, why, "the report waits for ingest")
+                }
+                Done::Held(cause) => {
+                    if let Some(count) = unissued.get_mut(unit.as_str()) {
+                        *count += 1;
+                    }
+                    self.note(
+                        key,
+                        cause,
+                        "the report is held: its signing certificate cannot be used",
+                    )
                 }
                 Done::Failed(error) => {
                     for counts in [&mut failing, &mut unissued] {

@@ -1,16 +1,14 @@
-//! Signing issued reports (SPEC §13): each unit's key, loaded and checked at start-up, and the
-//! signature put on an issued revision's PDF. Drafts are never signed.
+//! Signing issued reports (SPEC §13): one unit's key, loaded and checked from its PKCS#12 file,
+//! and the signature put on an issued revision's PDF. Drafts are never signed. Which units have
+//! a key that works, and reading a replaced file again, is [`crate::certificates`]'s.
 //!
 //! The key sits behind `signing::Signer` (a digest in; the signature and the chain out): the
 //! local PKCS#12 key is the one implementation today, and a remote signing service can take
 //! its place.
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Arc;
-
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
-use domain::profile::UnitProfile;
+use domain::UnitCode;
+use domain::profile::SignatureConfig;
 use signing::{CertificateInfo, LocalSigner, Rect, SignRequest, Signer, TimeStampClient};
 
 /// The width and height of the visible signature, in points, as the page template draws it.
@@ -60,18 +58,15 @@ pub struct Signed {
 }
 
 impl UnitSigner {
-    /// The signer of a unit configured with `[unit.signature]`: the PKCS#12 file at
-    /// `certificate` (relative to `base`), opened with the password in the environment variable
-    /// the configuration names. Every failure says the unit and the cause, never the password.
+    /// The signer of `unit`, configured with `config`, from the bytes of its PKCS#12 file,
+    /// opened with the password in the environment variable the configuration names. Every
+    /// failure says the unit and the cause, never the password.
     pub fn load(
-        profile: &UnitProfile,
-        base: &Path,
+        unit: &UnitCode,
+        config: &SignatureConfig,
+        der: &[u8],
         now: DateTime<Utc>,
-    ) -> Result<Option<Self>, String> {
-        let Some(config) = &profile.signature else {
-            return Ok(None);
-        };
-        let unit = &profile.code;
+    ) -> Result<Self, String> {
         // Wiped from memory when dropped, once the key is decrypted.
         let password = zeroize::Zeroizing::new(std::env::var(&config.password_env).map_err(|_| {
             format!(
@@ -79,11 +74,10 @@ impl UnitSigner {
                 config.password_env
             )
         })?);
-        let path = base.join(&config.certificate);
-        let signer = LocalSigner::from_pkcs12_file(&path, &password, now).map_err(|error| {
+        let signer = LocalSigner::from_pkcs12(der, &password, now).map_err(|error| {
             format!(
                 "unit '{unit}': cannot use the signing certificate {}: {error}",
-                path.display()
+                config.certificate.display()
             )
         })?;
         let timestamp = config
@@ -93,11 +87,23 @@ impl UnitSigner {
             .transpose()
             .map_err(|error| format!("unit '{unit}': the time-stamp URL: {error}"))?;
         let info = signer.certificate_info().clone();
-        Ok(Some(Self {
+        Ok(Self {
             signer: Box::new(signer),
             timestamp,
             info,
-        }))
+        })
+    }
+
+    /// Why this certificate can no longer sign at `now`, if it cannot: it was valid when
+    /// loaded, and has expired since.
+    pub fn lapsed(&self, unit: &UnitCode, now: DateTime<Utc>) -> Option<String> {
+        // The cause names the certificate's end, not `now`: it is the same at every look.
+        self.info.check_valid_at(now).err().map(|_| {
+            format!(
+                "unit '{unit}': the signing certificate of {} expired on {}",
+                self.info.subject, self.info.not_after
+            )
+        })
     }
 
     /// The name the visible signature shows: the certificate's organisation, else its name,
@@ -151,22 +157,4 @@ impl UnitSigner {
 /// `2026-05-18T08:00:00+07:00`.
 pub fn visible_time(time: DateTime<FixedOffset>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, false)
-}
-
-/// The signers of every unit that has `[unit.signature]`, by unit code; the first failure
-/// (a missing file, a wrong password, an expired certificate) stops with its unit and cause.
-pub fn load_all(
-    units: &[UnitProfile],
-    base: &Path,
-    now: DateTime<Utc>,
-) -> Result<HashMap<String, Arc<UnitSigner>>, String> {
-    let mut signers = HashMap::new();
-    for profile in units {
-        if let Some(signer) = UnitSigner::load(profile, base, now)? {
-            let expiry = signer.info.not_after.timestamp() as f64;
-            metrics::global().set_certificate_expiry(profile.code.as_str(), expiry);
-            signers.insert(profile.code.to_string(), Arc::new(signer));
-        }
-    }
-    Ok(signers)
 }

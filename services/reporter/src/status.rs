@@ -1,6 +1,7 @@
 //! What became of a unit's reports (`report status`, the dashboard's report list): each
-//! period's revisions with the delivery state of every message, and whether events that
-//! arrived since the latest revision have changed its figures.
+//! period's state (the one judgement of [`crate::state`]), its revisions with the delivery
+//! state of every message, and whether events that arrived since the latest revision have
+//! changed its figures.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::Period;
@@ -8,7 +9,8 @@ use serde::Serialize;
 use store::PgPool;
 use store::outbox::Delivery;
 
-use crate::job::{self, UnitJob};
+use crate::job::UnitJob;
+use crate::state::{self, ReportView};
 
 /// A period's report.
 #[derive(Debug, Clone, Serialize)]
@@ -19,6 +21,8 @@ pub struct PeriodReports {
     pub period: Period,
     /// Events arrived since the latest revision was sent, changing its figures.
     pub out_of_date: bool,
+    /// Where the period's report stands, as `report status` and the department's view say.
+    pub report: ReportView,
     /// Oldest first.
     pub revisions: Vec<RevisionState>,
 }
@@ -80,13 +84,14 @@ impl From<Delivery> for DeliveryState {
 }
 
 /// The latest `latest` periods of `job`'s unit that have a report (only `only`, if given),
-/// oldest first, as of `now`.
+/// oldest first, as of `now`; `backlog_wait` as the reporter waits for ingest.
 pub async fn reports(
     pool: &PgPool,
     job: &UnitJob<'_>,
     only: Option<Period>,
     latest: usize,
     now: DateTime<Utc>,
+    backlog_wait: std::time::Duration,
 ) -> anyhow::Result<Vec<PeriodReports>> {
     let unit = &job.profile.code;
     let deliveries = store::outbox::deliveries(pool, unit, only).await?;
@@ -95,7 +100,7 @@ pub async fn reports(
     let mut out = Vec::with_capacity(periods.len() - skip);
     for period in periods.into_iter().skip(skip) {
         let revisions = store::reports::revisions(pool, unit, period).await?;
-        let out_of_date = job::out_of_date(pool, job, period, now, &revisions).await?;
+        let judged = state::of_period(pool, job, period, now, backlog_wait).await?;
         let revisions = revisions
             .into_iter()
             .map(|r| RevisionState {
@@ -116,7 +121,8 @@ pub async fn reports(
             .collect();
         out.push(PeriodReports {
             period,
-            out_of_date,
+            out_of_date: judged.out_of_date,
+            report: judged.view,
             revisions,
         });
     }

@@ -7,7 +7,7 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Asia::Ho_Chi_Minh;
 use domain::profile::UnitProfile;
-use domain::{Counts, Indicators, Period, UnitCode};
+use domain::{Counts, Indicators, MemberFigures, Period, UnitCode};
 use reporter::figures::Figures;
 use reporter::{Format, Renderer, ReportContent, ReportInputs, TemplateSource};
 
@@ -237,11 +237,17 @@ fn summary_content(members: [Counts; 3]) -> ReportContent {
     let period: Period = "2026-05".parse().unwrap();
     let window = period.window(Ho_Chi_Minh);
     let codes = ["an-phu", "binh-thanh", "tri-qua"];
-    let indicators: Vec<Indicators> = codes
+    // An Phú and Trí Quả had issued theirs; Bình Thạnh had not: its row is provisional.
+    let rows: Vec<MemberFigures> = codes
         .iter()
         .zip(members)
         .map(|(code, counts)| {
-            Indicators::new(UnitCode::parse(code).unwrap(), period, window, true, counts)
+            let indicators =
+                Indicators::new(UnitCode::parse(code).unwrap(), period, window, true, counts);
+            match *code {
+                "binh-thanh" => MemberFigures::provisional(indicators),
+                _ => MemberFigures::issued(indicators, 1),
+            }
         })
         .collect();
     let document = domain::indicators::SummaryIndicators::new(
@@ -249,13 +255,9 @@ fn summary_content(members: [Counts; 3]) -> ReportContent {
         period,
         window,
         true,
-        indicators,
-        2,
+        rows,
     );
-    let figures = Figures::Summary {
-        document,
-        issued: vec!["an-phu".into(), "tri-qua".into()],
-    };
+    let figures = Figures::Summary { document };
     let names = [
         "UBND phường An Phú",
         "UBND xã Bình Thạnh",
@@ -339,6 +341,15 @@ fn a_summary_gives_totals_with_shares_from_the_sums_and_a_row_per_member() {
         plain.contains("Tổng cộng: nhận giải quyết 8 (trực tuyến 4, trực tiếp và bưu chính 4, kỳ trước chuyển qua 0); đã giải quyết 3 (trả trước hạn 3, trả đúng hạn 0, trả quá hạn 0); đang giải quyết 5 (trong hạn 5, quá hạn 0)."),
         "{plain}"
     );
+    // The provisional row is marked in the table, and the report says what that means.
+    assert!(
+        plain.contains("2. UBND xã Bình Thạnh (tạm tính): nhận giải quyết 3"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("Số liệu của các xã, phường ghi \"(tạm tính)\" là số liệu tạm tính"),
+        "{plain}"
+    );
     // Without a narrative, no evaluation or proposals section.
     assert!(!plain.contains("ĐÁNH GIÁ CHUNG"), "{plain}");
     assert!(
@@ -360,6 +371,10 @@ fn a_summary_gives_totals_with_shares_from_the_sums_and_a_row_per_member() {
         html.contains(r#"<tr class="total"><td colspan="2">Tổng cộng</td>"#),
         "{html}"
     );
+    assert!(
+        html.contains(r#"<td class="name">UBND xã Bình Thạnh (tạm tính)</td>"#),
+        "{html}"
+    );
 
     let json: serde_json::Value = serde_json::from_slice(
         &Renderer::new(TemplateSource::built_in(), "tinh-qn")
@@ -370,6 +385,11 @@ fn a_summary_gives_totals_with_shares_from_the_sums_and_a_row_per_member() {
     assert_eq!(json["unit"], "tinh-qn");
     assert_eq!(json["members"].as_array().unwrap().len(), 3);
     assert_eq!(json["members"][1]["unit"], "binh-thanh");
+    // The member that had not reported is counted as of the report, and says so.
+    assert_eq!(json["members"][1]["provisional"], true);
+    assert_eq!(json["members"][1]["revision"], serde_json::Value::Null);
+    assert_eq!(json["members"][0]["provisional"], false);
+    assert_eq!(json["members"][0]["revision"], 1);
     assert_eq!(json["total"]["procedures"]["received"], 8);
     assert_eq!(json["total"]["procedures"]["online"], 4);
     assert_eq!(

@@ -105,6 +105,36 @@ pub async fn has_events(
     Ok(found)
 }
 
+/// Which of `units` have any event in [`start`, `end`): one statement, whatever their number
+/// (each unit is looked up through the same indexes as [`has_events`]).
+pub async fn units_with_events(
+    pool: &PgPool,
+    units: &[domain::UnitCode],
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Vec<String>> {
+    let codes: Vec<&str> = units.iter().map(domain::UnitCode::as_str).collect();
+    sqlx::query_scalar!(
+        r#"select listed.unit as "unit!" from unnest($1::text[]) as listed (unit)
+           where exists (select 1 from document
+                         where unit = listed.unit and signed_at >= $2 and signed_at < $3)
+              or exists (select 1 from article
+                         where unit = listed.unit and published_at >= $2 and published_at < $3)
+              or exists (select 1 from petition
+                         where unit = listed.unit and ((received_at >= $2 and received_at < $3)
+                                                    or (resolved_at >= $2 and resolved_at < $3)))
+              or exists (select 1 from dossier
+                         where unit = listed.unit and ((received_at >= $2 and received_at < $3)
+                                                    or (resolved_at >= $2 and resolved_at < $3)))"#,
+        &codes as &[&str],
+        start,
+        end,
+    )
+    .fetch_all(pool)
+    .await
+    .context("Failed to read which units have events")
+}
+
 /// When a unit last heard of one event type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceActivity {

@@ -329,21 +329,35 @@ pub async fn periods(
     periods.iter().map(|text| stored_period(text)).collect()
 }
 
-/// Which of `units` have issued a report for `period`: one statement, whatever their number.
-pub async fn issued_among(
+/// The latest revision a unit issued for a period, with the figures it froze.
+#[derive(Debug, Clone)]
+pub struct IssuedFigures {
+    /// The unit.
+    pub unit: String,
+    /// Its latest revision.
+    pub revision: i32,
+    /// The figures that revision was issued with (SPEC §5's document).
+    pub indicators: serde_json::Value,
+}
+
+/// The latest issued revision of each of `units` that has one for `period`, with its frozen
+/// figures: one statement, whatever their number.
+pub async fn issued_figures(
     pool: &PgPool,
     units: &[UnitCode],
     period: Period,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<Vec<IssuedFigures>> {
     let codes: Vec<&str> = units.iter().map(UnitCode::as_str).collect();
-    sqlx::query_scalar!(
-        "select distinct unit from report where unit = any($1) and period = $2 order by unit",
+    sqlx::query_as!(
+        IssuedFigures,
+        "select distinct on (unit) unit, revision, indicators from report
+         where unit = any($1) and period = $2 order by unit, revision desc",
         &codes as &[&str],
         period.to_string(),
     )
     .fetch_all(pool)
     .await
-    .context("Failed to read which units have issued their report")
+    .context("Failed to read the figures the units issued")
 }
 
 /// A period as stored (always written from a [`Period`], so a failure means the row was edited

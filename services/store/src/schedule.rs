@@ -53,14 +53,18 @@ pub async fn record_failure(
 }
 
 /// Forgets the failures of `unit`'s report for `period`, now that it was issued (or is no
-/// longer due).
-pub async fn clear_failure(pool: &PgPool, unit: &UnitCode, period: Period) -> anyhow::Result<()> {
+/// longer due); within the issuing transaction, when given one.
+pub async fn clear_failure(
+    executor: impl sqlx::PgExecutor<'_>,
+    unit: &UnitCode,
+    period: Period,
+) -> anyhow::Result<()> {
     sqlx::query!(
         "delete from issue_failure where unit = $1 and period = $2",
         unit.as_str(),
         period.to_string(),
     )
-    .execute(pool)
+    .execute(executor)
     .await
     .context("Failed to clear a failed issue")?;
     Ok(())

@@ -145,7 +145,7 @@ async fn the_department_sees_every_ward_sorts_them_and_opens_one() {
     assert_eq!(rc["figures"]["online"]["percent"], Value::Null);
     assert_eq!(rc["figures"]["documents_signed"]["percent"], 66.67);
     assert_eq!(rb["kind"], wards[7].kind);
-    assert!(units.iter().all(|u| u["report"]["state"] == "not_due"));
+    assert!(units.iter().all(|u| u["report"]["state"] == "open"));
     assert_eq!(overview["total"]["dossiers_received"], 6);
     let summaries = overview["summaries"].as_array().unwrap();
     assert_eq!(summaries.len(), 1);
@@ -188,7 +188,7 @@ async fn the_department_sees_every_ward_sorts_them_and_opens_one() {
     assert_eq!(cells(a)[2..8], ["4", "75%", "100%", "0", "100%", "1"]);
     assert_eq!(cells(b)[2..8], ["2", "0%", "0%", "1", "–", "0"]);
     assert_eq!(cells(c)[2..8], ["0", "–", "–", "0", "66.67%", "0"]);
-    assert!(rows.iter().all(|r| r["state"] == "not_due"));
+    assert!(rows.iter().all(|r| r["state"] == "open"));
     assert_eq!(cells(a)[8], "Chưa đến hạn");
     let cards = next("SUMMARIES").await;
     assert_eq!(cards[0]["code"], province::SUMMARY_CODE);
@@ -245,7 +245,7 @@ async fn the_overview_tells_where_each_report_of_a_past_period_stands() {
         .await
         .unwrap();
     let due = t + TimeDelta::days(5);
-    let events: Vec<Value> = wards[..3]
+    let events: Vec<Value> = wards[..5]
         .iter()
         .map(|w| dossier(w, &format!("{w}-1"), t, "online", due))
         .collect();
@@ -271,7 +271,7 @@ async fn the_overview_tells_where_each_report_of_a_past_period_stands() {
     .unwrap();
     env.ingest(&[dossier(&wards[2], "late", t, "direct", due)])
         .await;
-    // Ward 3's issuing failed; ward 5's period was settled without events.
+    // Ward 3's issuing failed; ward 4 is due; ward 5's period was settled without events.
     store::schedule::record_failure(&env.pool, &wards[3], past, "a broken template", Utc::now())
         .await
         .unwrap();
@@ -293,9 +293,9 @@ async fn the_overview_tells_where_each_report_of_a_past_period_stands() {
             "issued",
             "sent",
             "out_of_date",
-            "failed",
+            "failing",
             "due",
-            "no_report"
+            "no_events"
         ]
     );
     let issued = &row(&overview, &wards[0])["report"];
@@ -313,7 +313,8 @@ async fn the_overview_tells_where_each_report_of_a_past_period_stands() {
     assert_eq!(summary["members"], 6);
     assert_eq!(summary["members_issued"], 3);
     assert_eq!(summary["report"]["state"], "due", "its 20th has passed");
-    assert_eq!(summary["figures"]["dossiers_received"], 4);
+    // Ward 2's row is what it issued (1 dossier), not what arrived since (2): 5, not 6.
+    assert_eq!(summary["figures"]["dossiers_received"], 5);
 
     // The open window: nothing is due yet.
     let open = api.get("/api/overview").await.json();
@@ -323,7 +324,7 @@ async fn the_overview_tells_where_each_report_of_a_past_period_stands() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|u| u["report"]["state"] == "not_due")
+            .all(|u| u["report"]["state"] == "open")
     );
     let future = Period::containing(Utc::now(), tz).next();
     assert_eq!(
@@ -372,5 +373,129 @@ async fn a_month_without_dossiers_is_a_gap_in_the_trend_not_zero() {
         // The dossier carried over is still to handle: 0% resolved is a real 0.
         assert_eq!(month["resolved_share"], 0.0);
     }
+    api.stop().await;
+}
+
+/// The state word of a `report status` line: `<unit> <period> <state>[: …| (revision N)…]`.
+fn status_word(line: &str) -> &str {
+    line.split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .trim_end_matches(':')
+}
+
+#[tokio::test]
+async fn report_status_the_units_reports_and_the_department_judge_each_report_alike() {
+    // A wait for ingest long enough that the period two back still waits.
+    let text = format!(
+        "{}\n[reporter]\nbacklog_wait_minutes = 200000\n",
+        province::config(&baocao_tests::shipped_config_text(), 2).unwrap()
+    );
+    let file = baocao::config::parse_file(&repo_root().join("baocao.toml"), &text).unwrap();
+    let env = TestEnv::with_config(file).await;
+    let path = env.write_config(&text);
+    let tz = env.config.tz();
+    let wards: Vec<UnitCode> = province::wards(2).into_iter().map(|w| w.code).collect();
+    let summary = UnitCode::parse(province::SUMMARY_CODE).unwrap();
+    let past = Period::containing(Utc::now(), tz).previous().previous();
+    let t = past.window(tz).start().to_utc() + TimeDelta::days(3);
+    let mut everyone = wards.clone();
+    everyone.push(summary.clone());
+    store::reports::register(&env.pool, &everyone, t - TimeDelta::days(30))
+        .await
+        .unwrap();
+    let due = t + TimeDelta::days(5);
+    env.ingest(&[
+        dossier(&wards[0], "W0-1", t, "online", due),
+        dossier(&wards[1], "W1-1", t, "online", due),
+    ])
+    .await;
+    let api = env.start_api(Some(TOKEN)).await;
+    // Ward 0 was issued by hand, and a failure is recorded for its period afterwards (the
+    // scheduler's settling failed, say): a stored revision and a failure.
+    let sent = api
+        .post(
+            &format!("/api/units/{}/reports/{past}/send", wards[0]),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{}", sent.text());
+    store::schedule::record_failure(
+        &env.pool,
+        &wards[0],
+        past,
+        "the database went away",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    // Ward 1 and the summary are due, and ingest says 250 messages still wait in the queues.
+    store::schedule::heartbeat(&env.pool, Uuid::new_v4(), 250)
+        .await
+        .unwrap();
+
+    let overview = api
+        .get(&format!("/api/overview?period={past}"))
+        .await
+        .json();
+    let department: Vec<String> = wards
+        .iter()
+        .map(|w| {
+            row(&overview, w)["report"]["state"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .chain([overview["summaries"][0]["report"]["state"]
+            .as_str()
+            .unwrap()
+            .to_owned()])
+        .collect();
+    let listed = api
+        .get(&format!("/api/units/{}/reports", wards[0]))
+        .await
+        .json();
+    let ward0_listed = listed["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == past.to_string())
+        .unwrap()["report"]["state"]
+        .clone();
+    let status = env
+        .command(std::path::Path::new(env!(
+            "CARGO_BIN_EXE_baocao-under-test"
+        )))
+        .args(["report", "status", "--period", &past.to_string()])
+        .env("BAOCAO_CONFIG", &path)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let printed = String::from_utf8(status.stdout).unwrap();
+    let said = |code: &UnitCode| -> String {
+        let prefix = format!("{code} {past} ");
+        let line = printed
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no state line for {code} in:\n{printed}"));
+        status_word(line).to_owned()
+    };
+    let cli: Vec<String> = wards.iter().chain([&summary]).map(said).collect();
+    assert_eq!(department, ["issued", "waiting", "waiting"], "{overview}");
+    assert_eq!(cli, department, "report status says otherwise:\n{printed}");
+    assert_eq!(ward0_listed, "issued", "{listed}");
+    let waiting = &row(&overview, &wards[1])["report"];
+    assert!(
+        waiting["why"].as_str().unwrap().contains("250 messages"),
+        "{waiting}"
+    );
+    assert!(
+        printed.contains("waiting for ingest (250 messages"),
+        "{printed}"
+    );
     api.stop().await;
 }

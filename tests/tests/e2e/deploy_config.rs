@@ -108,6 +108,7 @@ fn exported_families() -> BTreeMap<String, Family> {
     m.set_source_last_event("tri-qua", "procedure.received", 1.0e9);
     m.set_ready("all", true);
     m.set_certificate_expiry("tri-qua", 2.0e9);
+    m.set_certificate_unavailable("tri-qua", false);
     let text = m.encode();
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
     for line in text.lines() {
@@ -391,6 +392,7 @@ fn alerts_and_dashboard_query_only_metrics_and_labels_the_binary_exports() {
         "baocao_ready",
         "baocao_broker_up",
         "baocao_signing_certificate_expiry_timestamp_seconds",
+        "baocao_signing_certificate_unavailable",
     ] {
         let alerted = rules.iter().any(|expr| {
             metric_references(expr)

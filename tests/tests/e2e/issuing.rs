@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::Period;
 use reporter::job::{self, Issued, Resend, UnitJob};
 use reporter::scheduler::{self, Done};
+use reporter::state::ReportState;
 use serde_json::json;
 
 fn unit_job(env: &TestEnv) -> UnitJob<'_> {
@@ -28,6 +29,48 @@ async fn step(
             other => panic!("{unit} {period}: {other:?}"),
         })
         .collect()
+}
+
+/// The reference month ingested, and the unit first run on 1 May: May is due on the 18th.
+async fn registered_before_may(env: &TestEnv) -> [UnitJob<'_>; 1] {
+    env.ingest_reference_month().await;
+    let jobs = [unit_job(env)];
+    step(env, &jobs, instant("2026-05-01T00:00:00Z")).await;
+    jobs
+}
+
+/// The scheduler's step at May's sending time, a due report waiting at most `wait`.
+async fn step_at_eight_on_the_eighteenth(
+    env: &TestEnv,
+    jobs: &[UnitJob<'_>],
+    wait: std::time::Duration,
+) -> Vec<(domain::UnitCode, Period, Done)> {
+    scheduler::step(&env.pool, jobs, instant("2026-05-18T01:00:00Z"), wait)
+        .await
+        .unwrap()
+}
+
+/// Where May's report stands half an hour after its sending time.
+async fn state_at_half_past_eight(
+    env: &TestEnv,
+    job: &UnitJob<'_>,
+    wait: std::time::Duration,
+) -> reporter::state::Judged {
+    let at = instant("2026-05-18T01:30:00Z");
+    reporter::state::of_period(&env.pool, job, period("2026-05"), at, wait)
+        .await
+        .unwrap()
+}
+
+/// The step an hour after May's sending time issues it, whatever ingest says.
+async fn issued_at_its_bound(env: &TestEnv, jobs: &[UnitJob<'_>], wait: std::time::Duration) {
+    let late = scheduler::step(&env.pool, jobs, instant("2026-05-18T02:00:00Z"), wait)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&late[..], [(_, _, Done::Issued(Issued::Stored { .. }))]),
+        "{late:?}"
+    );
 }
 
 async fn outbox_rows(env: &TestEnv) -> Vec<(i32, String, String, String)> {
@@ -267,48 +310,31 @@ async fn a_unit_with_its_own_schedule_is_issued_on_its_own_day() {
 #[tokio::test]
 async fn a_due_report_waits_for_ingests_backlog_up_to_its_bound() {
     let env = TestEnv::new().await;
-    env.ingest_reference_month().await;
-    let jobs = [unit_job(&env)];
-    step(&env, &jobs, instant("2026-05-01T00:00:00Z")).await;
+    let jobs = registered_before_may(&env).await;
     // Ingest says 250 messages still wait in the queues: May's events may be among them.
     store::schedule::heartbeat(&env.pool, uuid::Uuid::new_v4(), 250)
         .await
         .unwrap();
     let wait = std::time::Duration::from_secs(3600);
-    let due = scheduler::step(&env.pool, &jobs, instant("2026-05-18T01:00:00Z"), wait)
-        .await
-        .unwrap();
+    let due = step_at_eight_on_the_eighteenth(&env, &jobs, wait).await;
     assert!(
         matches!(&due[..], [(_, _, Done::Waiting(why))] if why.contains("250 messages")),
         "{due:?}"
     );
-    let plan = scheduler::plan(
-        &env.pool,
-        &jobs[0],
-        period("2026-05"),
-        instant("2026-05-18T01:30:00Z"),
-        wait,
-    )
-    .await
-    .unwrap();
-    assert!(matches!(plan, scheduler::Plan::Waiting { .. }), "{plan:?}");
+    let judged = state_at_half_past_eight(&env, &jobs[0], wait).await;
+    assert!(
+        matches!(judged.view.state, ReportState::Waiting { .. }),
+        "{judged:?}"
+    );
     assert!(outbox_rows(&env).await.is_empty());
     // An hour after its time it goes out, whatever ingest says.
-    let late = scheduler::step(&env.pool, &jobs, instant("2026-05-18T02:00:00Z"), wait)
-        .await
-        .unwrap();
-    assert!(
-        matches!(&late[..], [(_, _, Done::Issued(Issued::Stored { .. }))]),
-        "{late:?}"
-    );
+    issued_at_its_bound(&env, &jobs, wait).await;
 }
 
 #[tokio::test]
 async fn a_silent_ingest_makes_a_due_report_wait() {
     let env = TestEnv::new().await;
-    env.ingest_reference_month().await;
-    let jobs = [unit_job(&env)];
-    step(&env, &jobs, instant("2026-05-01T00:00:00Z")).await;
+    let jobs = registered_before_may(&env).await;
     // Ingest was heard from, ten minutes ago, and not since.
     store::schedule::heartbeat(&env.pool, uuid::Uuid::new_v4(), 0)
         .await
@@ -318,11 +344,35 @@ async fn a_silent_ingest_makes_a_due_report_wait() {
         .await
         .unwrap();
     let wait = std::time::Duration::from_secs(3600);
-    let due = scheduler::step(&env.pool, &jobs, instant("2026-05-18T01:00:00Z"), wait)
-        .await
-        .unwrap();
+    let due = step_at_eight_on_the_eighteenth(&env, &jobs, wait).await;
     assert!(
         matches!(&due[..], [(_, _, Done::Waiting(why))] if why.contains("not been heard from")),
         "{due:?}"
     );
+}
+
+#[tokio::test]
+async fn a_heartbeat_that_cannot_be_read_makes_a_due_report_wait_instead_of_issuing_it() {
+    let env = TestEnv::new().await;
+    let jobs = registered_before_may(&env).await;
+    // Ingest's heartbeat cannot be read (the table is gone, as a read refused would be): that
+    // says nothing about the queues, so the report must not go out before its events are in.
+    sqlx::query("alter table ingest_heartbeat rename to ingest_heartbeat_away")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let wait = std::time::Duration::from_secs(3600);
+    let due = step_at_eight_on_the_eighteenth(&env, &jobs, wait).await;
+    assert!(
+        matches!(&due[..], [(_, _, Done::Waiting(why))] if why.contains("heartbeat cannot be read")),
+        "{due:?}"
+    );
+    assert!(outbox_rows(&env).await.is_empty(), "issued before its time");
+    let judged = state_at_half_past_eight(&env, &jobs[0], wait).await;
+    assert!(
+        matches!(&judged.view.state, ReportState::Waiting { why, .. } if why.contains("heartbeat")),
+        "{judged:?}"
+    );
+    // At its bound it is issued, whatever ingest says.
+    issued_at_its_bound(&env, &jobs, wait).await;
 }

@@ -12,9 +12,10 @@ use baocao_tests::xlsx::{check, read_back};
 use baocao_tests::{SmtpServer, TestEnv, instant, period, repo_root, shipped_config_text};
 use chrono::{DateTime, Utc};
 use domain::{Counts, Indicators, Period, UnitCode, notation};
-use reporter::job::Issued;
+use reporter::job::{Issued, Resend};
 use reporter::scheduler::{self, Done};
 use reporter::sender::{Mailer, RetryPolicy, Sender};
+use reporter::state::ReportState;
 use serde_json::{Value, json};
 use sha2::Digest;
 
@@ -81,15 +82,8 @@ async fn a_province_of_a_hundred_wards_and_its_summary() {
             sim::seed_events(&ward.code, may, env.config.tz(), Utc::now(), totals(i)).unwrap(),
         );
     }
-    let broker = env.broker().await;
-    let worker = env.start_ingest();
-    sim::publish(&broker.publisher, &broker.topology, &events, None)
-        .await
-        .unwrap();
-    env.wait_for_stored(events.len() as i64, Duration::from_secs(120))
+    env.ingest_simulated(&events, Duration::from_secs(120))
         .await;
-    worker.stop().await;
-    broker.close().await;
 
     // Each ward's figures exact, read for all of them at once.
     let codes: Vec<UnitCode> = wards.iter().map(|w| w.code.clone()).collect();
@@ -150,8 +144,12 @@ async fn a_province_of_a_hundred_wards_and_its_summary() {
     let document = &sent.indicators;
     let members = document["members"].as_array().unwrap();
     assert_eq!(members.len(), WARDS);
+    // Every ward had issued: each row is its issued revision, none provisional.
     for (member, indicators) in members.iter().zip(&read) {
-        assert_eq!(*member, serde_json::to_value(indicators).unwrap());
+        let mut expected = serde_json::to_value(indicators).unwrap();
+        expected["revision"] = json!(1);
+        expected["provisional"] = json!(false);
+        assert_eq!(*member, expected);
     }
     assert_eq!(
         document["reported"],
@@ -242,4 +240,109 @@ async fn a_province_of_a_hundred_wards_and_its_summary() {
     .unwrap();
     check(&read_back(&path), WARDS, true);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn a_summarys_member_rows_are_what_each_member_issued_and_a_later_issue_makes_it_out_of_date()
+{
+    let text = province::config(&shipped_config_text(), 3).unwrap();
+    let config = baocao::config::parse_file(&repo_root().join("baocao.toml"), &text).unwrap();
+    let env = TestEnv::with_config(config).await;
+    let may = period("2026-05");
+    let tz = env.config.tz();
+    let wards = province::wards(3);
+    let mut events = Vec::new();
+    for (i, ward) in wards.iter().enumerate() {
+        events.extend(sim::seed_events(&ward.code, may, tz, Utc::now(), totals(i)).unwrap());
+    }
+    env.ingest_simulated(&events, Duration::from_secs(60)).await;
+    let reports = env.settings().reporter_config().unwrap();
+    let job = |code: &str| reports.job(reports.unit(code).unwrap());
+    let (w0, w1, w2) = (
+        wards[0].code.as_str(),
+        wards[1].code.as_str(),
+        wards[2].code.as_str(),
+    );
+    let issue = async |code: &str, at: &str| {
+        let issued =
+            reporter::job::issue(&env.pool, &job(code), may, instant(at), Resend::No).await;
+        assert!(
+            matches!(issued, Ok(Issued::Stored { .. })),
+            "{code}: {issued:?}"
+        );
+    };
+    // Wards 0 and 1 issue theirs on the 18th; ward 2 does not.
+    issue(w0, "2026-05-18T01:00:00Z").await;
+    issue(w1, "2026-05-18T01:00:00Z").await;
+    // A document ward 0 signed on 14 May reaches baocao after its report.
+    let mut late = baocao_tests::documents("VB-late", 1).remove(0);
+    late["unit"] = json!(w0);
+    late["occurred_at"] = json!("2026-05-14T16:00:00+07:00");
+    env.ingest(&[late]).await;
+    issue(province::SUMMARY_CODE, "2026-05-20T01:00:00Z").await;
+
+    let read = async |code: &str| {
+        let code = UnitCode::parse(code).unwrap();
+        store::reports::sent(&env.pool, &code, may, None)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let summary = read(province::SUMMARY_CODE).await;
+    let members = summary.indicators["members"].as_array().unwrap();
+    // Ward 0's row is the revision it signed on the 18th, not what arrived since.
+    let mut row0 = members[0].clone();
+    assert_eq!(
+        (&row0["provisional"], &row0["revision"]),
+        (&json!(false), &json!(1))
+    );
+    let object = row0.as_object_mut().unwrap();
+    object.remove("provisional");
+    object.remove("revision");
+    let frozen0 = read(w0).await.indicators;
+    assert_eq!(row0, frozen0);
+    let codes: Vec<UnitCode> = wards.iter().map(|w| w.code.clone()).collect();
+    let now = instant("2026-05-20T01:00:00Z");
+    let live = store::indicators::for_units(&env.pool, &codes, may, tz, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        live[0].documents.issued,
+        frozen0["documents"]["issued"].as_i64().unwrap() + 1,
+        "the late document counts now"
+    );
+    // Ward 2 had issued nothing: its row is counted now, and says so.
+    let mut row2 = members[2].clone();
+    assert_eq!(
+        (&row2["provisional"], &row2["revision"]),
+        (&json!(true), &Value::Null)
+    );
+    let object = row2.as_object_mut().unwrap();
+    object.remove("provisional");
+    object.remove("revision");
+    assert_eq!(row2, serde_json::to_value(&live[2]).unwrap());
+    assert_eq!(
+        summary.indicators["reported"],
+        json!({"members": 3, "issued": 2})
+    );
+    assert!(
+        summary
+            .body_text
+            .contains(&format!("{} (tạm tính):", wards[2].short_name())),
+        "{}",
+        summary.body_text
+    );
+    // Not out of date: what changed since is ward 0's live count, not what it issued.
+    let summary_job = job(province::SUMMARY_CODE);
+    let state = async |at: &str| {
+        reporter::state::of_period(&env.pool, &summary_job, may, instant(at), Duration::ZERO)
+            .await
+            .unwrap()
+            .view
+            .state
+    };
+    assert_eq!(state("2026-05-20T02:00:00Z").await, ReportState::Issued);
+    // Ward 2 issues after the summary: the summary's row of it changes, and a correction is due.
+    issue(w2, "2026-05-21T01:00:00Z").await;
+    assert_eq!(state("2026-05-21T02:00:00Z").await, ReportState::OutOfDate);
 }

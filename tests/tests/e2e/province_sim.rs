@@ -96,15 +96,7 @@ async fn an_open_window_counts_what_happened_so_far_and_overdue_as_of_now() {
         province::SEED,
     )
     .unwrap();
-    let broker = env.broker().await;
-    let worker = env.start_ingest();
-    baocao::sim::publish(&broker.publisher, &broker.topology, &events, None)
-        .await
-        .unwrap();
-    env.wait_for_stored(events.len() as i64, Duration::from_secs(60))
-        .await;
-    worker.stop().await;
-    broker.close().await;
+    env.ingest_simulated(&events, Duration::from_secs(60)).await;
     assert_expected_figures(&env, WARDS, may, now).await;
 }
 

@@ -1,13 +1,14 @@
 //! Signed reports (SPEC §13): the PDF of an issued revision carries the unit's digital
 //! signature, valid and covering the whole file for poppler and pyHanko, time-stamped when an
 //! authority is configured, the same bytes whenever it is downloaded; a draft is never signed;
-//! a certificate that cannot be used stops start-up naming the unit and the cause.
+//! a certificate that cannot be used holds that unit's reports only (naming the unit and the
+//! cause, never the password) until its file is replaced; ingest never reads one.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use baocao_tests::{TestEnv, repo_root, shipped_config_text};
+use baocao_tests::{TestEnv, repo_root, shipped_config_text, until};
 use serde_json::Value;
 
 const PASSWORD: &str = "S3cret-mật-khẩu";
@@ -288,8 +289,276 @@ async fn with_a_time_stamp_authority_the_signature_carries_a_valid_time_stamp() 
     assert!(String::from_utf8_lossy(&status.stdout).contains("time-stamped"));
 }
 
+/// `[unit.signature]` with `certificate` and the test's password variable.
+fn signature_block(certificate: &Path) -> String {
+    format!(
+        "\n[unit.signature]\ncertificate = \"{}\"\npassword_env = \"{PASSWORD_ENV}\"\n",
+        certificate.display()
+    )
+}
+
+/// Registers `units` as configured on 1 October 2026, so that the periods after are due.
+async fn registered_since_october(env: &TestEnv, units: &[&str]) {
+    for unit in units {
+        sqlx::query(
+            "insert into unit_registration (unit, configured_at) values ($1, '2026-10-01T00:00:00Z')",
+        )
+        .bind(unit)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    }
+}
+
+/// A document of `unit` signed in the window of 2026-11.
+fn november_document(unit: &str, id: &str) -> Value {
+    let mut event = baocao_tests::documents(id, 1).remove(0);
+    event["occurred_at"] = serde_json::json!("2026-11-02T08:00:00+07:00");
+    event["unit"] = serde_json::json!(unit);
+    event
+}
+
+async fn reports_of(env: &TestEnv, unit: &str) -> Vec<(i32, Option<String>)> {
+    sqlx::query_as("select revision, signed_by from report where unit = $1 and period = '2026-11'")
+        .bind(unit)
+        .fetch_all(&env.pool)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn a_certificate_that_cannot_be_used_stops_start_up_naming_the_unit_and_the_cause() {
+async fn an_expired_certificate_holds_that_wards_reports_only_until_its_file_is_replaced() {
+    // Two wards, both signing: tri-qua with an expired certificate, an-phu with a good one.
+    let text = baocao_tests::config_with_second_unit("an-phu");
+    let file = baocao::config::parse_file(Path::new("baocao.toml"), &text).unwrap();
+    let env = TestEnv::with_config(file).await;
+    let pki = pki(&env);
+    let tri_qua_cert = pki.join("tri-qua.p12");
+    std::fs::copy(pki.join("expired.p12"), &tri_qua_cert).unwrap();
+    let at = text.rfind("\n[[unit]]").unwrap();
+    let config = env.write_config(&format!(
+        "{}{}{}{}\n[reporter]\nschedule_every_seconds = 1\nbacklog_wait_minutes = 0\n",
+        &text[..at],
+        signature_block(&tri_qua_cert),
+        &text[at..],
+        signature_block(&pki.join("signer.p12")),
+    ));
+    registered_since_october(&env, &["tri-qua", "an-phu"]).await;
+    env.ingest(&[
+        november_document("tri-qua", "VB-tq"),
+        november_document("an-phu", "VB-ap"),
+    ])
+    .await;
+    let mail = config.with_file_name("mail");
+    let (process, address, logs) = env
+        .spawn_logged(
+            binary(),
+            &["run", "--target", "all"],
+            &[
+                ("BAOCAO_CONFIG", config.to_str().unwrap()),
+                ("BAOCAO_MAIL_DIR", mail.to_str().unwrap()),
+                (PASSWORD_ENV, PASSWORD),
+                ("BAOCAO_LOG", "info"),
+            ],
+        )
+        .await;
+    // Start-up went on; the other ward is issued, signed.
+    until("an-phu's November report issued", || async {
+        !reports_of(&env, "an-phu").await.is_empty()
+    })
+    .await;
+    let an_phu = reports_of(&env, "an-phu").await;
+    assert_eq!(
+        an_phu[0].1.as_deref(),
+        Some("UBND phường Trí Quả"),
+        "signed"
+    );
+    let held_sample = "baocao_signing_certificate_unavailable{unit=\"tri-qua\"}";
+    baocao_tests::wait_for_metric(
+        &address,
+        held_sample,
+        1.0,
+        std::time::Duration::from_secs(30),
+    )
+    .await;
+    let an_phu_sample = "baocao_signing_certificate_unavailable{unit=\"an-phu\"}";
+    assert_eq!(baocao_tests::metric(&address, an_phu_sample).await, 0.0);
+    assert!(
+        reports_of(&env, "tri-qua").await.is_empty(),
+        "never issued unsigned"
+    );
+
+    // The cause, naming the unit and never the password: report status, the API, the
+    // department's view, the pipeline and the unit's certificate.
+    let status = baocao(
+        &env,
+        &config,
+        &[
+            "report", "status", "--unit", "tri-qua", "--period", "2026-11",
+        ],
+    );
+    let printed = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(printed.starts_with("tri-qua 2026-11 held: "), "{printed}");
+    assert!(
+        printed.contains("unit 'tri-qua'") && printed.contains("expired"),
+        "{printed}"
+    );
+    let get = |path: &'static str| {
+        let address = address.clone();
+        async move {
+            baocao_tests::http::Request::get(path)
+                .send(&address)
+                .await
+                .json()
+        }
+    };
+    let reports = get("/api/units/tri-qua/reports").await;
+    let plan = &reports["last_closed_plan"];
+    assert_eq!(
+        (&plan["state"], &reports["last_closed_period"]),
+        (&Value::from("held"), &Value::from("2026-11")),
+        "{reports}"
+    );
+    assert!(
+        plan["cause"].as_str().unwrap().contains("expired"),
+        "{plan}"
+    );
+    let overview = get("/api/overview?period=2026-11").await;
+    let state_of = |code: &str| {
+        overview["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["code"] == code)
+            .unwrap()["report"]["state"]
+            .clone()
+    };
+    assert_eq!(state_of("tri-qua"), "held", "{overview}");
+    assert_ne!(state_of("an-phu"), "held");
+    let pipeline = get("/api/pipeline").await;
+    assert_eq!(pipeline["held"][0]["unit"], "tri-qua", "{pipeline}");
+    let units = get("/api/units").await;
+    assert!(
+        units[0]["certificate"]["unavailable"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{units}"
+    );
+
+    // A send for it is refused with its own status and code.
+    let sent = baocao(
+        &env,
+        &config,
+        &["report", "send", "--unit", "tri-qua", "--period", "2026-11"],
+    );
+    let stderr = String::from_utf8_lossy(&sent.stderr);
+    assert_eq!(sent.status.code(), Some(8), "{stderr}");
+    assert!(
+        stderr.contains("unit 'tri-qua'") && stderr.contains("expired"),
+        "{stderr}"
+    );
+    let refused = baocao_tests::http::Request::post_json(
+        "/api/units/tri-qua/reports/2026-11/send",
+        &serde_json::json!({}),
+    )
+    .send(&address)
+    .await;
+    assert_eq!(refused.status, 409, "{}", refused.text());
+    assert_eq!(refused.json()["code"], "signing_unavailable");
+    assert!(reports_of(&env, "tri-qua").await.is_empty());
+
+    // The Secret updated in place: the file replaced by a valid one is read at the next step.
+    let incoming = pki.join("tri-qua.p12.new");
+    std::fs::copy(pki.join("signer.p12"), &incoming).unwrap();
+    std::fs::rename(&incoming, &tri_qua_cert).unwrap();
+    until(
+        "tri-qua's November report issued, signed, without a restart",
+        || async {
+            reports_of(&env, "tri-qua")
+                .await
+                .first()
+                .is_some_and(|r| r.1.is_some())
+        },
+    )
+    .await;
+    until("the metric back to 0", || async {
+        baocao_tests::metric(&address, held_sample).await == 0.0
+    })
+    .await;
+    // Logged once when it started and once when it ended, not every step; never the password.
+    assert_eq!(
+        logs.count("the signing certificate cannot be used: the unit's reports are held"),
+        1
+    );
+    assert_eq!(
+        logs.count("the signing certificate was replaced and is loaded")
+            + logs.count("the signing certificate works again"),
+        1
+    );
+    assert!(!logs.lines().iter().any(|line| line.contains(PASSWORD)));
+    baocao_tests::terminate(process).await;
+}
+
+#[tokio::test]
+async fn ingest_starts_and_counts_without_the_password_variable_and_reads_no_certificate() {
+    let env = TestEnv::new().await;
+    let missing = std::env::temp_dir().join(&env.name).join("nowhere.p12");
+    let config = env.write_config(&format!(
+        "{}{}",
+        shipped_config_text(),
+        signature_block(&missing)
+    ));
+    // The password variable is not set here (the test process never sets it).
+    assert!(std::env::var_os(PASSWORD_ENV).is_none());
+    let (process, address, logs) = env
+        .spawn_logged(
+            binary(),
+            &["run", "--target", "ingest"],
+            &[
+                ("BAOCAO_CONFIG", config.to_str().unwrap()),
+                ("BAOCAO_LOG", "info"),
+            ],
+        )
+        .await;
+    let broker = env.broker().await;
+    broker
+        .publish_events(&baocao_tests::documents("VB-ingest", 3))
+        .await;
+    env.wait_for_stored(3, std::time::Duration::from_secs(30))
+        .await;
+    broker.close().await;
+    let counted = baocao_tests::metric(
+        &address,
+        "baocao_events_ingested_total{unit=\"tri-qua\",type=\"document.signed\"}",
+    )
+    .await;
+    assert_eq!(counted, 3.0);
+    assert!(
+        !logs.lines().iter().any(|line| line.contains("certificate")),
+        "ingest looked at a certificate: {:?}",
+        logs.lines()
+    );
+    let sample = "baocao_signing_certificate_unavailable{unit=\"tri-qua\"}";
+    let text = baocao_tests::http::Request::get("/metrics")
+        .send(&address)
+        .await
+        .text();
+    assert!(!text.contains(sample), "{text}");
+    baocao_tests::terminate(process).await;
+}
+
+#[tokio::test]
+async fn each_unusable_certificate_is_named_with_its_cause_and_its_send_exits_8() {
+    let env = TestEnv::new().await;
+    let pki = pki(&env);
+    registered_since_october(&env, &["tri-qua"]).await;
+    env.ingest(&[november_document("tri-qua", "VB-nov")]).await;
     let cases = [
         ("signer.p12", Some("not-the-password"), "password is wrong"),
         ("missing.p12", Some(PASSWORD), "missing.p12"),
@@ -298,28 +567,53 @@ async fn a_certificate_that_cannot_be_used_stops_start_up_naming_the_unit_and_th
         ("signer.p12", None, PASSWORD_ENV),
     ];
     for (file, password, cause) in cases {
-        let (env, config, _) = signing_env(file, None).await;
-        let mut command = env.command(binary());
-        command
-            .args(["run", "--target", "reporter"])
-            .env("BAOCAO_CONFIG", &config)
-            .env_remove(PASSWORD_ENV);
-        if let Some(password) = password {
-            command.env(PASSWORD_ENV, password);
+        let config = env.write_config(&format!(
+            "{}{}",
+            shipped_config_text(),
+            signature_block(&pki.join(file))
+        ));
+        for args in [
+            &["report", "send", "--unit", "tri-qua", "--period", "2026-11"][..],
+            &[
+                "report", "status", "--unit", "tri-qua", "--period", "2026-11",
+            ][..],
+        ] {
+            let mut command = env.command(binary());
+            command
+                .args(args)
+                .env("BAOCAO_CONFIG", &config)
+                .env_remove(PASSWORD_ENV);
+            if let Some(password) = password {
+                command.env(PASSWORD_ENV, password);
+            }
+            let output = command.output().unwrap();
+            let said = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let expected = if args[1] == "send" { 8 } else { 0 };
+            assert_eq!(
+                output.status.code(),
+                Some(expected),
+                "{file} {args:?}: {said}"
+            );
+            assert!(said.contains("unit 'tri-qua'"), "{file}: {said}");
+            assert!(
+                said.to_lowercase().contains(&cause.to_lowercase()),
+                "{file}: {said}"
+            );
+            assert!(
+                !said.contains(PASSWORD) && !said.contains("not-the-password"),
+                "{said}"
+            );
         }
-        let output = command.output().unwrap();
-        assert_eq!(output.status.code(), Some(1), "{file}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("unit 'tri-qua'"), "{file}: {stderr}");
-        assert!(
-            stderr.to_lowercase().contains(&cause.to_lowercase()),
-            "{file}: {stderr}"
-        );
-        assert!(
-            !stderr.contains(PASSWORD) && !stderr.contains("not-the-password"),
-            "{stderr}"
-        );
     }
+    let issued: i64 = sqlx::query_scalar("select count(*) from report")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(issued, 0, "never issued unsigned");
 }
 
 #[tokio::test]

@@ -47,7 +47,7 @@ pub struct ErrorBody {
     /// What went wrong, for a person.
     pub error: String,
     /// A stable code for a script, when the outcome has one (`already_sent`, `window_open`,
-    /// `no_events`).
+    /// `no_events`, `stale_revision`, `signing_unavailable`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
 }

@@ -1,22 +1,25 @@
 //! The department's view (SPEC §12): every configured unit for one period, its key figures and
 //! where its report stands, and each summary beside them. The cost grows with the rows shown,
 //! not with units × months: the figures are one grouped count for all units
-//! ([`store::indicators::for_units`]) and the reports two statements
-//! ([`store::overview::period_reports`]), whatever the number of units.
+//! ([`store::indicators::for_units`]), the reports two statements
+//! ([`store::overview::period_reports`]) and which units have events one more, whatever the
+//! number of units. Where a report stands is the reporter's one judgement
+//! ([`reporter::state::judge`]), as `report status` and the unit's report list say it; a
+//! summary's member rows are its report's ([`reporter::figures::member_rows`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Utc};
 use domain::indicators::{SummaryIndicators, WindowBounds};
 use domain::schedule::Schedule;
 use domain::{Counts, Indicators, Period, UnitCode, notation};
 use reporter::service::ReporterConfig;
+use reporter::state::{Facts, Latest, ReportView};
 use serde::Serialize;
-use store::overview::{LatestReport, MessageCounts, Standing};
+use store::overview::{LatestReport, Standing};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -118,72 +121,6 @@ pub struct Share {
     pub percent: Option<f64>,
 }
 
-/// Where a report stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportState {
-    /// The window is open, or its sending time has not come.
-    NotDue,
-    /// Its sending time has passed and the scheduler will issue it (within half a minute, or
-    /// once ingest's backlog is in).
-    Due,
-    /// Issued; its messages are still to go out (queued, being sent or to be retried).
-    Issued,
-    /// Issued and every message accepted by the mail server.
-    Sent,
-    /// A message was refused for good, or issuing failed and has not succeeded since.
-    Failed,
-    /// Issued, but events that arrived since have changed its figures: a correction is due.
-    OutOfDate,
-    /// No report and none to come: the window had no events on its sending day, or closed
-    /// before baocao ran for the unit.
-    NoReport,
-}
-
-/// A report's state and what it rests on.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ReportView {
-    /// The state.
-    pub state: ReportState,
-    /// When the report is (or was) due on schedule.
-    pub send_at: DateTime<Utc>,
-    /// The latest revision (null: not issued).
-    pub revision: Option<i32>,
-    /// Its number (null: not issued, or numbered by hand).
-    pub number: Option<i32>,
-    /// Its date.
-    pub issued_on: Option<NaiveDate>,
-    /// The latest revision's messages by state.
-    pub messages: Option<Messages>,
-    /// Why it failed: the issuing's last error.
-    pub error: Option<String>,
-}
-
-/// A revision's messages by state.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[allow(missing_docs)]
-pub struct Messages {
-    pub queued: i64,
-    pub sending: i64,
-    pub retrying: i64,
-    pub sent: i64,
-    pub failed: i64,
-    pub superseded: i64,
-}
-
-impl From<MessageCounts> for Messages {
-    fn from(m: MessageCounts) -> Self {
-        Self {
-            queued: m.queued,
-            sending: m.sending,
-            retrying: m.retrying,
-            sent: m.sent,
-            failed: m.failed,
-            superseded: m.superseded,
-        }
-    }
-}
-
 /// The department's view of a period: every unit's key figures and report state, and each
 /// summary's, in one answer whose cost does not grow with the months of history.
 #[utoipa::path(get, path = "/api/overview", tag = "reports", security(("bearer" = [])),
@@ -205,22 +142,23 @@ pub async fn overview(
         store::indicators::for_units(&state.pool, &units, period, config.tz, now),
         store::overview::period_reports(&state.pool, &issuers, period),
     )?;
-    let reports: HashMap<&str, &LatestReport> = stored
-        .reports
-        .iter()
-        .map(|r| (r.unit.as_str(), r))
-        .collect();
-    let standings: HashMap<&str, &Standing> = stored
-        .standings
-        .iter()
-        .map(|s| (s.unit.as_str(), s))
-        .collect();
-    let facts = Facts {
+    let (with_events, backlog) = closed_period_facts(&state, &units, period, now).await?;
+    let known = Known {
         config,
         period,
         now,
-        reports: &reports,
-        standings: &standings,
+        reports: stored
+            .reports
+            .iter()
+            .map(|r| (r.unit.as_str(), r))
+            .collect(),
+        standings: stored
+            .standings
+            .iter()
+            .map(|s| (s.unit.as_str(), s))
+            .collect(),
+        with_events: with_events.iter().map(String::as_str).collect(),
+        backlog,
     };
     let window = period.window(config.tz);
     let rows = config
@@ -232,12 +170,10 @@ pub async fn overview(
             name: profile.short_name.clone(),
             kind: profile.kind.clone(),
             figures: KeyFigures::of(&current.counts()),
-            report: facts.report(&profile.code, config.job(profile).schedule, current),
+            report: known.report(&profile.code, config.job(profile).schedule, current),
         })
         .collect();
-    let by_code: HashMap<&str, &Indicators> =
-        indicators.iter().map(|i| (i.unit.as_str(), i)).collect();
-    let summaries = facts.summaries(&by_code);
+    let summaries = known.summaries(&indicators)?;
     Ok(Json(Overview {
         period: period.to_string(),
         open_period: state.open_period().to_string(),
@@ -250,43 +186,81 @@ pub async fn overview(
     }))
 }
 
+/// For a period whose window has closed, which units have events in it and why a due report
+/// would wait for ingest: two statements, whatever the number of units. Nothing for the open
+/// window, whose reports are not due.
+async fn closed_period_facts(
+    state: &crate::AppState,
+    units: &[UnitCode],
+    period: Period,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Vec<String>, Option<String>)> {
+    let window = period.window(state.config.reports.tz);
+    let (start, end) = (window.start().to_utc(), window.end().to_utc());
+    if end > now {
+        return Ok((Vec::new(), None));
+    }
+    let with_events = store::health::units_with_events(&state.pool, units, start, end).await?;
+    Ok((with_events, reporter::scheduler::backlog(&state.pool).await))
+}
+
 /// What is known of every issuer's report for the period.
-struct Facts<'a> {
+struct Known<'a> {
     config: &'a ReporterConfig,
     period: Period,
     now: DateTime<Utc>,
-    reports: &'a HashMap<&'a str, &'a LatestReport>,
-    standings: &'a HashMap<&'a str, &'a Standing>,
+    reports: HashMap<&'a str, &'a LatestReport>,
+    standings: HashMap<&'a str, &'a Standing>,
+    /// The units with events in the (closed) period's window.
+    with_events: HashSet<&'a str>,
+    /// Why a due report would wait for ingest.
+    backlog: Option<String>,
 }
 
-impl Facts<'_> {
+impl Known<'_> {
     /// Where `unit`'s report stands, its current figures being `current` (its document, §5's
-    /// or a summary's).
+    /// or a summary's), by the reporter's one judgement.
     fn report(&self, unit: &UnitCode, schedule: Schedule, current: &impl Serialize) -> ReportView {
         let standing = self.standings.get(unit.as_str()).copied();
-        judge(Judged {
-            latest: self.reports.get(unit.as_str()).copied(),
-            failure: standing
-                .and_then(|s| s.failure.as_ref())
-                .map(|f| f.error.as_str()),
-            changed: |frozen: &serde_json::Value| {
-                reporter::job::figures_changed(frozen, &to_json(current))
-            },
-            due: |period| {
-                let registration = standing.and_then(|s| s.registration.as_ref());
-                is_due(schedule, self.config.tz, registration, period, self.now)
-            },
+        let latest = self.reports.get(unit.as_str()).map(|report| Latest {
+            revision: report.revision,
+            number: report.number,
+            issued_on: report.issued_on,
+            messages: report.messages,
+            out_of_date: reporter::job::figures_changed(&report.indicators, &to_json(current)),
+        });
+        let job = self.config.unit(unit.as_str()).map(|p| self.config.job(p));
+        let counted = job.as_ref().map_or_else(Vec::new, |j| j.counted_units());
+        let signing = job.as_ref().map(|j| j.signing(self.now));
+        reporter::state::judge(&Facts {
             schedule,
             tz: self.config.tz,
             period: self.period,
             now: self.now,
+            backlog_wait: self.config.backlog_wait,
+            registration: standing.and_then(|s| s.registration.as_ref()),
+            latest,
+            failure: standing.and_then(|s| s.failure.as_ref()),
+            has_events: counted
+                .iter()
+                .any(|c| self.with_events.contains(c.as_str())),
+            signing: signing.as_ref().and_then(|s| s.unavailable()),
+            backlog: self.backlog.as_deref(),
         })
     }
 
-    /// Every summary's row, from its members' figures already read.
-    fn summaries(&self, by_code: &HashMap<&str, &Indicators>) -> Vec<SummaryRow> {
+    /// Every summary's row, from its members' figures already read: each member's row is
+    /// what it issued, or its live figures, provisional, as the summary's report has them.
+    fn summaries(&self, live: &[Indicators]) -> anyhow::Result<Vec<SummaryRow>> {
         let window = self.period.window(self.config.tz);
         let is_final = self.now >= window.end().to_utc();
+        let by_code: HashMap<&str, &Indicators> =
+            live.iter().map(|i| (i.unit.as_str(), i)).collect();
+        let frozen: HashMap<&str, (i32, &serde_json::Value)> = self
+            .reports
+            .iter()
+            .map(|(unit, r)| (*unit, (r.revision, &r.indicators)))
+            .collect();
         self.config
             .summaries
             .iter()
@@ -298,30 +272,24 @@ impl Facts<'_> {
                     .flatten()
                     .filter_map(|code| by_code.get(code.as_str()).map(|i| (*i).clone()))
                     .collect();
-                let issued = job
-                    .members
-                    .iter()
-                    .flatten()
-                    .filter(|code| self.reports.contains_key(code.as_str()))
-                    .count();
-                let counts: Counts = members.iter().map(Indicators::counts).sum();
-                let count = members.len();
+                let rows = reporter::figures::member_rows(members, &frozen)?;
+                let counts: Counts = rows.iter().map(|m| m.indicators.counts()).sum();
+                let count = rows.len();
                 let document = SummaryIndicators::new(
                     profile.code.clone(),
                     self.period,
                     window,
                     is_final,
-                    members,
-                    issued,
+                    rows,
                 );
-                SummaryRow {
+                Ok(SummaryRow {
                     code: profile.code.to_string(),
                     name: profile.short_name.clone(),
                     members: count,
-                    members_issued: issued,
+                    members_issued: document.reported.issued,
                     figures: KeyFigures::of(&counts),
                     report: self.report(&profile.code, job.schedule, &document),
-                }
+                })
             })
             .collect()
     }
@@ -331,67 +299,6 @@ impl Facts<'_> {
 fn to_json(document: &impl Serialize) -> serde_json::Value {
     // Plain structs of numbers and strings: serializing them cannot fail.
     serde_json::to_value(document).unwrap_or_default()
-}
-
-/// Whether the scheduler will issue `period` for a unit registered as `registration` (never
-/// registered: it registers at its next step, as of now), by the scheduler's own rule.
-fn is_due(
-    schedule: Schedule,
-    tz: Tz,
-    registration: Option<&store::reports::Registration>,
-    period: Period,
-    now: DateTime<Utc>,
-) -> bool {
-    let configured_at = registration.map_or(now, |r| r.configured_at);
-    let settled = registration.and_then(|r| r.settled_through);
-    reporter::scheduler::due_periods(schedule, tz, configured_at, settled, now).contains(&period)
-}
-
-/// What a report's state is judged from.
-struct Judged<'a, C, D> {
-    latest: Option<&'a LatestReport>,
-    failure: Option<&'a str>,
-    /// Whether a frozen document's figures differ from the current ones.
-    changed: C,
-    /// Whether the scheduler will issue a period not issued yet.
-    due: D,
-    schedule: Schedule,
-    tz: Tz,
-    period: Period,
-    now: DateTime<Utc>,
-}
-
-/// A report's state: a refused message or a failed issue first (someone must act), then
-/// figures changed since it was issued, then its messages; without a report, what the
-/// scheduler will do.
-fn judge<C, D>(j: Judged<'_, C, D>) -> ReportView
-where
-    C: Fn(&serde_json::Value) -> bool,
-    D: Fn(Period) -> bool,
-{
-    let send_at = j.schedule.send_at(j.period, j.tz);
-    let closed = j.period.window(j.tz).end().to_utc() <= j.now;
-    let state = match j.latest {
-        Some(latest) if latest.messages.failed > 0 || j.failure.is_some() => ReportState::Failed,
-        Some(latest) if (j.changed)(&latest.indicators) => ReportState::OutOfDate,
-        Some(latest) if latest.messages.sent > 0 && latest.messages.pending() == 0 => {
-            ReportState::Sent
-        }
-        Some(_) => ReportState::Issued,
-        None if j.failure.is_some() => ReportState::Failed,
-        None if !closed || send_at > j.now => ReportState::NotDue,
-        None if (j.due)(j.period) => ReportState::Due,
-        None => ReportState::NoReport,
-    };
-    ReportView {
-        state,
-        send_at,
-        revision: j.latest.map(|r| r.revision),
-        number: j.latest.and_then(|r| r.number),
-        issued_on: j.latest.map(|r| r.issued_on),
-        messages: j.latest.map(|r| r.messages.into()),
-        error: j.failure.map(str::to_owned),
-    }
 }
 
 impl KeyFigures {
@@ -427,146 +334,6 @@ impl Share {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono_tz::Asia::Ho_Chi_Minh;
-    use store::reports::Registration;
-
-    fn at(text: &str) -> DateTime<Utc> {
-        text.parse().unwrap()
-    }
-
-    fn may() -> Period {
-        "2026-05".parse().unwrap()
-    }
-
-    fn report(messages: MessageCounts) -> LatestReport {
-        LatestReport {
-            unit: "tri-qua".into(),
-            revision: 1,
-            number: Some(103),
-            issued_on: NaiveDate::from_ymd_opt(2026, 5, 18).unwrap(),
-            created_at: at("2026-05-18T01:00:00Z"),
-            indicators: serde_json::json!({"documents": {"issued": 157}}),
-            signed_by: None,
-            messages,
-        }
-    }
-
-    /// The state of May's report at `now`, with `latest` stored and `failure` recorded; the
-    /// figures changed since when `changed`; the unit registered on 1 January.
-    fn state(
-        latest: Option<&LatestReport>,
-        failure: Option<&str>,
-        changed: bool,
-        now: &str,
-    ) -> ReportState {
-        let now = at(now);
-        let registration = Registration {
-            unit: "tri-qua".into(),
-            configured_at: at("2026-01-01T00:00:00Z"),
-            settled_through: Some("2026-04".parse().unwrap()),
-        };
-        judge(Judged {
-            latest,
-            failure,
-            changed: |_: &serde_json::Value| changed,
-            due: |period| {
-                is_due(
-                    Schedule::default(),
-                    Ho_Chi_Minh,
-                    Some(&registration),
-                    period,
-                    now,
-                )
-            },
-            schedule: Schedule::default(),
-            tz: Ho_Chi_Minh,
-            period: may(),
-            now,
-        })
-        .state
-    }
-
-    #[test]
-    fn a_report_is_not_due_before_its_sending_time_and_due_after() {
-        // The window closes on 15 May, 00:00 local; the report goes on the 18th at 08:00.
-        assert_eq!(
-            state(None, None, false, "2026-05-10T00:00:00Z"),
-            ReportState::NotDue
-        );
-        assert_eq!(
-            state(None, None, false, "2026-05-17T00:00:00Z"),
-            ReportState::NotDue
-        );
-        assert_eq!(
-            state(None, None, false, "2026-05-18T01:00:00Z"),
-            ReportState::Due
-        );
-    }
-
-    #[test]
-    fn a_period_the_scheduler_settled_without_a_report_has_none() {
-        let now = at("2026-06-30T00:00:00Z");
-        let registration = Registration {
-            unit: "tri-qua".into(),
-            configured_at: at("2026-01-01T00:00:00Z"),
-            settled_through: Some(may()),
-        };
-        assert!(!is_due(
-            Schedule::default(),
-            Ho_Chi_Minh,
-            Some(&registration),
-            may(),
-            now
-        ));
-        // Never registered: the scheduler registers it now, after May's window.
-        assert!(!is_due(Schedule::default(), Ho_Chi_Minh, None, may(), now));
-        let judged = judge(Judged {
-            latest: None,
-            failure: None,
-            changed: |_: &serde_json::Value| false,
-            due: |_| false,
-            schedule: Schedule::default(),
-            tz: Ho_Chi_Minh,
-            period: may(),
-            now,
-        });
-        assert_eq!(judged.state, ReportState::NoReport);
-    }
-
-    #[test]
-    fn messages_decide_between_issued_sent_and_failed() {
-        let now = "2026-05-18T02:00:00Z";
-        let queued = report(MessageCounts {
-            queued: 2,
-            sent: 1,
-            ..Default::default()
-        });
-        let sent = report(MessageCounts {
-            sent: 3,
-            superseded: 1,
-            ..Default::default()
-        });
-        let failed = report(MessageCounts {
-            sent: 2,
-            failed: 1,
-            ..Default::default()
-        });
-        assert_eq!(state(Some(&queued), None, false, now), ReportState::Issued);
-        assert_eq!(state(Some(&sent), None, false, now), ReportState::Sent);
-        assert_eq!(state(Some(&failed), None, false, now), ReportState::Failed);
-        // Figures changed since: a correction is due, unless a message failed.
-        assert_eq!(state(Some(&sent), None, true, now), ReportState::OutOfDate);
-        assert_eq!(state(Some(&failed), None, true, now), ReportState::Failed);
-    }
-
-    #[test]
-    fn a_failed_issue_shows_until_it_is_mended() {
-        let now = "2026-05-18T02:00:00Z";
-        assert_eq!(
-            state(None, Some("template"), false, now),
-            ReportState::Failed
-        );
-    }
 
     #[test]
     fn shares_without_a_denominator_are_null() {

@@ -169,6 +169,15 @@ pub struct FailureView {
     pub attempts: i32,
 }
 
+/// A unit whose signing certificate cannot be used: its reports are held.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldView {
+    /// The unit (or summary).
+    pub unit: String,
+    /// Why, naming the unit and never the password.
+    pub cause: String,
+}
+
 /// The pipeline's health.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PipelineView {
@@ -182,6 +191,8 @@ pub struct PipelineView {
     pub outbox: Vec<OutboxCount>,
     /// Reports whose issuing fails, by unit and period.
     pub failures: Vec<FailureView>,
+    /// Units whose signing certificate cannot be used, so that their reports are held.
+    pub held: Vec<HeldView>,
     /// When this was read.
     pub as_of: DateTime<Utc>,
 }
@@ -218,6 +229,14 @@ pub async fn pipeline(State(state): Shared) -> ApiResult<Json<PipelineView>> {
                 since: f.first_failed_at,
                 attempts: f.attempts,
             })
+            .collect(),
+        held: state
+            .config
+            .reports
+            .certificates
+            .unavailable(Utc::now())
+            .into_iter()
+            .map(|(unit, cause)| HeldView { unit, cause })
             .collect(),
         as_of: Utc::now(),
     }))

@@ -14,8 +14,8 @@ use domain::profile::{NarrativeField, split_paragraphs};
 use reporter::Format;
 use reporter::job::{Issued, Resend};
 use reporter::narrative::{Change, ChangeError, FieldText};
-use reporter::scheduler::Plan;
 use reporter::show::{Shown, Which};
+use reporter::state::ReportView;
 use reporter::status::PeriodReports;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -45,8 +45,9 @@ pub struct ReportsView {
     pub last_closed_period: String,
     /// When that period's report is (or was) due to be sent on schedule.
     pub last_closed_send_at: Option<DateTime<Utc>>,
-    /// What the scheduler will do about that period, and why not when it will not.
-    pub last_closed_plan: Plan,
+    /// Where that period's report stands (the one judgement `report status` and the
+    /// department's view show), and why.
+    pub last_closed_plan: ReportView,
     /// The latest 12 periods with a report, newest first.
     pub periods: Vec<PeriodReports>,
 }
@@ -63,11 +64,13 @@ pub async fn reports(
 ) -> ApiResult<Json<ReportsView>> {
     let job = state.config.reports.job(state.profile(&unit)?);
     let now = Utc::now();
-    let mut periods = reporter::status::reports(&state.pool, &job, None, 12, now).await?;
+    let wait = state.config.reports.backlog_wait;
+    let mut periods = reporter::status::reports(&state.pool, &job, None, 12, now, wait).await?;
     periods.reverse();
     let last_closed = state.open_period().previous();
-    let wait = state.config.reports.backlog_wait;
-    let plan = reporter::scheduler::plan(&state.pool, &job, last_closed, now, wait).await?;
+    let plan = reporter::state::of_period(&state.pool, &job, last_closed, now, wait)
+        .await?
+        .view;
     Ok(Json(ReportsView {
         unit,
         open_period: state.open_period().to_string(),
@@ -202,7 +205,7 @@ pub struct SendOutcome {
            ("period" = String, Path, description = "YYYY-MM")),
     request_body(content = SendRequest, content_type = "application/json"),
     responses((status = 201, body = SendOutcome),
-              (status = 409, description = "Already sent without force (`already_sent`), the window still open (`window_open`), or a later correction sent meanwhile (`stale_revision`)", body = ErrorBody),
+              (status = 409, description = "Already sent without force (`already_sent`), the window still open (`window_open`), a later correction sent meanwhile (`stale_revision`), or the unit's signing certificate cannot be used, so the report is held (`signing_unavailable`)", body = ErrorBody),
               (status = 422, description = "The window has no events (`no_events`)", body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn send(

@@ -10,6 +10,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use domain::Indicators;
 use domain::indicators::{SummaryIndicators, WindowBounds};
+use reporter::certificates::Signing;
 use reporter::figures::Figures;
 use reporter::trend::TrendPoint;
 use serde::{Deserialize, Serialize};
@@ -61,17 +62,41 @@ pub enum IssuerKind {
     Summary,
 }
 
-/// A unit's signing certificate.
-#[derive(Debug, Serialize, ToSchema)]
+/// A unit's signing certificate, as this process last read it.
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct CertificateView {
-    /// The organisation the certificate names, as the visible signature shows it.
-    pub organisation: String,
+    /// The organisation the certificate names, as the visible signature shows it (null: it
+    /// cannot be used).
+    pub organisation: Option<String>,
     /// Its subject.
-    pub subject: String,
+    pub subject: Option<String>,
     /// When it ends.
-    pub not_after: DateTime<Utc>,
+    pub not_after: Option<DateTime<Utc>>,
     /// It ends within 30 days: a new one is needed.
     pub expires_soon: bool,
+    /// Why it cannot be used (naming the unit, never the password): the unit's reports are
+    /// held until it is mended. Null when it works.
+    pub unavailable: Option<String>,
+}
+
+impl CertificateView {
+    /// The view of `signing` for a unit named `name`; `None` for a unit that does not sign.
+    fn of(signing: Signing, name: &str, now: DateTime<Utc>) -> Option<Self> {
+        match signing {
+            Signing::Unsigned => None,
+            Signing::Ready(signer) => Some(Self {
+                organisation: Some(signer.organisation(name)),
+                subject: Some(signer.info.subject.clone()),
+                not_after: Some(signer.info.not_after),
+                expires_soon: signer.expires_soon(now),
+                unavailable: None,
+            }),
+            Signing::Unavailable(cause) => Some(Self {
+                unavailable: Some(cause),
+                ..Self::default()
+            }),
+        }
+    }
 }
 
 /// The configured units, then the summaries.
@@ -97,17 +122,11 @@ pub async fn units(State(state): Shared) -> Json<Vec<UnitSummary>> {
         open_period: open.to_string(),
         window: window.clone(),
         last_closed_period: open.previous().to_string(),
-        certificate: state
-            .config
-            .reports
-            .signers
-            .get(p.code.as_str())
-            .map(|signer| CertificateView {
-                organisation: signer.organisation(&p.short_name),
-                subject: signer.info.subject.clone(),
-                not_after: signer.info.not_after,
-                expires_soon: signer.expires_soon(now),
-            }),
+        certificate: CertificateView::of(
+            reports.certificates.signing(p.code.as_str(), now),
+            &p.short_name,
+            now,
+        ),
     };
     Json(reports.issuers().map(summary).collect())
 }
@@ -149,7 +168,7 @@ pub async fn indicators(
     let figures = Figures::read(&state.pool, &job, period, Utc::now()).await?;
     Ok(Json(match figures {
         Figures::Unit(own) => FiguresDocument::Unit(own),
-        Figures::Summary { document, .. } => FiguresDocument::Summary(document),
+        Figures::Summary { document } => FiguresDocument::Summary(document),
     }))
 }
 

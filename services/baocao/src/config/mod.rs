@@ -239,14 +239,13 @@ impl Settings {
         }
     }
 
-    /// What the reporter, the API and the command line know of the units, each signing unit's
-    /// key loaded and checked (a missing file, a wrong password or an expired certificate stops
-    /// here, naming the unit and the cause).
+    /// What the reporter, the API and the command line know of the units. No certificate is
+    /// read here: the targets that sign read them ([`reporter::certificates`]), and one that
+    /// cannot be used holds that unit's reports only.
     pub fn reporter_config(&self) -> anyhow::Result<reporter::service::ReporterConfig> {
         let base = self.config_path.parent().unwrap_or(Path::new("."));
         let issuers = self.file.issuers();
-        let signers = reporter::signature::load_all(&issuers, base, chrono::Utc::now())
-            .map_err(anyhow::Error::msg)?;
+        let certificates = reporter::certificates::Certificates::new(&issuers, base);
         Ok(reporter::service::ReporterConfig {
             units: self.file.units.clone(),
             summaries: issuers[self.file.units.len()..].to_vec(),
@@ -255,7 +254,7 @@ impl Settings {
             templates: self.template_source(),
             backlog_wait: Duration::from_secs(self.file.reporter.backlog_wait_minutes * 60),
             schedule_every: Duration::from_secs(self.file.reporter.schedule_every_seconds.max(1)),
-            signers,
+            certificates: std::sync::Arc::new(certificates),
         })
     }
 }
