@@ -14,6 +14,7 @@ mod deploy_config;
 mod hostile;
 mod isolation;
 mod issuing;
+mod limits;
 mod outages;
 mod pipeline;
 mod province;
