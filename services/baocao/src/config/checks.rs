@@ -67,7 +67,14 @@ fn check_http(path: &Path, text: &str, config: &FileConfig) -> Result<(), Config
 /// the text, when it is not written there).
 fn section_key_offset(text: &str, section: &str, key: &str) -> usize {
     let header = format!("[{section}]");
-    let Some(start) = text.find(&header) else {
+    // The header's own line, not a commented-out one.
+    let found = text.match_indices(&header).map(|(at, _)| at).find(|&at| {
+        text[..at]
+            .rsplit('\n')
+            .next()
+            .is_some_and(|b| b.trim().is_empty())
+    });
+    let Some(start) = found else {
         return text.len();
     };
     let body = &text[start..];
