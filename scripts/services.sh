@@ -89,3 +89,19 @@ ensure_services() {
   ensure_postgres
   ensure_rabbitmq
 }
+
+# schemathesis (PyPI), which the contract test (tests/tests/e2e/contract_fuzz.rs) runs against a
+# live API with every check: pinned, in a virtualenv of its own under ~/.cache/baocao, installed
+# once; after that it needs no network.
+SCHEMATHESIS_PIN='schemathesis==4.32.5'
+SCHEMATHESIS_VENV=${BAOCAO_SCHEMATHESIS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/baocao/schemathesis}
+ensure_schemathesis() {
+  if [[ -x $SCHEMATHESIS_VENV/bin/schemathesis && "$(cat "$SCHEMATHESIS_VENV/.pins" 2>/dev/null)" == "$SCHEMATHESIS_PIN" ]]; then
+    return
+  fi
+  echo "installing $SCHEMATHESIS_PIN into $SCHEMATHESIS_VENV" >&2
+  rm -rf "$SCHEMATHESIS_VENV"
+  python3 -m venv "$SCHEMATHESIS_VENV"
+  "$SCHEMATHESIS_VENV/bin/python" -m pip install -q --disable-pip-version-check "$SCHEMATHESIS_PIN"
+  printf '%s' "$SCHEMATHESIS_PIN" >"$SCHEMATHESIS_VENV/.pins"
+}

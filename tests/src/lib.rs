@@ -370,8 +370,16 @@ impl TestEnv {
     /// Starts the api target in this process on a free loopback port, with `token` as
     /// `BAOCAO_ADMIN_TOKEN`.
     pub async fn start_api(&self, token: Option<&str>) -> RunningApi {
+        let limits = self.config.http.limits();
+        self.start_api_with(token, limits).await
+    }
+
+    /// As [`TestEnv::start_api`], within `limits`, on a pool of its own sized as `baocao run`
+    /// sizes it.
+    pub async fn start_api_with(&self, token: Option<&str>, limits: api::Limits) -> RunningApi {
         let config = api::ApiConfig {
             admin_token: token.map(str::to_owned),
+            limits,
             ..baocao::run::api_config(&self.settings()).expect("the API configuration")
         };
         let listener = api::bind("127.0.0.1:0", true, token)
@@ -379,7 +387,9 @@ impl TestEnv {
             .expect("a free port");
         let address = listener.local_addr().expect("an address").to_string();
         let (stop, stopped) = Shutdown::new();
-        let state = api::AppState::new(config, self.pool.clone(), stopped);
+        let pool = store::db::connect_lazy(&self.database_url, api::POOL_CONNECTIONS)
+            .expect("the API's pool");
+        let state = api::AppState::new(config, pool, stopped);
         state.mark_database_ready();
         let handle = tokio::spawn(api::serve(listener, state, true));
         RunningApi {

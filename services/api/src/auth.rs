@@ -6,16 +6,16 @@
 //! - Without it the server only listens on loopback ([`check_exposure`]) and answers only
 //!   requests addressed to a loopback host name, so a web page cannot reach it by rebinding
 //!   its own domain to 127.0.0.1.
-//! - A write is a POST with a JSON body from the same origin: a cross-site form cannot send
+//! - A write is a POST with a JSON body from the same origin ([`SameOriginWrite`]): a cross-site form cannot send
 //!   `application/json` without a CORS preflight, which this server never grants, and a
 //!   browser's `Origin` and `Sec-Fetch-Site` headers must not name another site.
 
 use std::net::SocketAddr;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::AppState;
 use crate::routes::problem;
@@ -40,14 +40,42 @@ pub fn check_exposure(addresses: &[SocketAddr], token: Option<&str>) -> anyhow::
 /// token, beyond guessing.
 pub const MIN_TOKEN_CHARS: usize = 32;
 
-/// Refuses a token too short to be a secret.
-pub fn check_token(token: &str) -> anyhow::Result<()> {
-    let chars = token.chars().count();
-    anyhow::ensure!(
-        chars >= MIN_TOKEN_CHARS,
+/// The admin token of `k8s/examples/baocao-secrets.yaml`: long enough, and known to everyone.
+pub const EXAMPLE_TOKEN: &str = "CHANGE-ME-to-32-or-more-random-characters";
+
+/// The mark of a placeholder in the examples; a token containing it (in any case) is refused.
+const PLACEHOLDER_MARK: &str = "change-me";
+
+/// Why an admin token is refused at start-up. The token itself is never part of the message.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// Too short to be a secret.
+    #[error(
         "BAOCAO_ADMIN_TOKEN has {chars} characters; use at least {MIN_TOKEN_CHARS} \
-         (for example: openssl rand -base64 33)"
-    );
+         (for example: head -c 32 /dev/urandom | base64)"
+    )]
+    TooShort {
+        /// How many it has.
+        chars: usize,
+    },
+    /// The example's text, or another placeholder (`CHANGE-ME` in any case).
+    #[error(
+        "BAOCAO_ADMIN_TOKEN is a placeholder (it contains CHANGE-ME), which anyone who has read \
+         the examples knows; make a token of your own: head -c 32 /dev/urandom | base64"
+    )]
+    Placeholder,
+}
+
+/// Refuses a token too short to be a secret, or a placeholder from the examples.
+pub fn check_token(token: &str) -> Result<(), TokenError> {
+    let placeholder = token == EXAMPLE_TOKEN || token.to_lowercase().contains(PLACEHOLDER_MARK);
+    if placeholder {
+        return Err(TokenError::Placeholder);
+    }
+    let chars = token.chars().count();
+    if chars < MIN_TOKEN_CHARS {
+        return Err(TokenError::TooShort { chars });
+    }
     Ok(())
 }
 
@@ -116,15 +144,22 @@ pub async fn require_token(
     next.run(request).await
 }
 
-/// The cross-site check, for every request: writes must be same-origin JSON.
-pub async fn same_origin_writes(request: Request, next: Next) -> Response {
-    if request.method() != Method::GET
-        && request.method() != Method::HEAD
-        && let Err(reason) = check_write(request.headers())
-    {
-        return problem(StatusCode::FORBIDDEN, reason).into_response();
+/// The cross-site check of a write: a handler that writes takes this extractor, so that it
+/// runs only on a route and method that exist (any other method is answered 405 by the
+/// routing). A write must be same-origin JSON, or 403.
+pub struct SameOriginWrite;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SameOriginWrite {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        check_write(&parts.headers)
+            .map(|()| Self)
+            .map_err(|reason| problem(StatusCode::FORBIDDEN, reason))
     }
-    next.run(request).await
 }
 
 fn check_write(headers: &HeaderMap) -> Result<(), &'static str> {
@@ -192,6 +227,21 @@ mod tests {
             message.contains("5 characters") && !message.contains("short"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn placeholder_tokens_are_refused_whatever_their_length_and_case() {
+        assert_eq!(check_token(EXAMPLE_TOKEN), Err(TokenError::Placeholder));
+        for token in [
+            "our-token-change-me-0123456789-abcdefghij",
+            "Change-Me-Change-Me-Change-Me-Change-Me",
+            "change-me",
+        ] {
+            assert_eq!(check_token(token), Err(TokenError::Placeholder), "{token}");
+        }
+        let message = TokenError::Placeholder.to_string();
+        assert!(message.contains("placeholder") && !message.contains(EXAMPLE_TOKEN));
+        assert!(check_token("a-real-token-0123456789-abcdefghijk").is_ok());
     }
 
     #[test]

@@ -5,15 +5,23 @@
 //! - [`live`]: `LISTEN/NOTIFY` to per-unit readings shared by every stream.
 //! - [`auth`]: the admin token, loopback-only without one, same-origin writes.
 //! - [`queues`]: the broker's queues as last seen by a background look.
+//! - [`database`]: the database as last seen by a background look, for readiness and metrics.
+//! - [`server`]: the accept loop, its timeouts and its connection cap.
+//! - [`streams`]: the caps on live streams, per client and in all.
+//! - [`openapi`]: the answers every route may give, and the period's pattern, in the document.
 //!
 //! Processes running only ingest or the reporter serve [`probes`]: `/healthz`, `/readyz` and
 //! `/metrics`, so that each Deployment has its probes and is scraped.
 
 pub mod auth;
 mod dashboard;
+pub mod database;
 pub mod live;
+pub mod openapi;
 pub mod queues;
 pub mod routes;
+pub mod server;
+pub mod streams;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,14 +30,26 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use lifecycle::Shutdown;
 use reporter::service::ReporterConfig;
 use store::PgPool;
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 
+use crate::database::DatabaseWatch;
 use crate::queues::QueueWatch;
+pub use crate::server::Limits;
+use crate::streams::StreamCaps;
+
+/// The connections of the API's pool (`baocao run` makes it), for what the API serves: one is
+/// held for good by the live hub's `LISTEN`; the others are shared by the requests (a few
+/// milliseconds each; the department's view takes two at once) and the live refreshers (one
+/// reading at a time per watched unit, at most five a second each). Seven serve hundreds of
+/// requests a second; more would only move the queue into PostgreSQL, whose connections
+/// (100 by default) every pod of a province shares. Readiness and `/metrics` take none of
+/// these: their look has a connection of its own ([`database`]).
+pub const POOL_CONNECTIONS: u32 = 8;
 
 /// What the API needs besides the database.
 pub struct ApiConfig {
@@ -41,6 +61,8 @@ pub struct ApiConfig {
     pub amqp_url: String,
     /// The broker's names.
     pub topology: broker::Topology,
+    /// What clients may hold: timeouts, the connection cap, the stream caps.
+    pub limits: Limits,
 }
 
 /// The state every handler shares.
@@ -49,8 +71,9 @@ pub struct AppState {
     pool: PgPool,
     hub: Arc<live::Hub>,
     queues: QueueWatch,
+    database: DatabaseWatch,
+    streams: Arc<StreamCaps>,
     shutdown: Shutdown,
-    database_ready: AtomicBool,
     serves_api: AtomicBool,
     /// The target this process runs, for readiness: only `ingest` needs the broker to be ready.
     target: std::sync::OnceLock<&'static str>,
@@ -97,6 +120,7 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
         .with_state(Arc::clone(&state))
         .split_for_parts();
     openapi.merge(probes);
+    utoipa::Modify::modify(&openapi::SharedAnswers, &mut openapi);
     let document = openapi.to_json().unwrap_or_default();
     let guarded = guarded
         .route(
@@ -113,7 +137,11 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
         .merge(public)
         .merge(dashboard::routes())
         .merge(guarded)
-        .layer(from_fn(auth::same_origin_writes));
+        .route_layer(from_fn_with_state(
+            state.config.limits.body_timeout,
+            server::read_body_within,
+        ))
+        .layer(axum::middleware::map_response(routes::json_rejections));
     (router, openapi)
 }
 
@@ -136,13 +164,15 @@ impl AppState {
                 .map(|p| (p.code.clone(), config.reports.job(p).members)),
         );
         let queues = QueueWatch::new(config.amqp_url.clone(), config.topology.clone());
+        let limits = config.limits;
         Arc::new(Self {
             config,
+            database: DatabaseWatch::new(&pool),
             pool,
             hub: Arc::new(hub),
             queues,
+            streams: StreamCaps::new(limits.streams_per_client, limits.streams_total),
             shutdown,
-            database_ready: AtomicBool::new(false),
             serves_api: AtomicBool::new(false),
             target: std::sync::OnceLock::new(),
         })
@@ -159,9 +189,10 @@ impl AppState {
         self.target.get().copied().unwrap_or("api")
     }
 
-    /// Whether this process is ready, and what its database and broker say.
-    async fn readiness(&self) -> (bool, &'static str, &'static str) {
-        let database = self.database_readiness().await;
+    /// Whether this process is ready, and what its database and broker say, from the last
+    /// looks at each: no I/O, however often it is asked.
+    fn readiness(&self) -> (bool, &'static str, &'static str) {
+        let database = self.database.status();
         let broker = if self.queues.ready().is_ok() {
             "ok"
         } else {
@@ -175,62 +206,18 @@ impl AppState {
 
     /// The database exists and is migrated: readiness may report it.
     pub fn mark_database_ready(&self) {
-        self.database_ready.store(true, Ordering::Release);
-    }
-
-    fn database_ready(&self) -> bool {
-        self.database_ready.load(Ordering::Acquire)
+        self.database.mark_migrated();
     }
 
     fn serves_api(&self) -> bool {
         self.serves_api.load(Ordering::Acquire)
     }
 
-    /// "ok", "starting" (not yet migrated) or "unavailable".
-    async fn database_readiness(&self) -> &'static str {
-        if !self.database_ready() {
-            return "starting";
-        }
-        let ping = tokio::time::timeout(Duration::from_secs(2), store::db::ping(&self.pool));
-        match ping.await {
-            Ok(Ok(())) => "ok",
-            _ => "unavailable",
-        }
-    }
-
-    /// Sets the gauges of the shared state (the queues as last seen, the outbox) when this
-    /// process serves the whole API, so that summing over all targets counts them once; what
-    /// cannot be read is left as it was.
-    async fn export_shared_gauges(&self) {
-        if !self.serves_api() {
-            return;
-        }
-        self.queues.export_gauges();
-        let activity = store::health::activity(&self.pool);
-        if let Ok(Ok(activity)) = tokio::time::timeout(Duration::from_secs(2), activity).await {
-            let metrics = metrics::global();
-            for a in activity {
-                let at = a.last_stored_at.timestamp_millis() as f64 / 1000.0;
-                metrics.set_source_last_event(&a.unit, &a.event_type, at);
-            }
-        }
-        let counting = store::outbox::counts_by_state(&self.pool);
-        if let Ok(Ok(counts)) = tokio::time::timeout(Duration::from_secs(2), counting).await {
-            let metrics = metrics::global();
-            for state in [
-                "queued",
-                "sending",
-                "retrying",
-                "sent",
-                "failed",
-                "superseded",
-            ] {
-                let count = counts
-                    .iter()
-                    .find(|(s, _)| s == state)
-                    .map_or(0, |(_, n)| *n);
-                metrics.set_outbox(state, count);
-            }
+    /// Sets the gauges of the broker as last seen when this process serves the whole API, so
+    /// that summing over all targets counts them once (the database's are set by its look).
+    fn export_shared_gauges(&self) {
+        if self.serves_api() {
+            self.queues.export_gauges();
         }
     }
 }
@@ -254,13 +241,15 @@ pub async fn bind(addr: &str, guarded: bool, token: Option<&str>) -> anyhow::Res
 }
 
 /// Serves the whole API on `listener` until shutdown; `full` false serves only the probes and
-/// metrics.
+/// metrics. Within [`Limits`]: see [`server`].
 pub async fn serve(listener: TcpListener, state: Arc<AppState>, full: bool) -> anyhow::Result<()> {
     let address = listener.local_addr().context("no local address")?;
     state.serves_api.store(full, Ordering::Release);
     let watching = Arc::clone(&state);
     tokio::spawn(async move { watching.queues.run(watching.shutdown.clone()).await });
-    let router = if full {
+    let looking = Arc::clone(&state);
+    tokio::spawn(async move { looking.database.run(full, looking.shutdown.clone()).await });
+    let full_router = if full {
         let hub = Arc::clone(&state.hub);
         let tz = state.config.reports.tz;
         tokio::spawn(hub.run(state.pool.clone(), tz, state.shutdown.clone()));
@@ -268,18 +257,25 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, full: bool) -> a
     } else {
         probes(Arc::clone(&state))
     };
+    let routers = server::Routers {
+        full: full_router,
+        reserve: probes(Arc::clone(&state)).fallback(server::over_capacity),
+    };
     tracing::info!(
         %address,
         token = if state.config.admin_token.is_some() { "required" } else { "none (loopback only)" },
         "HTTP listening"
     );
-    let stopping = state.shutdown.clone();
-    let serving =
-        axum::serve(listener, router).with_graceful_shutdown(async move { stopping.wait().await });
+    let serving = server::accept_until(
+        listener,
+        routers,
+        state.config.limits,
+        state.shutdown.clone(),
+    );
     // Streams end at the stop; a client that stopped reading gets 10 s more.
     let deadline = state.shutdown.clone();
     tokio::select! {
-        served = serving => served.context("the HTTP server failed"),
+        () = serving => Ok(()),
         () = async {
             deadline.wait().await;
             tokio::time::sleep(Duration::from_secs(10)).await;

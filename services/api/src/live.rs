@@ -280,15 +280,18 @@ struct StreamState {
     first: bool,
     shutdown: Shutdown,
     _guard: ClientGuard,
+    _slot: crate::streams::StreamSlot,
 }
 
 /// The event stream of `unit`'s open window, skipping the current document if the client last
-/// saw it (`last_seen`, its `Last-Event-ID`); ends at `shutdown`. `None` for an unknown unit.
+/// saw it (`last_seen`, its `Last-Event-ID`); ends at `shutdown`, and gives `slot` back when it
+/// ends. `None` for an unknown unit.
 pub fn stream(
     hub: &Arc<Hub>,
     unit: &str,
     last_seen: Option<String>,
     shutdown: Shutdown,
+    slot: crate::streams::StreamSlot,
 ) -> Option<Response> {
     let subscription = hub.subscribe(unit)?;
     let pending = if subscription.current_is_fresh {
@@ -307,6 +310,7 @@ pub fn stream(
         first: true,
         shutdown,
         _guard: ClientGuard::new(),
+        _slot: slot,
     };
     let events = futures_lite::stream::unfold(state, next_event);
     let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));

@@ -41,6 +41,7 @@ pub fn api_config(settings: &Settings) -> anyhow::Result<api::ApiConfig> {
             .map(|t| t.expose().to_owned()),
         amqp_url: settings.env.amqp_url.expose().to_owned(),
         topology: settings.file.broker.clone(),
+        limits: settings.file.http.limits(),
     })
 }
 
@@ -80,8 +81,11 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
         certificates.refresh(chrono::Utc::now()).await;
     }
     // The HTTP server answers its probes from the start, on a pool of its own that connects
-    // when the database is there: readiness says "starting" until it is migrated.
-    let api_pool = store::db::connect_lazy(settings.env.database_url.expose(), 6)?;
+    // when the database is there: readiness says "starting" until it is migrated. Sized for
+    // what the API serves (see `api::POOL_CONNECTIONS`); without the api target only the
+    // readiness look uses the database, on a connection of its own.
+    let api_pool =
+        store::db::connect_lazy(settings.env.database_url.expose(), api::POOL_CONNECTIONS)?;
     let schedule_every = api_config.reports.schedule_every;
     let state = api::AppState::new(api_config, api_pool, shutdown.clone());
     state.set_target(match target {

@@ -62,6 +62,13 @@ pub struct TargetLabels {
     pub target: String,
 }
 
+/// Why the HTTP server refused a connection or a stream.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabels {
+    /// `connections` (over the connection cap), `streams_per_client` or `streams_total`.
+    pub reason: String,
+}
+
 /// A rendered format.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FormatLabels {
@@ -104,6 +111,12 @@ pub struct Metrics {
     pub live_refresh_seconds: Histogram,
     /// Server-Sent Events clients connected.
     pub sse_clients: Gauge,
+    /// HTTP connections open.
+    pub http_connections: Gauge,
+    /// HTTP connections and streams refused, by reason.
+    pub http_refused: Family<RefusalLabels, Counter>,
+    /// Looks at the database for readiness and the shared gauges.
+    pub database_looks: Counter,
     /// Due periods whose issuing failed in the scheduler's last step, by unit.
     pub issue_failures: Family<UnitLabels, Gauge>,
     /// Due periods past their sending time without a report, by unit (waiting or failing).
@@ -145,6 +158,9 @@ impl Metrics {
             render_seconds: Family::new_with_constructor(latency_buckets),
             live_refresh_seconds: latency_buckets(),
             sse_clients: Gauge::default(),
+            http_connections: Gauge::default(),
+            http_refused: Family::default(),
+            database_looks: Counter::default(),
             issue_failures: Family::default(),
             due_unissued: Family::default(),
             source_last_event: Family::default(),
@@ -233,6 +249,21 @@ impl Metrics {
             metrics.sse_clients.clone(),
         );
         r.register(
+            "http_connections",
+            "HTTP connections open",
+            metrics.http_connections.clone(),
+        );
+        r.register(
+            "http_refused",
+            "HTTP connections and Server-Sent Events streams refused, by reason: connections (over the connection cap), streams_per_client, streams_total",
+            metrics.http_refused.clone(),
+        );
+        r.register(
+            "database_looks",
+            "Looks at the database for readiness and the shared gauges (one every 5 s, however often probed or scraped)",
+            metrics.database_looks.clone(),
+        );
+        r.register(
             "report_issue_failures",
             "Due periods whose issuing failed in the scheduler's last step, by unit",
             metrics.issue_failures.clone(),
@@ -319,7 +350,6 @@ impl Metrics {
             .set(i64::from(messages));
     }
 
-    /// Sets the outbox's count of messages in `state`.
     /// Sets how many due periods of `unit` failed to be issued in the last step.
     pub fn set_issue_failures(&self, unit: &str, periods: i64) {
         let labels = UnitLabels {
@@ -373,6 +403,15 @@ impl Metrics {
         self.certificate_unavailable
             .get_or_create(&labels)
             .set(i64::from(unavailable));
+    }
+
+    /// Counts a connection or stream the HTTP server refused, for `reason`.
+    pub fn count_http_refused(&self, reason: &str) {
+        self.http_refused
+            .get_or_create(&RefusalLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
     }
 
     /// Sets how many outbox messages are in `state`.

@@ -111,6 +111,17 @@ pub fn connect_lazy(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
         .connect_lazy_with(options))
 }
 
+/// A pool on the same database as `pool`, with the same options (the relay's route included),
+/// of at most `max_connections`, that connects when first used: for a task that must not wait
+/// behind `pool`'s other users (the API's readiness look).
+pub fn lazy_sibling(pool: &PgPool, max_connections: u32) -> PgPool {
+    let options = (*pool.connect_options()).clone();
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options)
+}
+
 /// What a failed write means for what it was writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {

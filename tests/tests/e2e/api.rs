@@ -187,7 +187,8 @@ async fn indicators_units_and_probes() {
     let future = api
         .get("/api/units/tri-qua/indicators?period=2099-01")
         .await;
-    assert_eq!(future.status, 400);
+    assert_eq!(future.status, 422);
+    assert_eq!(future.json()["code"], "not_started");
 
     let health = Request::get("/healthz").send(&api.address).await;
     assert_eq!((health.status, health.text().trim()), (200, "ok"));

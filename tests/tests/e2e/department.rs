@@ -331,7 +331,7 @@ async fn the_overview_tells_where_each_report_of_a_past_period_stands() {
         api.get(&format!("/api/overview?period={future}"))
             .await
             .status,
-        400
+        422
     );
     assert_eq!(api.get("/api/overview?period=2026-13").await.status, 400);
     api.stop().await;

@@ -47,7 +47,8 @@ pub struct ErrorBody {
     /// What went wrong, for a person.
     pub error: String,
     /// A stable code for a script, when the outcome has one (`already_sent`, `window_open`,
-    /// `no_events`, `stale_revision`, `signing_unavailable`).
+    /// `stale_revision`, `no_events`, `not_started`, `signing_unavailable`, `streams_per_client`,
+    /// `streams_total`, `connections_full`, `body_timeout`, `body_too_large`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
 }
@@ -62,14 +63,17 @@ pub struct ApiError {
     status: StatusCode,
     message: String,
     code: Option<&'static str>,
+    /// Seconds for a `Retry-After` header (a refusal that passes).
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
             message: message.into(),
             code: None,
+            retry_after: None,
         }
     }
 
@@ -81,8 +85,14 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, message)
     }
 
-    fn with_code(mut self, code: &'static str) -> Self {
+    pub(crate) fn with_code(mut self, code: &'static str) -> Self {
         self.code = Some(code);
+        self
+    }
+
+    /// Tells the client to try again after `seconds`.
+    pub(crate) fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
         self
     }
 }
@@ -111,11 +121,36 @@ impl IntoResponse for ApiError {
             error: self.message,
             code: self.code,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
 type ApiResult<T> = Result<T, ApiError>;
+
+/// Answers axum's own refusals (a query or path its extractors cannot read, sent as plain
+/// text) as every other error is answered: the JSON [`ErrorBody`].
+pub(crate) async fn json_rejections(response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !response.status().is_client_error() || !plain {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    ApiError::new(parts.status, text).into_response()
+}
 
 impl AppState {
     /// The configured unit `code`, or 404.
@@ -140,13 +175,39 @@ fn parse_period(text: &str) -> ApiResult<Period> {
     })
 }
 
-/// `period` if its window has started, else 400.
+/// `period` if its window has started, else 422 (`not_started`): a well-formed period the
+/// calendar has not reached.
 fn started(state: &AppState, period: Period) -> ApiResult<Period> {
     let start = period.window(state.config.reports.tz).start();
     if start.to_utc() > Utc::now() {
-        return Err(ApiError::bad_request(format!(
-            "period {period} has not started yet (its window opens {start})"
-        )));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("period {period} has not started yet (its window opens {start})"),
+        )
+        .with_code("not_started"));
     }
     Ok(period)
+}
+
+/// `value` if it lies within `range`, else 400 naming `name`.
+fn within<T: PartialOrd + std::fmt::Display>(
+    name: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> ApiResult<T> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{name} must be {} to {}, not {value}",
+            range.start(),
+            range.end()
+        )))
+    }
+}
+
+/// A JSON request body of type `T`, or 400 saying why not (an empty body is `T`'s default
+/// when `T` has one).
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("not {what}: {e}")))
 }

@@ -125,7 +125,8 @@ pub struct Share {
 /// summary's, in one answer whose cost does not grow with the months of history.
 #[utoipa::path(get, path = "/api/overview", tag = "reports", security(("bearer" = [])),
     params(PeriodQuery),
-    responses((status = 200, body = Overview), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Overview), (status = 400, body = ErrorBody),
+               (status = 422, description = "The period has not started (`not_started`)", body = ErrorBody)))]
 pub async fn overview(
     State(state): Shared,
     Query(query): Query<PeriodQuery>,

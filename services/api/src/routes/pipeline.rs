@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiResult, Shared};
+use super::{ApiResult, ErrorBody, Shared, within};
 use crate::AppState;
 
 /// `/api/dead-letters` and `/api/pipeline`.
@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<Arc<AppState>> {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LimitQuery {
     /// At most this many of the latest letters, 1–200 (20 without it).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
 }
 
@@ -80,12 +81,12 @@ pub struct DeadLetters {
 /// touches the queue (`baocao dead-letters list | replay` work on the queue itself).
 #[utoipa::path(get, path = "/api/dead-letters", tag = "pipeline",
     security(("bearer" = [])), params(LimitQuery),
-    responses((status = 200, body = DeadLetters)))]
+    responses((status = 200, body = DeadLetters), (status = 400, body = ErrorBody)))]
 pub async fn dead_letters(
     State(state): Shared,
     Query(query): Query<LimitQuery>,
 ) -> ApiResult<Json<DeadLetters>> {
-    let limit = query.limit.unwrap_or(20).clamp(1, 200);
+    let limit = within("limit", query.limit.unwrap_or(20), 1..=200)?;
     let recorded = store::rejections::recorded(&state.pool, limit as i64).await?;
     Ok(Json(DeadLetters {
         queue: state.queues.topology().dead_queue.clone(),

@@ -40,12 +40,13 @@ pub struct Readiness {
 
 /// Ready when the database answers, and for the ingest target also the broker. The API and the
 /// reporter stay ready during a broker outage (the dashboard is needed most then) and say the
-/// broker is down.
+/// broker is down. Both are read from the last looks (every 5 s): a probe costs neither
+/// anything.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "Ready: the database answers (and, for ingest, the broker)", body = Readiness),
     (status = 503, description = "Not ready", body = Readiness)))]
 pub async fn readyz(State(state): Shared) -> Response {
-    let (ready, database, broker) = state.readiness().await;
+    let (ready, database, broker) = state.readiness();
     let status = if ready {
         StatusCode::OK
     } else {
@@ -58,13 +59,15 @@ pub async fn readyz(State(state): Shared) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// The metrics, in the OpenMetrics text format.
+/// The metrics, in the OpenMetrics text format. The gauges read from the broker and the
+/// database are those of the last looks (every 5 s, and every 30 s for the database's), so a
+/// scrape costs neither anything.
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "OpenMetrics text", body = String,
                content_type = "application/openmetrics-text")))]
 pub async fn metrics(State(state): Shared) -> Response {
-    state.readiness().await;
-    state.export_shared_gauges().await;
+    state.readiness();
+    state.export_shared_gauges();
     let text = metrics::global().encode();
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
 }

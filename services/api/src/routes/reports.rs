@@ -22,8 +22,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiError, ApiResult, ErrorBody, Shared, parse_period, started};
+use super::{ApiError, ApiResult, ErrorBody, Shared, json_body, parse_period, started};
 use crate::AppState;
+use crate::auth::SameOriginWrite;
 
 /// `/api/units/{unit}/reports…`.
 pub fn router() -> OpenApiRouter<Arc<AppState>> {
@@ -109,7 +110,8 @@ impl ReportQuery {
     params(("unit" = String, Path, description = "The unit code"),
            ("period" = String, Path, description = "YYYY-MM"), ReportQuery),
     responses((status = 200, description = "The report in the asked format"),
-              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, description = "The period has not started (`not_started`)", body = ErrorBody)))]
 pub async fn report(
     State(state): Shared,
     Path((unit, period)): Path<(String, String)>,
@@ -207,8 +209,9 @@ pub struct SendOutcome {
     responses((status = 201, body = SendOutcome),
               (status = 409, description = "Already sent without force (`already_sent`), the window still open (`window_open`), a later correction sent meanwhile (`stale_revision`), or the unit's signing certificate cannot be used, so the report is held (`signing_unavailable`)", body = ErrorBody),
               (status = 422, description = "The window has no events (`no_events`)", body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
+              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn send(
+    _write: SameOriginWrite,
     State(state): Shared,
     Path((unit, period)): Path<(String, String)>,
     body: Bytes,
@@ -218,8 +221,7 @@ pub async fn send(
     let request: SendRequest = if body.iter().all(u8::is_ascii_whitespace) {
         SendRequest::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("not a send request: {e}")))?
+        json_body(&body, "a send request")?
     };
     let issued =
         reporter::job::issue(&state.pool, &job, period, Utc::now(), request.resend()).await?;
@@ -256,7 +258,8 @@ fn refusal(unit: &str, period: Period, issued: &Issued) -> ApiError {
     security(("bearer" = [])),
     params(("unit" = String, Path, description = "The unit code"),
            ("period" = String, Path, description = "YYYY-MM")),
-    responses((status = 200, body = Vec<FieldText>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<FieldText>), (status = 400, body = ErrorBody),
+               (status = 404, body = ErrorBody)))]
 pub async fn narrative(
     State(state): Shared,
     Path((unit, period)): Path<(String, String)>,
@@ -305,12 +308,14 @@ impl NarrativeChange {
     responses((status = 200, body = Vec<FieldText>),
               (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn edit_narrative(
+    _write: SameOriginWrite,
     State(state): Shared,
     Path((unit, period)): Path<(String, String)>,
-    Json(change): Json<NarrativeChange>,
+    body: Bytes,
 ) -> ApiResult<Json<Vec<FieldText>>> {
     let profile = state.profile(&unit)?;
     let period = parse_period(&period)?;
+    let change: NarrativeChange = json_body(&body, "a narrative change")?;
     let change = change.parse()?;
     reporter::narrative::apply(&state.pool, profile, period, change)
         .await

@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use domain::Indicators;
@@ -18,8 +20,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiError, ApiResult, ErrorBody, Shared, parse_period, started};
+use super::{ApiError, ApiResult, ErrorBody, Shared, parse_period, started, within};
 use crate::AppState;
+use crate::streams::StreamRefused;
 
 /// `/api/units`, `…/indicators`, `…/stream`, `…/trend`.
 pub fn router() -> OpenApiRouter<Arc<AppState>> {
@@ -154,7 +157,8 @@ pub enum FiguresDocument {
     security(("bearer" = [])),
     params(("unit" = String, Path, description = "The unit or summary code"), PeriodQuery),
     responses((status = 200, body = FiguresDocument),
-               (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+               (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+               (status = 422, description = "The period has not started (`not_started`)", body = ErrorBody)))]
 pub async fn indicators(
     State(state): Shared,
     Path(unit): Path<String>,
@@ -172,35 +176,68 @@ pub async fn indicators(
     }))
 }
 
+/// One Server-Sent Event of a live stream.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StreamEvent {
+    /// The open window's indicators document (SPEC §5; a summary's of SPEC §12), as JSON text.
+    #[schema(content_media_type = "application/json")]
+    pub data: String,
+    /// Its id, to send back as `Last-Event-ID` when reconnecting.
+    pub id: Option<String>,
+    /// How long to wait before reconnecting, in milliseconds (on the first event).
+    pub retry: Option<u64>,
+    /// The event's type (always the default, `message`).
+    pub event: Option<String>,
+}
+
 /// Server-Sent Events: each event's data is the open window's indicators document, sent when
 /// the stream opens and on every change, within a second of the commit. A reconnecting client
-/// that sends `Last-Event-ID` of the current document is not sent it again.
+/// that sends `Last-Event-ID` of the current document is not sent it again. One client (peer
+/// address) may hold a few streams open, and the server a few hundred (`[http]`
+/// `sse_per_client`, `sse_total`).
 #[utoipa::path(get, path = "/api/units/{unit}/stream", tag = "live",
     security(("bearer" = [])),
     params(("unit" = String, Path, description = "The unit code"),
            ("Last-Event-ID" = Option<String>, Header, description = "The last event received")),
     responses((status = 200, description = "An event stream of indicators documents",
-               content_type = "text/event-stream", body = Indicators),
-              (status = 404, body = ErrorBody)))]
+               content_type = "text/event-stream", body = StreamEvent),
+              (status = 404, body = ErrorBody),
+              (status = 429, description = "This client holds its most streams (`streams_per_client`); `Retry-After` says when to try again", body = ErrorBody),
+              (status = 503, description = "The server holds its most streams (`streams_total`)", body = ErrorBody)))]
 pub async fn stream(
     State(state): Shared,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(unit): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     state.profile(&unit)?;
+    let slot = state.streams.take(peer.ip()).map_err(|refused| {
+        metrics::global().count_http_refused(refused.code());
+        let status = match refused {
+            StreamRefused::PerClient(_) => StatusCode::TOO_MANY_REQUESTS,
+            StreamRefused::Total(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError::new(status, refused.to_string())
+            .with_code(refused.code())
+            .retry_after(STREAM_RETRY_AFTER)
+    })?;
     let last_seen = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let shutdown = state.shutdown.clone();
-    crate::live::stream(&state.hub, &unit, last_seen, shutdown)
+    crate::live::stream(&state.hub, &unit, last_seen, shutdown, slot)
         .ok_or_else(|| ApiError::not_found("no live feed for this unit"))
 }
+
+/// When a refused stream may try again, in seconds.
+const STREAM_RETRY_AFTER: u32 = 10;
 
 /// How many months.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct TrendQuery {
     /// Months back from the open window, 1–36 (12 without it).
+    #[param(minimum = 1, maximum = 36)]
     pub months: Option<u32>,
 }
 
@@ -208,14 +245,15 @@ pub struct TrendQuery {
 #[utoipa::path(get, path = "/api/units/{unit}/trend", tag = "live",
     security(("bearer" = [])),
     params(("unit" = String, Path, description = "The unit code"), TrendQuery),
-    responses((status = 200, body = Vec<TrendPoint>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<TrendPoint>), (status = 400, body = ErrorBody),
+               (status = 404, body = ErrorBody)))]
 pub async fn trend(
     State(state): Shared,
     Path(unit): Path<String>,
     Query(query): Query<TrendQuery>,
 ) -> ApiResult<Json<Vec<TrendPoint>>> {
     let job = state.config.reports.job(state.profile(&unit)?);
-    let months = query.months.unwrap_or(12).clamp(1, 36);
+    let months = within("months", query.months.unwrap_or(12), 1..=36)?;
     let points = reporter::trend::trend(&state.pool, &job, months, Utc::now()).await?;
     Ok(Json(points))
 }

@@ -12,6 +12,7 @@ use super::{ConfigError, FileConfig, MAX_SMTP_TIMEOUT_SECONDS};
 /// Checks `config`, read from `text` at `path`.
 pub(super) fn check(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
     check_reporter(path, text, config)?;
+    check_http(path, text, config)?;
     check_units(path, text, config)?;
     check_summaries(path, text, config)
 }
@@ -38,6 +39,76 @@ fn check_reporter(path: &Path, text: &str, config: &FileConfig) -> Result<(), Co
         Some((field, message)) => Err(invalid_at(path, text, key_offset(text, field), &message)),
         None => Ok(()),
     }
+}
+
+/// Every `[http]` number at least 1, and the stream caps within the connection cap.
+fn check_http(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
+    let http = &config.http;
+    let problem = [
+        (
+            "header_timeout_seconds",
+            http.header_timeout_seconds as usize,
+        ),
+        ("body_timeout_seconds", http.body_timeout_seconds as usize),
+        ("max_connections", http.max_connections),
+        ("sse_per_client", http.sse_per_client),
+        ("sse_total", http.sse_total),
+    ]
+    .into_iter()
+    .find(|(_, value)| *value == 0)
+    .map(|(field, _)| (field, format!("{field} must be at least 1")));
+    let problem = problem.or_else(|| {
+        if http.sse_total >= http.max_connections {
+            Some((
+                "sse_total",
+                format!(
+                    "sse_total ({}) must be below max_connections ({}), or streams could take \
+                     every connection",
+                    http.sse_total, http.max_connections
+                ),
+            ))
+        } else if http.sse_per_client > http.sse_total {
+            Some((
+                "sse_per_client",
+                format!(
+                    "sse_per_client ({}) cannot be above sse_total ({})",
+                    http.sse_per_client, http.sse_total
+                ),
+            ))
+        } else {
+            None
+        }
+    });
+    match problem {
+        Some((field, message)) => {
+            let at = section_key_offset(text, "http", field);
+            Err(invalid_at(path, text, at, &message))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Where `key` is set in the `[section]` table of `text` (the section's start, or the end of
+/// the text, when it is not written there).
+fn section_key_offset(text: &str, section: &str, key: &str) -> usize {
+    let header = format!("[{section}]");
+    // The header's own line, not a commented-out one.
+    let found = text.match_indices(&header).map(|(at, _)| at).find(|&at| {
+        text[..at]
+            .rsplit('\n')
+            .next()
+            .is_some_and(|b| b.trim().is_empty())
+    });
+    let Some(start) = found else {
+        return text.len();
+    };
+    let body = &text[start..];
+    let end = body[header.len()..]
+        .find("\n[")
+        .map_or(body.len(), |at| at + header.len());
+    body[..end]
+        .find(&format!("\n{key}"))
+        .map_or(start, |at| start + at + 1)
 }
 
 fn check_units(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {

@@ -131,6 +131,9 @@ pub struct FileConfig {
     /// How the reporter waits for ingest.
     #[serde(default)]
     pub reporter: ReporterTuning,
+    /// What HTTP clients may hold: timeouts and caps.
+    #[serde(default)]
+    pub http: HttpTuning,
     /// A folder of templates overriding the built-in ones (`DIR/<unit>/<name>`, then
     /// `DIR/<name>`), relative to this file. Default: the built-in templates only.
     #[serde(default)]
@@ -190,6 +193,53 @@ impl Default for ReporterTuning {
             schedule_every_seconds: 30,
             smtp_timeout_seconds: reporter::smtp::SMTP_TIMEOUT.as_secs(),
             email_retry_seconds: 30,
+        }
+    }
+}
+
+/// What HTTP clients may hold, one and all together, so that none can stall the server
+/// (SPEC §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpTuning {
+    /// How soon a request's head must arrive, in seconds, from the connection's opening or the
+    /// end of the previous answer: a half-sent head and an idle connection are closed after it.
+    pub header_timeout_seconds: u64,
+    /// How soon a request's body must arrive once its head has, in seconds (408 after it).
+    pub body_timeout_seconds: u64,
+    /// Connections served at once, streams included. Over it a few more are accepted for the
+    /// probes and `/metrics` only, and answer 503 to anything else.
+    pub max_connections: usize,
+    /// Live streams one client (peer address) may hold open (429 over it). Behind a proxy every
+    /// browser has the proxy's address.
+    pub sse_per_client: usize,
+    /// Live streams open at once in all (503 over it); fewer than `max_connections`, so that
+    /// streams never take every connection.
+    pub sse_total: usize,
+}
+
+impl Default for HttpTuning {
+    fn default() -> Self {
+        let limits = api::Limits::default();
+        Self {
+            header_timeout_seconds: limits.header_timeout.as_secs(),
+            body_timeout_seconds: limits.body_timeout.as_secs(),
+            max_connections: limits.max_connections,
+            sse_per_client: limits.streams_per_client,
+            sse_total: limits.streams_total,
+        }
+    }
+}
+
+impl HttpTuning {
+    /// The server's limits.
+    pub fn limits(&self) -> api::Limits {
+        api::Limits {
+            header_timeout: Duration::from_secs(self.header_timeout_seconds),
+            body_timeout: Duration::from_secs(self.body_timeout_seconds),
+            max_connections: self.max_connections,
+            streams_per_client: self.sse_per_client,
+            streams_total: self.sse_total,
         }
     }
 }
@@ -555,6 +605,27 @@ mod tests {
                 proptest::prop_assert!(error.to_string().starts_with("baocao.toml:"), "{error}");
             }
         }
+    }
+
+    #[test]
+    fn http_limits_have_defaults_and_are_checked() {
+        let config = parse_file(Path::new("baocao.toml"), SHIPPED).unwrap();
+        assert_eq!(config.http.limits(), api::Limits::default());
+        let with = |section: &str| error_of(&format!("{SHIPPED}\n[http]\n{section}\n"));
+        let message = with("sse_total = 600");
+        assert!(
+            message.contains("field `http.sse_total`") && message.contains("max_connections"),
+            "{message}"
+        );
+        let message = with("sse_per_client = 0");
+        assert!(message.contains("field `http.sse_per_client`"), "{message}");
+        let message = with("header_timeout_seconds = 0");
+        assert!(
+            message.contains("field `http.header_timeout_seconds`"),
+            "{message}"
+        );
+        let message = with("sse_per_client = 300");
+        assert!(message.contains("sse_total"), "{message}");
     }
 
     #[test]
