@@ -26,6 +26,9 @@ pub fn ingest_config(settings: &Settings) -> IngestConfig {
         consumers_per_queue: file.ingest.consumers_per_queue.max(1),
         batch_size: file.ingest.batch_size.max(1),
         batch_wait: file.batch_wait(),
+        rejection_retention: Duration::from_secs(
+            86_400 * u64::from(file.ingest.rejection_retention_days),
+        ),
         units: file.known_units(),
     }
 }

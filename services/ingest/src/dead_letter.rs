@@ -113,7 +113,10 @@ pub fn headers(delivery: &Delivery, queue: &str, verdict: &Verdict) -> FieldTabl
         table.insert(QUEUE_HEADER.into(), long_string(queue));
         table
     };
-    let original = delivery.properties.headers().clone().unwrap_or_default();
+    // Death records in a message that reached baocao's own queue were set by its publisher
+    // (a replay removes the broker's): they would say where a letter came from, and only the
+    // broker's may (see `DeadLetter::origin_queue`).
+    let original = without_death_records(delivery.properties.headers());
     let mut merged = original.clone();
     for (key, value) in ours(&verdict.detail).inner() {
         merged.insert(key.clone(), value.clone());
@@ -189,9 +192,21 @@ impl DeadLetter {
             detail,
             exchange: text(EXCHANGE_HEADER),
             routing_key: text(ROUTING_KEY_HEADER),
-            queue: header_text(headers, QUEUE_HEADER)
-                .or_else(|| header_text(headers, FIRST_DEATH_QUEUE_HEADER)),
+            queue: Self::origin_queue(headers),
             body: delivery.data.clone(),
+        }
+    }
+}
+
+impl DeadLetter {
+    /// The queue a letter came from, as only its author can say: the broker's own death record
+    /// (`x-first-death-queue`) for a letter the broker dead-lettered, which a publisher's
+    /// `x-baocao-queue` never overrides; otherwise the `x-baocao-queue` ingest wrote over
+    /// whatever the publisher had set (ingest drops publishers' death records from its letters).
+    fn origin_queue(headers: &Option<FieldTable>) -> Option<String> {
+        match header_text(headers, FIRST_DEATH_QUEUE_HEADER) {
+            Some(queue) => Some(queue),
+            None => header_text(headers, QUEUE_HEADER),
         }
     }
 }
@@ -286,6 +301,7 @@ async fn replay_one(
                 letter.reason
             ),
         })?;
+    check_type_fits(topology, queue, &letter)?;
     let message = OutgoingMessage {
         exchange: "",
         routing_key: queue,
@@ -304,6 +320,44 @@ async fn replay_one(
     Ok(())
 }
 
+/// A letter whose body names an event type of the other system is not put on this queue:
+/// its headers may say anything (a publisher writes them), its body is what ingest would read.
+/// A body without a readable type goes back (ingest will refuse it again, with its reason).
+fn check_type_fits(topology: &Topology, queue: &str, letter: &DeadLetter) -> anyhow::Result<()> {
+    let Some(of_body) = domain::parse::source_of_body(&letter.body) else {
+        return Ok(());
+    };
+    match topology.source_of_queue(queue) {
+        Some(of_queue) if of_queue != of_body => anyhow::bail!(
+            "a {} letter holds an event of the {} system and names queue {queue}, which takes the {} system's",
+            letter.reason,
+            of_body.as_str(),
+            of_queue.as_str()
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// `headers` without death records (`x-death`, `x-first-death-*`, `x-last-death-*`).
+fn without_death_records(headers: &Option<FieldTable>) -> FieldTable {
+    let kept: BTreeMap<ShortString, AMQPValue> = headers
+        .as_ref()
+        .map(|table| {
+            table
+                .inner()
+                .iter()
+                .filter(|(key, _)| !is_death_record(key.as_str()))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    kept.into()
+}
+
+fn is_death_record(key: &str) -> bool {
+    key == "x-death" || key.starts_with("x-first-death-") || key.starts_with("x-last-death-")
+}
+
 /// The headers a replayed message carries: its own, without the dead letter's reason and the
 /// broker's death records, keeping where it was first published.
 fn replay_headers(headers: &Option<FieldTable>) -> FieldTable {
@@ -311,7 +365,7 @@ fn replay_headers(headers: &Option<FieldTable>) -> FieldTable {
         REASON_HEADER,
         DETAIL_HEADER,
         QUEUE_HEADER,
-        "x-death",
+        UNREADABLE_HEADER,
         "x-delivery-count",
     ];
     let kept: BTreeMap<ShortString, AMQPValue> = headers
@@ -322,9 +376,7 @@ fn replay_headers(headers: &Option<FieldTable>) -> FieldTable {
                 .iter()
                 .filter(|(key, _)| {
                     let key = key.as_str();
-                    !DROPPED.contains(&key)
-                        && !key.starts_with("x-first-death-")
-                        && !key.starts_with("x-last-death-")
+                    !DROPPED.contains(&key) && !is_death_record(key)
                 })
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect()

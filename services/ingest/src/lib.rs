@@ -43,6 +43,8 @@ pub struct IngestConfig {
     pub batch_wait: Duration,
     /// The units events may belong to.
     pub units: KnownUnits,
+    /// How long the log of dead letters keeps its rows.
+    pub rejection_retention: Duration,
 }
 
 impl IngestConfig {
@@ -83,6 +85,7 @@ impl std::fmt::Debug for IngestConfig {
             .field("consumers_per_queue", &self.consumers_per_queue)
             .field("batch_size", &self.batch_size)
             .field("batch_wait", &self.batch_wait)
+            .field("rejection_retention", &self.rejection_retention)
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +98,11 @@ pub async fn run(config: IngestConfig, pool: PgPool, shutdown: Shutdown) -> anyh
         config.amqp_url.clone(),
         config.topology.clone(),
         pool.clone(),
+        shutdown.clone(),
+    ));
+    let pruning = tokio::spawn(prune_rejections(
+        pool.clone(),
+        config.rejection_retention,
         shutdown.clone(),
     ));
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
@@ -117,8 +125,42 @@ pub async fn run(config: IngestConfig, pool: PgPool, shutdown: Shutdown) -> anyh
         shutdown.sleep(backoff.next_delay()).await;
     }
     beating.await.ok();
+    pruning.await.ok();
     tracing::info!("ingest stopped");
     Ok(())
+}
+
+/// How often the log of dead letters is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Deletes the log's rows older than `retention`, at start and then every hour, until
+/// `shutdown`. Every ingest replica does it; deleting what another already deleted costs
+/// nothing.
+async fn prune_rejections(pool: PgPool, retention: Duration, shutdown: Shutdown) {
+    let mut streak = Streak::default();
+    loop {
+        let retention = chrono::TimeDelta::from_std(retention).unwrap_or(chrono::TimeDelta::MAX);
+        let before = chrono::Utc::now() - retention;
+        match store::rejections::prune(&pool, before).await {
+            Ok(deleted) => {
+                streak.succeeded();
+                if deleted > 0 {
+                    tracing::info!(deleted, %before, "pruned the log of dead letters");
+                }
+            }
+            Err(error) => {
+                if streak.failed() {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "cannot prune the log of dead letters; trying again in an hour"
+                    );
+                }
+            }
+        }
+        if !shutdown.sleep(PRUNE_EVERY).await {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +178,7 @@ mod tests {
             batch_size: 1000,
             batch_wait: Duration::from_millis(20),
             units: KnownUnits::new([]),
+            rejection_retention: Duration::from_secs(86_400),
         }
     }
 

@@ -1,5 +1,11 @@
 //! The log of dead-lettered messages: one row per message the broker confirmed as dead-lettered,
 //! for the administrator's view by reason with the latest examples.
+//!
+//! Every text field comes from outside (a routing key may hold a NUL, which PostgreSQL text
+//! cannot) and is written escaped and bounded, so that one message never fails the record of
+//! its batch. Counts by reason are kept beside the log in the same transaction
+//! (`rejection_count`): reading them costs one small statement, and they stay whole when rows
+//! older than the retention are pruned ([`prune`]).
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -7,6 +13,15 @@ use sqlx::PgPool;
 
 /// How much of a body is kept, in characters.
 pub const EXCERPT_CHARS: usize = 4000;
+
+/// The most a recorded name (exchange, routing key, queue, reason) keeps, in bytes.
+const NAME_BYTES: usize = 1024;
+
+/// The most a recorded detail keeps, in bytes.
+const DETAIL_BYTES: usize = 4096;
+
+/// Rows deleted by one statement of a prune, so that no statement holds the table long.
+const PRUNE_CHUNK: i64 = 10_000;
 
 /// A dead letter to record.
 #[derive(Debug, Clone)]
@@ -57,55 +72,97 @@ pub struct ReasonTotal {
     pub last_at: DateTime<Utc>,
 }
 
-/// Records `rejections`.
+/// `text` as the log keeps it: control characters (NUL included) escaped, at most `max_bytes`.
+fn recorded_text(text: &str, max_bytes: usize) -> String {
+    domain::text::truncate_bytes(&domain::text::escape_controls(text), max_bytes)
+}
+
+/// Records `rejections`, and counts them by reason, in one transaction.
 pub async fn record(pool: &PgPool, rejections: &[NewRejection<'_>]) -> anyhow::Result<()> {
     if rejections.is_empty() {
         return Ok(());
     }
-    fn column<'a>(
-        rows: &[NewRejection<'a>],
-        field: fn(&NewRejection<'a>) -> &'a str,
-    ) -> Vec<&'a str> {
-        rows.iter().map(field).collect()
-    }
-    // What PostgreSQL text cannot hold (NUL) and what a terminal must not be sent (other
-    // control characters) are written as escapes.
+    let column = |field: for<'a> fn(&'a NewRejection<'a>) -> &'a str, max_bytes: usize| {
+        rejections
+            .iter()
+            .map(|r| recorded_text(field(r), max_bytes))
+            .collect::<Vec<String>>()
+    };
+    let reasons = column(|r| r.reason, NAME_BYTES);
+    // A body excerpt is escaped the same way: PostgreSQL text cannot hold NUL, and a terminal
+    // must not be sent other control characters.
     let excerpts: Vec<String> = rejections
         .iter()
         .map(|r| domain::text::printable_excerpt(r.body, EXCERPT_CHARS))
-        .collect();
-    let details: Vec<String> = rejections
-        .iter()
-        .map(|r| domain::text::escape_controls(r.detail))
         .collect();
     let sizes: Vec<i32> = rejections
         .iter()
         .map(|r| i32::try_from(r.body.len()).unwrap_or(i32::MAX))
         .collect();
+    let mut tx = pool
+        .begin()
+        .await
+        .context("Failed to record the dead letters")?;
     sqlx::query!(
         "insert into rejection (reason, detail, exchange, routing_key, queue, body_excerpt, body_bytes)
          select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                               $6::text[], $7::int[])",
-        &column(rejections, |r| r.reason) as &[&str],
-        &details,
-        &column(rejections, |r| r.exchange) as &[&str],
-        &column(rejections, |r| r.routing_key) as &[&str],
-        &column(rejections, |r| r.queue) as &[&str],
+        &reasons,
+        &column(|r| r.detail, DETAIL_BYTES),
+        &column(|r| r.exchange, NAME_BYTES),
+        &column(|r| r.routing_key, NAME_BYTES),
+        &column(|r| r.queue, NAME_BYTES),
         &excerpts,
         &sizes,
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .context("Failed to record the dead letters")?;
-    Ok(())
+    sqlx::query!(
+        "insert into rejection_count (reason, rejections, last_at)
+         select reason, count(*), now() from unnest($1::text[]) as r(reason) group by reason
+         on conflict (reason) do update
+         set rejections = rejection_count.rejections + excluded.rejections,
+             last_at = greatest(rejection_count.last_at, excluded.last_at)",
+        &reasons,
+    )
+    .execute(&mut *tx)
+    .await
+    .context("Failed to count the dead letters")?;
+    tx.commit()
+        .await
+        .context("Failed to record the dead letters")
 }
 
-/// Dead letters by reason, most frequent first.
+/// Deletes the log's rows recorded before `before`, a chunk at a time; the counts by reason
+/// keep them. Returns how many rows went.
+pub async fn prune(pool: &PgPool, before: DateTime<Utc>) -> anyhow::Result<u64> {
+    let mut deleted = 0;
+    loop {
+        let chunk = sqlx::query!(
+            "delete from rejection where rejection_id in (
+                 select rejection_id from rejection where rejected_at < $1 limit $2)",
+            before,
+            PRUNE_CHUNK,
+        )
+        .execute(pool)
+        .await
+        .context("Failed to prune the dead letters' log")?
+        .rows_affected();
+        deleted += chunk;
+        if chunk < PRUNE_CHUNK as u64 {
+            return Ok(deleted);
+        }
+    }
+}
+
+/// Dead letters by reason, most frequent first: every one recorded since installation,
+/// pruned or not.
 pub async fn by_reason(pool: &PgPool) -> anyhow::Result<Vec<ReasonTotal>> {
     sqlx::query_as!(
         ReasonTotal,
-        r#"select reason, count(*) as "count!", max(rejected_at) as "last_at!"
-           from rejection group by reason order by 2 desc, 1"#
+        r#"select reason, rejections as "count!", last_at as "last_at!"
+           from rejection_count order by 2 desc, 1"#
     )
     .fetch_all(pool)
     .await

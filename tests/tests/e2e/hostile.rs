@@ -263,6 +263,97 @@ async fn a_letter_the_broker_dead_lettered_is_replayed_to_its_first_death_queue(
     broker.close().await;
 }
 
+/// Takes the first message of `queue` and rejects it without requeueing, as a delivery limit
+/// would: the broker dead-letters it itself, with its death records.
+async fn broker_dead_letters_the_first_of(broker: &baocao_tests::TestBroker, queue: &str) {
+    let channel = broker.connection.create_channel().await.unwrap();
+    let mut consumer = channel
+        .basic_consume(
+            queue.into(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let delivery = futures_lite::StreamExt::next(&mut consumer)
+        .await
+        .unwrap()
+        .unwrap();
+    delivery
+        .acker
+        .reject(BasicRejectOptions { requeue: false })
+        .await
+        .unwrap();
+    channel.close(200, "done".into()).await.ok();
+}
+
+#[tokio::test]
+async fn a_publishers_queue_header_never_overrides_the_brokers_death_record_in_a_replay() {
+    let env = TestEnv::new().await;
+    let broker = env.broker().await;
+    // A portal event whose publisher names the e-office queue, and claims a death of its own.
+    let mut forged = FieldTable::default();
+    forged.insert("x-baocao-queue".into(), long_string("baocao.eoffice"));
+    forged.insert("x-baocao-reason".into(), long_string("unknown_unit"));
+    let petition = event(
+        "petition.received",
+        "2026-05-02T08:00:00+07:00",
+        json!({"petition_id": "PAKN-forged"}),
+    );
+    let body = serde_json::to_vec(&petition).unwrap();
+    broker
+        .publish_with_headers("portal.events", "petition.received", &body, forged)
+        .await;
+    broker_dead_letters_the_first_of(&broker, "baocao.portal").await;
+    env.wait_for_dead_letters(1, WAIT).await;
+    assert_eq!(
+        env.dead_letters().await[0].queue.as_deref(),
+        Some("baocao.portal")
+    );
+    let outcome = ingest::dead_letter::replay(&broker.connection, &broker.topology)
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.replayed, outcome.left.len()),
+        (1, 0),
+        "{outcome:?}"
+    );
+    assert_eq!(env.queue_depth("baocao.eoffice").await, 0);
+    assert_eq!(env.queue_depth("baocao.portal").await, 1);
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn a_letter_whose_event_belongs_to_the_other_system_is_left_by_a_replay() {
+    let env = TestEnv::new().await;
+    let broker = env.broker().await;
+    // Straight on the dead-letter exchange: a document of the e-office naming the portal's queue.
+    let mut forged = FieldTable::default();
+    forged.insert("x-baocao-reason".into(), long_string("unknown_unit"));
+    forged.insert("x-baocao-queue".into(), long_string("baocao.portal"));
+    let body = serde_json::to_vec(&documents("VB-misplaced", 1)[0]).unwrap();
+    broker
+        .publish_with_headers("baocao.dead", "", &body, forged)
+        .await;
+    env.wait_for_dead_letters(1, WAIT).await;
+    let outcome = ingest::dead_letter::replay(&broker.connection, &broker.topology)
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.replayed, outcome.left.len()),
+        (0, 1),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome.left[0].contains("event of the eoffice system"),
+        "{outcome:?}"
+    );
+    assert_eq!(env.queue_depth("baocao.portal").await, 0);
+    assert_eq!(env.queue_depth("baocao.dead").await, 1);
+    broker.close().await;
+}
+
 #[tokio::test]
 async fn a_letter_naming_a_queue_not_baocaos_is_left_and_the_others_are_replayed() {
     let env = TestEnv::new().await;

@@ -238,3 +238,91 @@ async fn replay_skips_a_letter_without_an_origin_and_replays_the_ones_behind_it(
     env.wait_for_dead_letters(1, WAIT).await;
     broker.close().await;
 }
+
+#[tokio::test]
+async fn a_nul_in_a_routing_key_is_recorded_escaped_with_the_rest_of_its_batch() {
+    let env = TestEnv::new().await;
+    let broker = env.broker().await;
+    // Two rejected messages of one batch: the first one's routing key holds a NUL, which
+    // PostgreSQL text cannot take.
+    broker
+        .publish_raw("eoffice.events", "document\0signed", b"not json")
+        .await;
+    broker
+        .publish_raw("eoffice.events", "document.signed", b"not json either")
+        .await;
+    let worker = env.start_ingest();
+    env.wait_for_dead_letters(2, WAIT).await;
+    let limit = tokio::time::Instant::now() + WAIT;
+    while env.scalar("select count(*) from rejection").await < 2 {
+        assert!(
+            tokio::time::Instant::now() < limit,
+            "the batch was not recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.stop().await;
+    let keys: Vec<String> =
+        sqlx::query_scalar("select routing_key from rejection order by rejection_id")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(keys, ["document\\x00signed", "document.signed"]);
+    let recorded = store::rejections::recorded(&env.pool, 10).await.unwrap();
+    assert_eq!(recorded.by_reason.len(), 1);
+    assert_eq!(
+        (
+            recorded.by_reason[0].reason.as_str(),
+            recorded.by_reason[0].count
+        ),
+        ("malformed", 2)
+    );
+    broker.close().await;
+}
+
+#[tokio::test]
+async fn the_log_of_dead_letters_is_pruned_after_its_retention_and_its_counts_stay_whole() {
+    let env = TestEnv::new().await;
+    let body = b"{}".as_slice();
+    let rejection = |reason| store::rejections::NewRejection {
+        reason,
+        detail: "d",
+        exchange: "portal.events",
+        routing_key: "procedure.received",
+        queue: "baocao.portal",
+        body,
+    };
+    store::rejections::record(
+        &env.pool,
+        &[rejection("malformed"), rejection("unknown_unit")],
+    )
+    .await
+    .unwrap();
+    // One of them recorded 91 days ago.
+    sqlx::query(
+        "update rejection set rejected_at = now() - interval '91 days' where reason = 'malformed'",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    // The ingest worker prunes at start, with the shipped retention of 90 days.
+    let worker = env.start_ingest();
+    let limit = tokio::time::Instant::now() + WAIT;
+    while env.scalar("select count(*) from rejection").await > 1 {
+        assert!(tokio::time::Instant::now() < limit, "not pruned");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.stop().await;
+    let recorded = store::rejections::recorded(&env.pool, 10).await.unwrap();
+    assert_eq!(recorded.latest.len(), 1);
+    assert_eq!(recorded.latest[0].reason, "unknown_unit");
+    let counts: Vec<(String, i64)> = recorded
+        .by_reason
+        .iter()
+        .map(|r| (r.reason.clone(), r.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [("malformed".to_owned(), 1), ("unknown_unit".to_owned(), 1)]
+    );
+}

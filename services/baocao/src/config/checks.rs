@@ -12,6 +12,11 @@ use super::{ConfigError, FileConfig, MAX_SMTP_TIMEOUT_SECONDS};
 /// Checks `config`, read from `text` at `path`.
 pub(super) fn check(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
     check_reporter(path, text, config)?;
+    if config.ingest.rejection_retention_days == 0 {
+        let at = key_offset(text, "rejection_retention_days");
+        let message = "rejection_retention_days must be at least 1";
+        return Err(invalid_at(path, text, at, message));
+    }
     check_http(path, text, config)?;
     check_units(path, text, config)?;
     check_summaries(path, text, config)

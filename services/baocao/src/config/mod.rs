@@ -262,6 +262,9 @@ pub struct IngestTuning {
     pub batch_size: usize,
     /// How long a batch waits to fill after its first event, in milliseconds.
     pub batch_wait_ms: u64,
+    /// How many days the log of dead letters keeps its rows (the dashboard's counts by reason
+    /// keep every one); at least 1.
+    pub rejection_retention_days: u32,
 }
 
 impl Default for IngestTuning {
@@ -273,6 +276,7 @@ impl Default for IngestTuning {
             consumers_per_queue: 2,
             batch_size: 1000,
             batch_wait_ms: 20,
+            rejection_retention_days: 90,
         }
     }
 }
@@ -508,6 +512,20 @@ mod tests {
         let config = parse_file(Path::new("baocao.toml"), &text).unwrap();
         assert_eq!(config.reporter.smtp_timeout_seconds, 2);
         assert_eq!(config.reporter.email_retry_seconds, 30);
+    }
+
+    #[test]
+    fn a_log_of_dead_letters_kept_no_day_names_its_field() {
+        let text = SHIPPED.replace(
+            "rejection_retention_days = 90",
+            "rejection_retention_days = 0",
+        );
+        let message = error_of(&text);
+        assert!(
+            message.contains("field `ingest.rejection_retention_days`")
+                && message.contains("at least 1"),
+            "{message}"
+        );
     }
 
     #[test]
