@@ -340,13 +340,18 @@ fn check_type_fits(topology: &Topology, queue: &str, letter: &DeadLetter) -> any
 
 /// `headers` without death records (`x-death`, `x-first-death-*`, `x-last-death-*`).
 fn without_death_records(headers: &Option<FieldTable>) -> FieldTable {
+    kept_headers(headers, |key| !is_death_record(key))
+}
+
+/// The entries of `headers` whose key `keep` accepts.
+fn kept_headers(headers: &Option<FieldTable>, keep: impl Fn(&str) -> bool) -> FieldTable {
     let kept: BTreeMap<ShortString, AMQPValue> = headers
         .as_ref()
         .map(|table| {
             table
                 .inner()
                 .iter()
-                .filter(|(key, _)| !is_death_record(key.as_str()))
+                .filter(|(key, _)| keep(key.as_str()))
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect()
         })
@@ -368,21 +373,9 @@ fn replay_headers(headers: &Option<FieldTable>) -> FieldTable {
         UNREADABLE_HEADER,
         "x-delivery-count",
     ];
-    let kept: BTreeMap<ShortString, AMQPValue> = headers
-        .as_ref()
-        .map(|table| {
-            table
-                .inner()
-                .iter()
-                .filter(|(key, _)| {
-                    let key = key.as_str();
-                    !DROPPED.contains(&key) && !is_death_record(key)
-                })
-                .map(|(key, value)| (key.clone(), value.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    kept.into()
+    kept_headers(headers, |key| {
+        !DROPPED.contains(&key) && !is_death_record(key)
+    })
 }
 
 async fn get(channel: &Channel, queue: &str) -> anyhow::Result<Option<Delivery>> {

@@ -222,27 +222,7 @@ async fn a_letter_the_broker_dead_lettered_is_replayed_to_its_first_death_queue(
     let env = TestEnv::new().await;
     let broker = env.broker().await;
     broker.publish_events(&documents("VB-broker", 1)).await;
-    // A consumer gives the message up (as a delivery limit would): the broker dead-letters it.
-    let channel = broker.connection.create_channel().await.unwrap();
-    let mut consumer = channel
-        .basic_consume(
-            "baocao.eoffice".into(),
-            "".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let delivery = futures_lite::StreamExt::next(&mut consumer)
-        .await
-        .unwrap()
-        .unwrap();
-    delivery
-        .acker
-        .reject(BasicRejectOptions { requeue: false })
-        .await
-        .unwrap();
-    channel.close(200, "done".into()).await.ok();
+    broker_dead_letters_the_first_of(&broker, "baocao.eoffice").await;
     env.wait_for_dead_letters(1, WAIT).await;
     let letters = env.dead_letters().await;
     assert_eq!(letters[0].reason, "broker");
