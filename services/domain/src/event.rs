@@ -1,6 +1,7 @@
 //! The events that the e-office system and the public-service portal publish (SPEC §3.3), as
-//! parsed types. An [`Event`] is only ever built by [`crate::parse::parse_event`], so everything
-//! downstream can trust its fields.
+//! parsed types. An [`Event`] is only ever built by [`crate::parse::parse_event`] or, from the
+//! upstream systems' own formats (SPEC §3.5), by [`crate::dvcqg`], so everything downstream can
+//! trust its fields.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use uuid::Uuid;
@@ -14,6 +15,19 @@ pub struct Event {
     pub(crate) unit: UnitCode,
     pub(crate) occurred_at: DateTime<FixedOffset>,
     pub(crate) kind: EventKind,
+    pub(crate) provenance: Provenance,
+}
+
+/// Where an event comes from, which decides what a second event under its id means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provenance {
+    /// baocao's own envelope (SPEC §3.2): an id is one event, and another body under a known
+    /// id is a conflict.
+    Envelope,
+    /// A record of an upstream system's own format (SPEC §3.5), which re-sends the whole
+    /// record on every change under the same derived id: a later one is an update, merged so
+    /// that the result does not depend on the order records arrive in.
+    Record,
 }
 
 impl Event {
@@ -40,6 +54,11 @@ impl Event {
     /// What happened.
     pub fn kind(&self) -> &EventKind {
         &self.kind
+    }
+
+    /// Where it comes from.
+    pub fn provenance(&self) -> Provenance {
+        self.provenance
     }
 }
 
@@ -75,11 +94,16 @@ pub enum EventKind {
         due_at: DateTime<FixedOffset>,
         /// Whether the dossier was digitized (số hóa).
         digitized: bool,
+        /// The administrative procedure's code (mã TTHC, e.g. "1.001612"), where known.
+        procedure_code: Option<String>,
     },
     /// A dossier was resolved.
     ProcedureResolved {
         /// The portal's id of the dossier.
         dossier_id: String,
+        /// Ended without a result: withdrawn by the citizen or processing stopped (DVCQG
+        /// statuses 7 and 8). Counted as resolved on time, and apart.
+        without_result: bool,
     },
     /// An article was published on the ward's web portal.
     ArticlePublished {

@@ -114,6 +114,7 @@ mod tests {
             resolved_early: 20,
             resolved_on_time: 4,
             resolved_late: 1,
+            resolved_without_result: 2,
             pending: 9,
             pending_on_time: 8,
             pending_overdue: 1,

@@ -41,6 +41,9 @@ pub struct Counts {
     pub procedures_resolved_early: i64,
     /// Of those, resolved after `due_at`.
     pub procedures_resolved_late: i64,
+    /// Of those, ended without a result (withdrawn by the citizen, processing stopped):
+    /// counted as on time, never early or late.
+    pub procedures_resolved_without_result: i64,
     /// Dossiers still pending at the window's end (or now, for the open window) whose
     /// `due_at` lies before that instant.
     pub procedures_pending_overdue: i64,
@@ -72,6 +75,8 @@ impl std::ops::Add for Counts {
                 + other.procedures_resolved_early,
             procedures_resolved_late: self.procedures_resolved_late
                 + other.procedures_resolved_late,
+            procedures_resolved_without_result: self.procedures_resolved_without_result
+                + other.procedures_resolved_without_result,
             procedures_pending_overdue: self.procedures_pending_overdue
                 + other.procedures_pending_overdue,
             articles_published: self.articles_published + other.articles_published,
@@ -167,6 +172,11 @@ pub struct Procedures {
     pub resolved_early: i64,
     pub resolved_on_time: i64,
     pub resolved_late: i64,
+    /// Of `resolved`, ended without a result (DVCQG statuses 7 and 8: withdrawn by the
+    /// citizen, processing stopped), counted among the on-time ones. Revisions issued before
+    /// this figure existed read it as 0.
+    #[serde(default)]
+    pub resolved_without_result: i64,
     pub pending: i64,
     pub pending_on_time: i64,
     pub pending_overdue: i64,
@@ -230,6 +240,7 @@ impl Indicators {
                     - c.procedures_resolved_early
                     - c.procedures_resolved_late,
                 resolved_late: c.procedures_resolved_late,
+                resolved_without_result: c.procedures_resolved_without_result,
                 pending: procedures_pending,
                 pending_on_time: procedures_pending - c.procedures_pending_overdue,
                 pending_overdue: c.procedures_pending_overdue,
@@ -260,6 +271,7 @@ impl Indicators {
             procedures_resolved: h.resolved,
             procedures_resolved_early: h.resolved_early,
             procedures_resolved_late: h.resolved_late,
+            procedures_resolved_without_result: h.resolved_without_result,
             procedures_pending_overdue: h.pending_overdue,
             articles_published: self.articles.published,
         }

@@ -6,6 +6,8 @@
 //! - [`profile`]: what a unit says about itself in its report (names, signer, narrative).
 //! - [`schedule`]: when a period's report is dated and sent.
 //! - [`event`]: the events upstream systems publish, as parsed types.
+//! - [`dvcqg`]: the DVCQG dossier sync (`DongBoHoSoMC`) as the one-stop system sends it: the
+//!   table of statuses and channels, and its records as events.
 //! - [`parse`]: turning a message body into an [`event::Event`] or a [`parse::Rejection`] whose
 //!   reason code is what the dead-letter header carries.
 //! - [`indicators`]: the indicators document of a unit and period (SPEC §5).
@@ -15,6 +17,7 @@
 //!
 //! Everything here is deterministic: the clock and the time zone are parameters.
 
+pub mod dvcqg;
 pub mod event;
 pub mod form;
 pub mod indicators;

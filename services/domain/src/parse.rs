@@ -50,6 +50,9 @@ pub enum Rejection {
     /// `unit` is not a configured unit.
     #[error("unit '{0}' is not configured")]
     UnknownUnit(String),
+    /// An agency code (`madonvi`, `OrganId`) that is no configured unit's `agency_code`.
+    #[error("agency '{0}' is no configured unit's agency_code")]
+    UnknownAgency(String),
     /// A field is missing or has the wrong type or shape.
     #[error("field {path}: {problem}")]
     InvalidField {
@@ -90,7 +93,7 @@ impl Rejection {
             Self::TooLarge(_) => "too_large".into(),
             Self::Malformed(_) => "malformed".into(),
             Self::UnknownType(_) => "unknown_type".into(),
-            Self::UnknownUnit(_) => "unknown_unit".into(),
+            Self::UnknownUnit(_) | Self::UnknownAgency(_) => "unknown_unit".into(),
             Self::InvalidField { path, .. } => format!("invalid_field:{path}"),
             Self::InvalidTimestamp { .. } => "invalid_timestamp".into(),
             Self::FutureTimestamp(_) => "future_timestamp".into(),
@@ -185,6 +188,7 @@ fn parse(
             unit,
             occurred_at,
             kind,
+            provenance: crate::event::Provenance::Envelope,
         },
         body: text.to_owned(),
     })
@@ -215,9 +219,11 @@ fn parse_kind(type_name: &str, data: &Map<String, Value>) -> Result<EventKind, R
             )?,
             due_at: timestamp_field(data, "due_at", "data.due_at")?,
             digitized: bool_field(data, "digitized", "data.digitized")?,
+            procedure_code: None,
         },
         "procedure.resolved" => EventKind::ProcedureResolved {
             dossier_id: id_field(data, "dossier_id", "data.dossier_id")?,
+            without_result: false,
         },
         "article.published" => EventKind::ArticlePublished {
             article_id: id_field(data, "article_id", "data.article_id")?,

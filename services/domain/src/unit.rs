@@ -1,6 +1,6 @@
 //! Reporting units: a ward's code such as `tri-qua`, and the set of units a deployment serves.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -60,24 +60,43 @@ impl fmt::Display for UnitCode {
     }
 }
 
-/// The units a deployment is configured for; an event for any other unit is rejected.
+/// The units a deployment is configured for; an event for any other unit is rejected. A unit
+/// may have an agency code (mã định danh điện tử, QĐ 20/2020/QĐ-TTg), by which the upstream
+/// systems' own formats name it (`madonvi`, `OrganId`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KnownUnits(BTreeSet<UnitCode>);
+pub struct KnownUnits {
+    units: BTreeSet<UnitCode>,
+    agencies: BTreeMap<String, UnitCode>,
+}
 
 impl KnownUnits {
-    /// The set of the given units.
+    /// The set of the given units, none with an agency code.
     pub fn new(units: impl IntoIterator<Item = UnitCode>) -> Self {
-        Self(units.into_iter().collect())
+        Self {
+            units: units.into_iter().collect(),
+            agencies: BTreeMap::new(),
+        }
+    }
+
+    /// The same units, `agencies` naming some of them by agency code.
+    pub fn with_agencies(mut self, agencies: impl IntoIterator<Item = (String, UnitCode)>) -> Self {
+        self.agencies.extend(agencies);
+        self
     }
 
     /// The configured unit with this code, if any.
     pub fn get(&self, code: &str) -> Option<&UnitCode> {
-        self.0.iter().find(|unit| unit.as_str() == code)
+        self.units.iter().find(|unit| unit.as_str() == code)
+    }
+
+    /// The configured unit whose agency code is `agency`, if any.
+    pub fn by_agency(&self, agency: &str) -> Option<&UnitCode> {
+        self.agencies.get(agency)
     }
 
     /// All configured units, in code order.
     pub fn iter(&self) -> impl Iterator<Item = &UnitCode> {
-        self.0.iter()
+        self.units.iter()
     }
 }
 

@@ -390,39 +390,29 @@ const FIGURE_KEYS: [&str; 7] = [
 /// Whether the figures of `current` differ from those `frozen` in a sent revision (both
 /// documents as JSON: a unit's indicators, or a summary's).
 pub fn figures_changed(frozen: &serde_json::Value, current: &serde_json::Value) -> bool {
-    FIGURE_KEYS.iter().any(|&key| match key {
-        "members" => members_changed(frozen.get(key), current.get(key)),
-        _ => frozen.get(key) != current.get(key),
-    })
+    FIGURE_KEYS
+        .iter()
+        .any(|&key| match (frozen.get(key), current.get(key)) {
+            (Some(frozen), Some(current)) => !same_figures(frozen, current),
+            _ => false,
+        })
 }
 
-/// Whether a summary's member rows changed. Rows frozen before they said where they came from
-/// (no `provisional`) are compared by their figures alone, so that upgrading does not mark
-/// every earlier summary out of date.
-fn members_changed(
-    frozen: Option<&serde_json::Value>,
-    current: Option<&serde_json::Value>,
-) -> bool {
-    let older =
-        rows_of(frozen).is_some_and(|rows| rows.iter().any(|r| r.get("provisional").is_none()));
-    if !older {
-        return frozen != current;
+/// Whether two figure documents agree on every figure both have. A figure added since a
+/// revision was issued (`procedures.resolved_without_result`), or what a summary's member rows
+/// say of where they came from (`revision`, `provisional`, absent from rows frozen before
+/// them), is not a change: only the figures the two share are compared.
+fn same_figures(frozen: &serde_json::Value, current: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (frozen, current) {
+        (Value::Object(a), Value::Object(b)) => a
+            .iter()
+            .all(|(key, value)| b.get(key).is_none_or(|other| same_figures(value, other))),
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_figures(x, y))
+        }
+        _ => frozen == current,
     }
-    figures_of(frozen) != figures_of(current)
-}
-
-fn rows_of(value: Option<&serde_json::Value>) -> Option<&Vec<serde_json::Value>> {
-    value.and_then(serde_json::Value::as_array)
-}
-
-/// Member rows without what says where they came from.
-fn figures_of(value: Option<&serde_json::Value>) -> Option<Vec<serde_json::Value>> {
-    let mut rows = rows_of(value)?.clone();
-    for row in rows.iter_mut().filter_map(serde_json::Value::as_object_mut) {
-        row.remove("revision");
-        row.remove("provisional");
-    }
-    Some(rows)
 }
 
 #[cfg(test)]
@@ -462,5 +452,15 @@ mod tests {
             {"unit": "a", "documents": {"issued": 2}, "revision": 1, "provisional": false},
         ]));
         assert!(figures_changed(&frozen, &other));
+    }
+
+    #[test]
+    fn a_figure_added_since_a_revision_was_issued_does_not_make_it_out_of_date() {
+        let frozen = json!({"procedures": {"resolved": 5, "resolved_late": 1}});
+        let mut current = json!({"procedures": {"resolved": 5, "resolved_late": 1,
+                                                "resolved_without_result": 2}});
+        assert!(!figures_changed(&frozen, &current));
+        current["procedures"]["resolved"] = json!(6);
+        assert!(figures_changed(&frozen, &current));
     }
 }

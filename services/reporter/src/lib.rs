@@ -181,6 +181,7 @@ fn sample_content(profile: &domain::profile::UnitProfile, tz: chrono_tz::Tz) -> 
         procedures_resolved: 25,
         procedures_resolved_early: 20,
         procedures_resolved_late: 1,
+        procedures_resolved_without_result: 1,
         procedures_pending_overdue: 1,
         articles_published: 5,
     };

@@ -6,10 +6,11 @@
 //! recorded as a conflict. Every table is written with one `UNNEST` statement per batch, with
 //! rows sorted by key so that concurrent workers take row locks in the same order.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use domain::event::Provenance;
 use domain::{EventKind, ParsedEvent};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -27,6 +28,9 @@ pub struct BatchOutcome {
     pub duplicates: usize,
     /// The events stored for the first time, counted by unit and type.
     pub stored_by_kind: BTreeMap<(String, &'static str), u64>,
+    /// The units whose figures the batch may have changed: those of new events and of records
+    /// that updated their items.
+    pub changed_units: BTreeSet<String>,
 }
 
 /// Stores `events` in one transaction and commits it. The commit notifies
@@ -38,13 +42,7 @@ pub async fn write_batch(pool: &PgPool, events: &[ParsedEvent]) -> anyhow::Resul
         .await
         .context("Failed to begin the batch transaction")?;
     let outcome = write_batch_in(&mut tx, events).await?;
-    // The keys are sorted by unit first: each unit once.
-    let mut units: Vec<&str> = outcome
-        .stored_by_kind
-        .keys()
-        .map(|(unit, _)| unit.as_str())
-        .collect();
-    units.dedup();
+    let units: Vec<&str> = outcome.changed_units.iter().map(String::as_str).collect();
     if !units.is_empty() {
         // Delivered to listeners at the commit, and only if it commits.
         sqlx::query("select pg_notify($1, unit) from unnest($2::text[]) as unit")
@@ -66,18 +64,23 @@ pub async fn write_batch_in(
     let (mut unique, repeated) = first_of_each_id(events);
     unique.sort_by_key(|parsed| parsed.event.id());
     let new_ids = insert_raw_events(tx, &unique).await?;
-    let known: Vec<&ParsedEvent> = unique
+    let is_new = |p: &&ParsedEvent| new_ids.contains(&p.event.id());
+    // A record under a known id is the same record re-sent: an update of its item, never a
+    // conflicting body. Any other event under a known id is a duplicate or a conflict.
+    let is_record = |p: &&ParsedEvent| p.event.provenance() == Provenance::Record;
+    let known = unique.iter().copied().filter(|p| !is_new(p));
+    let clashing = known
+        .chain(repeated.iter().copied())
+        .filter(|p| !is_record(p));
+    record_body_conflicts(tx, clashing).await?;
+    let to_state: Vec<&ParsedEvent> = unique
         .iter()
         .copied()
-        .filter(|p| !new_ids.contains(&p.event.id()))
+        .filter(|p| is_new(p) || is_record(p))
+        .chain(repeated.iter().copied().filter(is_record))
         .collect();
-    record_body_conflicts(tx, known.iter().copied().chain(repeated.iter().copied())).await?;
-    let fresh: Vec<&ParsedEvent> = unique
-        .iter()
-        .copied()
-        .filter(|p| new_ids.contains(&p.event.id()))
-        .collect();
-    apply_to_state(tx, &fresh).await?;
+    apply_to_state(tx, &to_state).await?;
+    let fresh: Vec<&ParsedEvent> = unique.iter().copied().filter(is_new).collect();
     let mut activity: Activity = BTreeMap::new();
     for parsed in &fresh {
         let key = (
@@ -98,6 +101,10 @@ pub async fn write_batch_in(
         stored: fresh.len(),
         duplicates: events.len() - fresh.len(),
         stored_by_kind,
+        changed_units: to_state
+            .iter()
+            .map(|p| p.event.unit().to_string())
+            .collect(),
     })
 }
 
@@ -259,14 +266,17 @@ struct ItemRow<'a, Extra> {
     item: &'a str,
     at: DateTime<Utc>,
     event_id: Uuid,
+    /// From an upstream system's record (`Provenance::Record`): a later one updates.
+    record: bool,
     extra: Extra,
 }
 
 /// The fields a `procedure.received` event adds to its dossier.
-struct Reception {
+struct Reception<'a> {
     channel: &'static str,
     due_at: DateTime<Utc>,
     digitized: bool,
+    procedure_code: Option<&'a str>,
 }
 
 /// The per-table rows of a batch's new events.
@@ -276,8 +286,9 @@ struct StateRows<'a> {
     articles: Vec<ItemRow<'a, Option<&'a str>>>,
     petitions_received: Vec<ItemRow<'a, ()>>,
     petitions_resolved: Vec<ItemRow<'a, ()>>,
-    dossiers_received: Vec<ItemRow<'a, Reception>>,
-    dossiers_resolved: Vec<ItemRow<'a, ()>>,
+    dossiers_received: Vec<ItemRow<'a, Reception<'a>>>,
+    /// With whether it ended without a result.
+    dossiers_resolved: Vec<ItemRow<'a, bool>>,
 }
 
 fn state_rows<'a>(events: &[&'a ParsedEvent]) -> StateRows<'a> {
@@ -289,6 +300,7 @@ fn state_rows<'a>(events: &[&'a ParsedEvent]) -> StateRows<'a> {
             item,
             at: event.occurred_at_utc(),
             event_id: event.id(),
+            record: event.provenance() == Provenance::Record,
             extra: (),
         };
         match event.kind() {
@@ -313,18 +325,23 @@ fn state_rows<'a>(events: &[&'a ParsedEvent]) -> StateRows<'a> {
                 channel,
                 due_at,
                 digitized,
+                procedure_code,
             } => {
                 let reception = Reception {
                     channel: channel.as_str(),
                     due_at: due_at.to_utc(),
                     digitized: *digitized,
+                    procedure_code: procedure_code.as_deref(),
                 };
                 rows.dossiers_received
                     .push(with_extra(row(dossier_id), reception))
             }
-            EventKind::ProcedureResolved { dossier_id } => {
-                rows.dossiers_resolved.push(row(dossier_id))
-            }
+            EventKind::ProcedureResolved {
+                dossier_id,
+                without_result,
+            } => rows
+                .dossiers_resolved
+                .push(with_extra(row(dossier_id), *without_result)),
         }
     }
     rows
@@ -336,27 +353,61 @@ fn with_extra<'a, E>(row: ItemRow<'a, ()>, extra: E) -> ItemRow<'a, E> {
         item: row.item,
         at: row.at,
         event_id: row.event_id,
+        record: row.record,
         extra,
     }
 }
 
 /// Keeps the earliest row per item (ties broken by event id, so every worker picks the same),
 /// sorted by item; the others are returned as conflicts.
-fn earliest_per_item<E>(
-    mut rows: Vec<ItemRow<'_, E>>,
-) -> (Vec<ItemRow<'_, E>>, Vec<ItemRow<'_, E>>) {
+fn earliest_per_item<E>(rows: Vec<ItemRow<'_, E>>) -> (Vec<ItemRow<'_, E>>, Vec<ItemRow<'_, E>>) {
+    earliest_per_item_with(rows, |_, _| true)
+}
+
+/// As [`earliest_per_item`], where `later` says of each later row of an item whether it is a
+/// conflict, and may first fold it into the earliest (an update of a record).
+fn earliest_per_item_with<'a, E>(
+    mut rows: Vec<ItemRow<'a, E>>,
+    later: impl Fn(&mut ItemRow<'a, E>, &ItemRow<'a, E>) -> bool,
+) -> (Vec<ItemRow<'a, E>>, Vec<ItemRow<'a, E>>) {
     rows.sort_by(|a, b| {
         (a.unit, a.item, a.at, a.event_id).cmp(&(b.unit, b.item, b.at, b.event_id))
     });
-    let mut winners: Vec<ItemRow<'_, E>> = Vec::with_capacity(rows.len());
+    let mut winners: Vec<ItemRow<'a, E>> = Vec::with_capacity(rows.len());
     let mut losers = Vec::new();
     for row in rows {
-        match winners.last() {
-            Some(last) if (last.unit, last.item) == (row.unit, row.item) => losers.push(row),
+        match winners.last_mut() {
+            Some(last) if (last.unit, last.item) == (row.unit, row.item) => {
+                if later(last, &row) {
+                    losers.push(row);
+                }
+            }
             _ => winners.push(row),
         }
     }
     (winners, losers)
+}
+
+/// A later reception of a dossier in the same batch: for two records, an update (the greatest
+/// due date, digitized once either says so; a conflict only if the reception date differs);
+/// otherwise a conflict.
+fn later_reception<'a>(
+    first: &mut ItemRow<'a, Reception<'a>>,
+    later: &ItemRow<'a, Reception<'a>>,
+) -> bool {
+    if !(first.record && later.record) {
+        return true;
+    }
+    first.extra.due_at = first.extra.due_at.max(later.extra.due_at);
+    first.extra.digitized |= later.extra.digitized;
+    first.extra.procedure_code = first.extra.procedure_code.or(later.extra.procedure_code);
+    first.at != later.at
+}
+
+/// A later resolution of a dossier in the same batch: the earliest is kept; for two records,
+/// an update, otherwise a conflict.
+fn later_resolution<E>(first: &mut ItemRow<'_, E>, later: &ItemRow<'_, E>) -> bool {
+    !(first.record && later.record)
 }
 
 async fn apply_to_state(
@@ -380,9 +431,9 @@ async fn apply_to_state(
     losers.extend(lost.iter().map(|row| conflict_of("petition_resolved", row)));
     state::upsert_petitions(tx, &lifecycles(received, resolved)).await?;
 
-    let (received, lost) = earliest_per_item(rows.dossiers_received);
+    let (received, lost) = earliest_per_item_with(rows.dossiers_received, later_reception);
     losers.extend(lost.iter().map(|row| conflict_of("dossier_received", row)));
-    let (resolved, lost) = earliest_per_item(rows.dossiers_resolved);
+    let (resolved, lost) = earliest_per_item_with(rows.dossiers_resolved, later_resolution);
     losers.extend(lost.iter().map(|row| conflict_of("dossier_resolved", row)));
     state::upsert_dossiers(tx, &lifecycles(received, resolved)).await?;
 
@@ -390,40 +441,48 @@ async fn apply_to_state(
 }
 
 /// What a batch says about one petition or dossier: its earliest received event (with the
-/// fields it brings) and its earliest resolved event, either possibly absent.
-struct Lifecycle<'a, R> {
+/// fields it brings) and its earliest resolved event (with what it brings), either possibly
+/// absent.
+struct Lifecycle<'a, R, S> {
     unit: &'a str,
     item: &'a str,
     received: Option<(DateTime<Utc>, Uuid, R)>,
-    resolved: Option<(DateTime<Utc>, Uuid)>,
+    resolved: Option<(DateTime<Utc>, Uuid, S)>,
+    /// From an upstream system's records.
+    record: bool,
 }
 
 /// Merges the received and resolved rows of a batch (each sorted by item, one per item) into
 /// one row per item, sorted by item: one upsert per table keeps row locks in one global order,
 /// so concurrent workers cannot deadlock.
-fn lifecycles<'a, R>(
+fn lifecycles<'a, R, S>(
     received: Vec<ItemRow<'a, R>>,
-    resolved: Vec<ItemRow<'a, ()>>,
-) -> Vec<Lifecycle<'a, R>> {
-    let mut merged: Vec<Lifecycle<'a, R>> = received
+    resolved: Vec<ItemRow<'a, S>>,
+) -> Vec<Lifecycle<'a, R, S>> {
+    let mut merged: Vec<Lifecycle<'a, R, S>> = received
         .into_iter()
         .map(|row| Lifecycle {
             unit: row.unit,
             item: row.item,
             received: Some((row.at, row.event_id, row.extra)),
             resolved: None,
+            record: row.record,
         })
         .collect();
     for row in resolved {
         match merged.binary_search_by(|l| (l.unit, l.item).cmp(&(row.unit, row.item))) {
-            Ok(at) => merged[at].resolved = Some((row.at, row.event_id)),
+            Ok(at) => {
+                merged[at].resolved = Some((row.at, row.event_id, row.extra));
+                merged[at].record |= row.record;
+            }
             Err(at) => merged.insert(
                 at,
                 Lifecycle {
                     unit: row.unit,
                     item: row.item,
                     received: None,
-                    resolved: Some((row.at, row.event_id)),
+                    resolved: Some((row.at, row.event_id, row.extra)),
+                    record: row.record,
                 },
             ),
         }

@@ -81,7 +81,8 @@ async fn planned_per_window(pool: &PgPool) -> anyhow::Result<Transaction<'static
     Ok(tx)
 }
 
-/// The dossier figures. "Early" is a resolution before the first instant of the due date's
+/// The dossier figures. A dossier that ended without a result (withdrawn, stopped) is resolved
+/// on time: never early or late, and counted apart. "Early" is a resolution before the first instant of the due date's
 /// local day, which is the SPEC's "on a calendar day before the day of due_at". In a zone
 /// without daylight saving (Asia/Ho_Chi_Minh) local days are 24-hour bins from any local
 /// midnight, which PostgreSQL computes without a time zone lookup per row (`date_bin`); other
@@ -103,12 +104,15 @@ async fn count_dossiers(
             count(*) filter (where received_at >= $2 and digitized) as "digitized!",
             count(*) filter (where settled_at < $3) as "resolved!",
             count(*) filter (
-                where settled_at < $3 and settled_at < case
+                where settled_at < $3 and not without_result and settled_at < case
                     when $6::timestamptz is null then date_trunc('day', due_at, $5)
                     else date_bin('1 day', due_at, $6)
                 end
             ) as "resolved_early!",
-            count(*) filter (where settled_at < $3 and settled_at > due_at) as "resolved_late!",
+            count(*) filter (
+                where settled_at < $3 and not without_result and settled_at > due_at
+            ) as "resolved_late!",
+            count(*) filter (where settled_at < $3 and without_result) as "without_result!",
             count(*) filter (
                 where (settled_at is null or settled_at >= $3) and due_at < $4
             ) as "pending_overdue!"
@@ -140,6 +144,7 @@ async fn count_dossiers(
                 procedures_resolved: row.resolved,
                 procedures_resolved_early: row.resolved_early,
                 procedures_resolved_late: row.resolved_late,
+                procedures_resolved_without_result: row.without_result,
                 procedures_pending_overdue: row.pending_overdue,
                 ..Counts::default()
             };
@@ -244,12 +249,15 @@ async fn one_unit_dossiers(
             count(*) filter (where received_at >= $2 and digitized) as "digitized!",
             count(*) filter (where settled_at < $3) as "resolved!",
             count(*) filter (
-                where settled_at < $3 and settled_at < case
+                where settled_at < $3 and not without_result and settled_at < case
                     when $6::timestamptz is null then date_trunc('day', due_at, $5)
                     else date_bin('1 day', due_at, $6)
                 end
             ) as "resolved_early!",
-            count(*) filter (where settled_at < $3 and settled_at > due_at) as "resolved_late!",
+            count(*) filter (
+                where settled_at < $3 and not without_result and settled_at > due_at
+            ) as "resolved_late!",
+            count(*) filter (where settled_at < $3 and without_result) as "without_result!",
             count(*) filter (
                 where (settled_at is null or settled_at >= $3) and due_at < $4
             ) as "pending_overdue!"
@@ -277,6 +285,7 @@ async fn one_unit_dossiers(
         procedures_resolved: row.resolved,
         procedures_resolved_early: row.resolved_early,
         procedures_resolved_late: row.resolved_late,
+        procedures_resolved_without_result: row.without_result,
         procedures_pending_overdue: row.pending_overdue,
         ..Counts::default()
     })

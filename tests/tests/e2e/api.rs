@@ -153,7 +153,8 @@ async fn indicators_units_and_probes() {
         "petitions":{"carried_over":0,"received":5,"resolved":5,"pending":0},
         "procedures":{"carried_over":0,"received":550,"online":465,"direct":85,"postal":0,
           "digitized":550,"resolved":513,"resolved_early":513,"resolved_on_time":0,
-          "resolved_late":0,"pending":37,"pending_on_time":37,"pending_overdue":0},
+          "resolved_late":0,"resolved_without_result":0,"pending":37,"pending_on_time":37,
+          "pending_overdue":0},
         "articles":{"published":78}}"#,
     )
     .unwrap();

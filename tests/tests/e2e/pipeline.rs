@@ -40,7 +40,8 @@ async fn the_seed_profile_yields_exactly_the_reference_months_indicators() {
         "petitions":  {"carried_over": 0, "received": 5, "resolved": 5, "pending": 0},
         "procedures": {"carried_over": 0, "received": 550, "online": 465, "direct": 85, "postal": 0,
                        "digitized": 550, "resolved": 513, "resolved_early": 513, "resolved_on_time": 0,
-                       "resolved_late": 0, "pending": 37, "pending_on_time": 37, "pending_overdue": 0},
+                       "resolved_late": 0, "resolved_without_result": 0, "pending": 37,
+                       "pending_on_time": 37, "pending_overdue": 0},
         "articles":   {"published": 78}
     });
     assert_eq!(serde_json::to_value(&indicators).unwrap(), expected);
@@ -351,6 +352,7 @@ async fn carried_over_early_on_time_late_and_overdue_dossiers_follow_the_definit
     let expected_procedures = json!({
         "carried_over": 2, "received": 5, "online": 2, "direct": 2, "postal": 1, "digitized": 3,
         "resolved": 4, "resolved_early": 1, "resolved_on_time": 1, "resolved_late": 2,
+        "resolved_without_result": 0,
         "pending": 3, "pending_on_time": 2, "pending_overdue": 1
     });
     assert_eq!(

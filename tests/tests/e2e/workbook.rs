@@ -112,6 +112,7 @@ fn generated(n: usize) -> Vec<(String, Indicators)> {
                 procedures_resolved: resolved,
                 procedures_resolved_early: early,
                 procedures_resolved_late: late,
+                procedures_resolved_without_result: 0,
                 procedures_pending_overdue: rng.below(pending + 1),
                 articles_published: rng.below(120),
             };

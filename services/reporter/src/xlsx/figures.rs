@@ -44,7 +44,7 @@ const PROCEDURES: &str = "Hồ sơ thủ tục hành chính";
 const ARTICLES: &str = "Tin, bài";
 
 /// Every figure of SPEC §5, in the order of the JSON document.
-const FIGURES: [Figure; 20] = [
+const FIGURES: [Figure; 21] = [
     Figure {
         group: DOCUMENTS,
         label: "Đã ban hành",
@@ -140,6 +140,12 @@ const FIGURES: [Figure; 20] = [
         label: "Giải quyết quá hạn",
         key: "procedures.resolved_late",
         get: |i| i.procedures.resolved_late,
+    },
+    Figure {
+        group: PROCEDURES,
+        label: "Kết thúc không có kết quả (rút hồ sơ, dừng xử lý)",
+        key: "procedures.resolved_without_result",
+        get: |i| i.procedures.resolved_without_result,
     },
     Figure {
         group: PROCEDURES,
@@ -286,7 +292,8 @@ mod tests {
             "petitions":  {"carried_over": 3, "received": 4, "resolved": 5, "pending": 6},
             "procedures": {"carried_over": 7, "received": 8, "online": 9, "direct": 10,
                            "postal": 11, "digitized": 12, "resolved": 13, "resolved_early": 14,
-                           "resolved_on_time": 15, "resolved_late": 16, "pending": 17,
+                           "resolved_on_time": 15, "resolved_late": 16,
+                           "resolved_without_result": 21, "pending": 17,
                            "pending_on_time": 18, "pending_overdue": 19},
             "articles":   {"published": 20}}"#;
         let indicators: Indicators = serde_json::from_str(json).unwrap();
@@ -315,8 +322,8 @@ mod tests {
             vec![
                 (DOCUMENTS, 3, 4),
                 (PETITIONS, 5, 8),
-                (PROCEDURES, 9, 21),
-                (ARTICLES, 22, 22),
+                (PROCEDURES, 9, 22),
+                (ARTICLES, 23, 23),
             ]
         );
     }

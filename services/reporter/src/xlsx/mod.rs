@@ -265,6 +265,7 @@ mod tests {
                 resolved_early: 513,
                 resolved_on_time: 0,
                 resolved_late: 0,
+                resolved_without_result: 0,
                 pending: 37,
                 pending_on_time: 37,
                 pending_overdue: 0,

@@ -125,7 +125,7 @@ struct LifecycleColumns {
     resolved_event_ids: Vec<Option<Uuid>>,
 }
 
-fn lifecycle_columns<R>(rows: &[Lifecycle<'_, R>]) -> LifecycleColumns {
+fn lifecycle_columns<R, S>(rows: &[Lifecycle<'_, R, S>]) -> LifecycleColumns {
     LifecycleColumns {
         units: rows.iter().map(|r| r.unit.to_owned()).collect(),
         items: rows.iter().map(|r| r.item.to_owned()).collect(),
@@ -137,15 +137,21 @@ fn lifecycle_columns<R>(rows: &[Lifecycle<'_, R>]) -> LifecycleColumns {
             .iter()
             .map(|r| r.received.as_ref().map(|x| x.1))
             .collect(),
-        resolved_at: rows.iter().map(|r| r.resolved.map(|x| x.0)).collect(),
-        resolved_event_ids: rows.iter().map(|r| r.resolved.map(|x| x.1)).collect(),
+        resolved_at: rows
+            .iter()
+            .map(|r| r.resolved.as_ref().map(|x| x.0))
+            .collect(),
+        resolved_event_ids: rows
+            .iter()
+            .map(|r| r.resolved.as_ref().map(|x| x.1))
+            .collect(),
     }
 }
 
 /// Keeps each petition's earliest received and earliest resolved event.
 pub(super) async fn upsert_petitions(
     tx: &mut Tx<'_>,
-    rows: &[Lifecycle<'_, ()>],
+    rows: &[Lifecycle<'_, (), ()>],
 ) -> anyhow::Result<()> {
     if rows.is_empty() {
         return Ok(());
@@ -194,16 +200,19 @@ pub(super) async fn upsert_petitions(
 }
 
 /// Keeps each dossier's earliest received event (with its channel, deadline and digitization)
-/// and earliest resolved event.
+/// and earliest resolved event. A dossier fed by records (`from_record`) is updated instead:
+/// its due date is the greatest any record gave, it is digitized once any record says so, and
+/// only a changed reception date is a conflict. Whether this statement found a conflict is the
+/// row's `received_clash` / `resolved_clash`, computed under the row lock and read back.
 pub(super) async fn upsert_dossiers(
     tx: &mut Tx<'_>,
-    rows: &[Lifecycle<'_, Reception>],
+    rows: &[Lifecycle<'_, Reception<'_>, bool>],
 ) -> anyhow::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let c = lifecycle_columns(rows);
-    fn reception<'r>(row: &'r Lifecycle<'_, Reception>) -> Option<&'r Reception> {
+    fn reception<'r>(row: &'r Lifecycle<'_, Reception<'_>, bool>) -> Option<&'r Reception<'r>> {
         row.received.as_ref().map(|received| &received.2)
     }
     let channels: Vec<Option<String>> = rows
@@ -218,51 +227,77 @@ pub(super) async fn upsert_dossiers(
         .iter()
         .map(|r| reception(r).map(|x| x.digitized))
         .collect();
+    let procedures: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| reception(r).and_then(|x| x.procedure_code.map(str::to_owned)))
+        .collect();
+    let without_result: Vec<bool> = rows
+        .iter()
+        .map(|r| r.resolved.as_ref().is_some_and(|x| x.2))
+        .collect();
+    let from_record: Vec<bool> = rows.iter().map(|r| r.record).collect();
     sqlx::query!(
         r#"
         with input as (
             select * from unnest(
                 $1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::timestamptz[], $6::uuid[],
-                $7::text[], $8::timestamptz[], $9::bool[]
+                $7::text[], $8::timestamptz[], $9::bool[], $10::text[], $11::bool[], $12::bool[]
             ) as input (unit, dossier_id, received_at, received_event_id, resolved_at, resolved_event_id,
-                        channel, due_at, digitized)
+                        channel, due_at, digitized, procedure_code, without_result, from_record)
         ), upserted as (
             insert into dossier as d
                 (unit, dossier_id, received_at, received_event_id, resolved_at, resolved_event_id,
-                 channel, due_at, digitized, received_events, resolved_events)
+                 channel, due_at, digitized, procedure_code, without_result, from_record,
+                 received_events, resolved_events)
             select unit, dossier_id, received_at, received_event_id, resolved_at, resolved_event_id,
-                   channel, due_at, digitized,
+                   channel, due_at, digitized, procedure_code, without_result, from_record,
                    (received_at is not null)::int, (resolved_at is not null)::int
             from input
             on conflict (unit, dossier_id) do update set
                 received_events = d.received_events + excluded.received_events,
                 resolved_events = d.resolved_events + excluded.resolved_events,
+                received_clash = excluded.received_at is not null and d.received_at is not null
+                    and not (excluded.from_record and d.from_record
+                             and excluded.received_at = d.received_at),
+                resolved_clash = excluded.resolved_at is not null and d.resolved_at is not null
+                    and not (excluded.from_record and d.from_record),
                 received_at = least(d.received_at, excluded.received_at),
                 received_event_id = case when d.received_at is null or excluded.received_at < d.received_at
                     then coalesce(excluded.received_event_id, d.received_event_id) else d.received_event_id end,
                 channel = case when d.received_at is null or excluded.received_at < d.received_at
                     then coalesce(excluded.channel, d.channel) else d.channel end,
-                due_at = case when d.received_at is null or excluded.received_at < d.received_at
+                due_at = case
+                    when excluded.from_record and d.from_record then greatest(d.due_at, excluded.due_at)
+                    when d.received_at is null or excluded.received_at < d.received_at
                     then coalesce(excluded.due_at, d.due_at) else d.due_at end,
-                digitized = case when d.received_at is null or excluded.received_at < d.received_at
+                digitized = case
+                    when excluded.from_record and d.from_record
+                    then coalesce(d.digitized, false) or coalesce(excluded.digitized, false)
+                    when d.received_at is null or excluded.received_at < d.received_at
                     then coalesce(excluded.digitized, d.digitized) else d.digitized end,
+                procedure_code = coalesce(d.procedure_code, excluded.procedure_code),
                 resolved_at = least(d.resolved_at, excluded.resolved_at),
                 resolved_event_id = case when d.resolved_at is null or excluded.resolved_at < d.resolved_at
-                    then coalesce(excluded.resolved_event_id, d.resolved_event_id) else d.resolved_event_id end
-            returning unit, dossier_id, received_events, resolved_events
+                    then coalesce(excluded.resolved_event_id, d.resolved_event_id) else d.resolved_event_id end,
+                without_result = case when excluded.resolved_at is not null
+                        and (d.resolved_at is null or excluded.resolved_at < d.resolved_at)
+                    then excluded.without_result else d.without_result end,
+                from_record = d.from_record or excluded.from_record
+            returning unit, dossier_id, received_clash, resolved_clash
         )
         insert into conflict (unit, kind, subject, event_id)
         select upserted.unit, 'dossier_received', upserted.dossier_id, input.received_event_id
         from upserted join input using (unit, dossier_id)
-        where input.received_at is not null and upserted.received_events > 1
+        where upserted.received_clash
         union all
         select upserted.unit, 'dossier_resolved', upserted.dossier_id, input.resolved_event_id
         from upserted join input using (unit, dossier_id)
-        where input.resolved_at is not null and upserted.resolved_events > 1
+        where upserted.resolved_clash
         "#,
         &c.units, &c.items, &c.received_at as &[Option<DateTime<Utc>>], &c.received_event_ids as &[Option<Uuid>],
         &c.resolved_at as &[Option<DateTime<Utc>>], &c.resolved_event_ids as &[Option<Uuid>],
         &channels as &[Option<String>], &due as &[Option<DateTime<Utc>>], &digitized as &[Option<bool>],
+        &procedures as &[Option<String>], &without_result, &from_record,
     )
     .execute(&mut **tx)
     .await

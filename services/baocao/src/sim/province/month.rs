@@ -235,6 +235,8 @@ impl Month {
             procedures_resolved: count(dossiers().filter(|d| resolved(&d.case)).count()),
             procedures_resolved_early: count(resolved_as(Outcome::Early)),
             procedures_resolved_late: count(resolved_as(Outcome::Late)),
+            // The simulated portal's own events have no withdrawals.
+            procedures_resolved_without_result: 0,
             procedures_pending_overdue: count(pending_overdue.count()),
             articles_published: count(self.articles.iter().filter(|at| seen(**at)).count()),
         }
