@@ -68,8 +68,7 @@ pub enum TokenError {
 
 /// Refuses a token too short to be a secret, or a placeholder from the examples.
 pub fn check_token(token: &str) -> Result<(), TokenError> {
-    let placeholder = token == EXAMPLE_TOKEN || token.to_lowercase().contains(PLACEHOLDER_MARK);
-    if placeholder {
+    if is_placeholder(token) {
         return Err(TokenError::Placeholder);
     }
     let chars = token.chars().count();
@@ -79,9 +78,14 @@ pub fn check_token(token: &str) -> Result<(), TokenError> {
     Ok(())
 }
 
+/// Whether `token` is a placeholder: the example's, or any containing `CHANGE-ME` in any case.
+pub fn is_placeholder(token: &str) -> bool {
+    token == EXAMPLE_TOKEN || token.to_lowercase().contains(PLACEHOLDER_MARK)
+}
+
 /// Compares in time independent of where the strings differ and of their lengths: both sides
 /// are hashed first, and the fixed-length hashes compared byte by byte without stopping early.
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+pub(crate) fn same_secret(given: &[u8], expected: &[u8]) -> bool {
     use sha2::{Digest, Sha256};
     let (given, expected) = (Sha256::digest(given), Sha256::digest(expected));
     given
@@ -91,7 +95,7 @@ fn same_secret(given: &[u8], expected: &[u8]) -> bool {
         == 0
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
     let value = headers.get(header::AUTHORIZATION)?.as_bytes();
     value
         .strip_prefix(b"Bearer ")

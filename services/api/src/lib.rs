@@ -9,6 +9,8 @@
 //! - [`server`]: the accept loop, its timeouts and its connection cap.
 //! - [`streams`]: the caps on live streams, per client and in all.
 //! - [`openapi`]: the answers every route may give, and the period's pattern, in the document.
+//! - [`sources`]: the sources of `POST /sync/*`, each with its own token.
+//! - [`publishing`]: the API's own connection to the broker, for what `/sync/*` receives.
 //!
 //! Processes running only ingest or the reporter serve [`probes`]: `/healthz`, `/readyz` and
 //! `/metrics`, so that each Deployment has its probes and is scraped.
@@ -18,9 +20,11 @@ mod dashboard;
 pub mod database;
 pub mod live;
 pub mod openapi;
+pub mod publishing;
 pub mod queues;
 pub mod routes;
 pub mod server;
+pub mod sources;
 pub mod streams;
 
 use std::net::SocketAddr;
@@ -63,6 +67,12 @@ pub struct ApiConfig {
     pub topology: broker::Topology,
     /// What clients may hold: timeouts, the connection cap, the stream caps.
     pub limits: Limits,
+    /// The units, with their agency codes, as the sync's bodies name them.
+    pub known_units: domain::KnownUnits,
+    /// The sources that may send `POST /sync/*`.
+    pub sources: Vec<sources::Source>,
+    /// The office's hours, in which a silent source is shown and alerted.
+    pub office_hours: domain::feeds::OfficeHours,
 }
 
 /// The state every handler shares.
@@ -73,6 +83,7 @@ pub struct AppState {
     queues: QueueWatch,
     database: DatabaseWatch,
     streams: Arc<StreamCaps>,
+    sync_publisher: publishing::SyncPublisher,
     shutdown: Shutdown,
     serves_api: AtomicBool,
     /// The target this process runs, for readiness: only `ingest` needs the broker to be ready.
@@ -92,6 +103,7 @@ pub struct AppState {
         (name = "reports", description = "Monthly reports and their delivery"),
         (name = "pipeline", description = "Queues, dead letters, stored data, outbox"),
         (name = "health", description = "Probes and metrics, open without the token"),
+        (name = "sync", description = "Upstream systems' own formats, each source with its own token"),
     )
 )]
 struct ApiDoc;
@@ -120,6 +132,10 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
         .with_state(Arc::clone(&state))
         .split_for_parts();
     openapi.merge(probes);
+    let (sync, sync_paths) = routes::sync::router()
+        .with_state(Arc::clone(&state))
+        .split_for_parts();
+    openapi.merge(sync_paths);
     utoipa::Modify::modify(&openapi::SharedAnswers, &mut openapi);
     let document = openapi.to_json().unwrap_or_default();
     let guarded = guarded
@@ -141,6 +157,8 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
             state.config.limits.body_timeout,
             server::read_body_within,
         ))
+        // Machine routes with their own tokens, body limits and time (not the dashboard's).
+        .merge(sync)
         .layer(axum::middleware::map_response(routes::json_rejections));
     (router, openapi)
 }
@@ -164,6 +182,7 @@ impl AppState {
                 .map(|p| (p.code.clone(), config.reports.job(p).members)),
         );
         let queues = QueueWatch::new(config.amqp_url.clone(), config.topology.clone());
+        let sync_publisher = publishing::SyncPublisher::new(config.amqp_url.clone());
         let limits = config.limits;
         Arc::new(Self {
             config,
@@ -172,6 +191,7 @@ impl AppState {
             hub: Arc::new(hub),
             queues,
             streams: StreamCaps::new(limits.streams_per_client, limits.streams_total),
+            sync_publisher,
             shutdown,
             serves_api: AtomicBool::new(false),
             target: std::sync::OnceLock::new(),

@@ -33,8 +33,16 @@ pub fn ingest_config(settings: &Settings) -> IngestConfig {
     }
 }
 
-/// The API's configuration from the settings.
+/// The API's configuration from the settings, the sources' tokens from the environment.
 pub fn api_config(settings: &Settings) -> anyhow::Result<api::ApiConfig> {
+    api_config_with(settings, |name| std::env::var(name).ok())
+}
+
+/// [`api_config`] with the sources' tokens from `lookup`.
+pub fn api_config_with(
+    settings: &Settings,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<api::ApiConfig> {
     Ok(api::ApiConfig {
         reports: settings.reporter_config()?,
         admin_token: settings
@@ -45,6 +53,9 @@ pub fn api_config(settings: &Settings) -> anyhow::Result<api::ApiConfig> {
         amqp_url: settings.env.amqp_url.expose().to_owned(),
         topology: settings.file.broker.clone(),
         limits: settings.file.http.limits(),
+        known_units: settings.file.known_units(),
+        sources: settings.file.sources(lookup),
+        office_hours: settings.file.office_hours.clone(),
     })
 }
 

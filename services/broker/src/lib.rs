@@ -23,5 +23,7 @@ pub mod topology;
 pub use connection::{close, connect};
 pub use inspect::{QueueDepth, queue_depth};
 pub use lapin::Connection;
-pub use publish::{OutgoingMessage, Publisher, encoded_size, header_text, long_string};
+pub use publish::{
+    OutgoingMessage, Publisher, SOURCE_HEADER, encoded_size, header_text, long_string, text_headers,
+};
 pub use topology::{QueueType, Topology, declare};

@@ -16,6 +16,19 @@ pub fn long_string(text: &str) -> AMQPValue {
     AMQPValue::LongString(LongString::from(text.as_bytes().to_vec()))
 }
 
+/// A table of text headers.
+pub fn text_headers(pairs: &[(&str, &str)]) -> FieldTable {
+    let mut table = FieldTable::default();
+    for (key, value) in pairs {
+        table.insert((*key).into(), long_string(value));
+    }
+    table
+}
+
+/// The header naming the source of a body of an upstream system's format (SPEC §3.5): the
+/// `[[source]]` the API took it from, or what a publisher straight to the broker says.
+pub const SOURCE_HEADER: &str = "x-baocao-source";
+
 /// The text of a string header, if present.
 pub fn header_text(headers: &Option<FieldTable>, key: &str) -> Option<String> {
     let value = headers.as_ref()?.inner().get(&ShortString::from(key))?;

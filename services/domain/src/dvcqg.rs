@@ -142,6 +142,42 @@ pub struct SyncBody {
     pub unit: Option<UnitCode>,
     /// `data`, one JSON value per record.
     pub records: Vec<Value>,
+    /// The envelope's other fields, as sent.
+    envelope: Map<String, Value>,
+}
+
+impl SyncBody {
+    /// A body of the same envelope holding `records` only, as sent: what a record refused
+    /// alone is dead-lettered as, and what a large body is split into.
+    pub fn with_records(&self, records: &[Value]) -> Vec<u8> {
+        let mut envelope = self.envelope.clone();
+        envelope.insert("data".to_owned(), Value::Array(records.to_vec()));
+        Value::Object(envelope).to_string().into_bytes()
+    }
+
+    /// The body split into bodies of the same envelope whose records take at most
+    /// `max_bytes` each, in order (a record larger than that alone in its body): how an HTTP
+    /// body of up to 32 MiB becomes messages the parser takes.
+    pub fn split(&self, max_bytes: usize) -> Vec<Vec<u8>> {
+        let overhead = self.with_records(&[]).len();
+        let budget = max_bytes.saturating_sub(overhead);
+        let mut bodies = Vec::new();
+        let (mut part, mut size) = (Vec::new(), 0);
+        for record in &self.records {
+            // The record and the comma before it.
+            let length = record.to_string().len() + 1;
+            if !part.is_empty() && size + length > budget {
+                bodies.push(self.with_records(&part));
+                (part, size) = (Vec::new(), 0);
+            }
+            part.push(record.clone());
+            size += length;
+        }
+        if !part.is_empty() || bodies.is_empty() {
+            bodies.push(self.with_records(&part));
+        }
+        bodies
+    }
 }
 
 /// Reads a body's envelope: JSON, a known `service`, and for a sync a `madonvi` that is a
@@ -152,6 +188,11 @@ pub fn read_body(body: &[u8], units: &KnownUnits) -> Result<SyncBody, Rejection>
     }
     let value: Value = serde_json::from_slice(body)
         .map_err(|error| Rejection::Malformed(format!("the body is not JSON: {error}")))?;
+    read_envelope(value, units)
+}
+
+/// [`read_body`] of a body already parsed as JSON, whatever its size.
+pub fn read_envelope(value: Value, units: &KnownUnits) -> Result<SyncBody, Rejection> {
     let Value::Object(mut envelope) = value else {
         return Err(Rejection::Malformed("the body is not a JSON object".into()));
     };
@@ -170,28 +211,27 @@ pub fn read_body(body: &[u8], units: &KnownUnits) -> Result<SyncBody, Rejection>
     let Some(Value::Array(records)) = envelope.remove("data") else {
         return Err(invalid("data", "must be an array of records"));
     };
-    if service == Service::Progress {
-        return Ok(SyncBody {
-            service,
-            agency,
-            unit: None,
-            records,
-        });
-    }
-    if agency.is_empty() {
-        return Err(invalid("madonvi", "is missing"));
-    }
-    let unit = units
-        .by_agency(&agency)
-        .ok_or_else(|| {
-            Rejection::UnknownAgency(text::truncate_bytes(&text::escape_controls(&agency), 128))
-        })?
-        .clone();
+    let unit = match service {
+        Service::Progress => None,
+        Service::Sync if agency.is_empty() => return Err(invalid("madonvi", "is missing")),
+        Service::Sync => Some(
+            units
+                .by_agency(&agency)
+                .ok_or_else(|| {
+                    Rejection::UnknownAgency(text::truncate_bytes(
+                        &text::escape_controls(&agency),
+                        128,
+                    ))
+                })?
+                .clone(),
+        ),
+    };
     Ok(SyncBody {
         service,
         agency,
-        unit: Some(unit),
+        unit,
         records,
+        envelope,
     })
 }
 

@@ -48,6 +48,11 @@ pub struct UnitProfile {
     /// them; every unit when left out. A `[[unit]]` has none.
     #[serde(default)]
     pub members: Option<Vec<UnitCode>>,
+    /// The unit's agency code (mã định danh điện tử, QĐ 20/2020/QĐ-TTg), e.g. `000.00.12.H55`:
+    /// how the upstream systems' own formats name it (`madonvi`, `OrganId`). Without it, only
+    /// baocao's own envelope reaches the unit.
+    #[serde(default)]
+    pub agency_code: Option<String>,
 }
 
 /// Where a unit's signing key is (SPEC §13).

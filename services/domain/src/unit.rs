@@ -60,6 +60,27 @@ impl fmt::Display for UnitCode {
     }
 }
 
+/// Whether `code` is written as an agency code of QĐ 20/2020/QĐ-TTg: four groups separated by
+/// dots, three digits, two, two, and a letter with two digits (`000.00.12.H55`).
+pub fn check_agency_code(code: &str) -> Result<(), String> {
+    let groups: Vec<&str> = code.split('.').collect();
+    let digits = |g: &str, n: usize| g.len() == n && g.bytes().all(|b| b.is_ascii_digit());
+    let well_formed = groups.len() == 4
+        && digits(groups[0], 3)
+        && digits(groups[1], 2)
+        && digits(groups[2], 2)
+        && groups[3].len() == 3
+        && groups[3].as_bytes()[0].is_ascii_uppercase()
+        && digits(&groups[3][1..], 2);
+    match well_formed {
+        true => Ok(()),
+        false => Err(format!(
+            "'{}' is not an agency code such as 000.00.12.H55 (mã định danh, QĐ 20/2020/QĐ-TTg)",
+            crate::text::escape_controls(code)
+        )),
+    }
+}
+
 /// The units a deployment is configured for; an event for any other unit is rejected. A unit
 /// may have an agency code (mã định danh điện tử, QĐ 20/2020/QĐ-TTg), by which the upstream
 /// systems' own formats name it (`madonvi`, `OrganId`).
@@ -103,6 +124,23 @@ impl KnownUnits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn agency_codes_have_four_groups() {
+        for good in ["000.00.12.H55", "123.45.67.A01"] {
+            assert_eq!(check_agency_code(good), Ok(()));
+        }
+        for bad in [
+            "",
+            "000.00.12",
+            "000.00.12.h55",
+            "000.0.12.H55",
+            "000.00.12.H5X",
+            "x",
+        ] {
+            assert!(check_agency_code(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
 
     #[test]
     fn unit_codes_are_lowercase_words_joined_by_hyphens() {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
-use domain::{ParsedEvent, Source, parse_event_from};
+use domain::{ParsedEvent, Source};
 use futures_lite::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
@@ -24,7 +24,8 @@ use lifecycle::{Backoff, Shutdown, Streak};
 use store::db::Failure;
 
 use crate::IngestConfig;
-use crate::dead_letter::{self, Verdict};
+use crate::dead_letter::{self, Rejected, Verdict};
+use crate::read::{self, Reading};
 
 /// Connects, declares the topology and consumes both queues, one task each, until shutdown
 /// (`Ok`) or until the connection fails beyond what automatic recovery can mend (`Err`).
@@ -96,6 +97,48 @@ async fn consume_on(
         }
     }
     result
+}
+
+/// A batch read: its events (each with the delivery and the record it came from), what is
+/// refused, and the bodies of sources' formats it held.
+#[derive(Default)]
+struct ReadBatch<'b> {
+    events: Vec<ParsedEvent>,
+    origins: Vec<(usize, Option<usize>)>,
+    rejected: Vec<Rejected<'b>>,
+    bodies: Vec<(&'b Delivery, &'static str, usize)>,
+}
+
+/// The source a body counts for: its `x-baocao-source` header (escaped, bounded), or
+/// `broker`.
+fn source_of(delivery: &Delivery) -> String {
+    broker::header_text(delivery.properties.headers(), broker::SOURCE_HEADER)
+        .map(|name| domain::text::truncate_bytes(&domain::text::escape_controls(&name), 64))
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| read::DEFAULT_SOURCE.to_owned())
+}
+
+impl<'b> Rejected<'b> {
+    /// A whole delivery refused: a body of a source's format counts for that source.
+    fn whole(delivery: &'b Delivery, verdict: Verdict) -> Self {
+        let source = read::is_dvcqg(delivery).then(|| source_of(delivery));
+        Self {
+            delivery,
+            body: delivery.data.clone(),
+            verdict,
+            source,
+        }
+    }
+
+    /// One record of a source's body refused, as a body of its own.
+    fn record(delivery: &'b Delivery, body: Vec<u8>, verdict: Verdict) -> Self {
+        Self {
+            delivery,
+            body,
+            verdict,
+            source: Some(source_of(delivery)),
+        }
+    }
 }
 
 struct Worker {
@@ -186,33 +229,20 @@ impl Worker {
         let Some(last) = batch.last() else {
             return Ok(());
         };
-        let now = Utc::now();
-        let mut parsed: Vec<(&Delivery, ParsedEvent)> = Vec::with_capacity(batch.len());
-        let mut rejected: Vec<(&Delivery, Verdict)> = Vec::new();
-        for delivery in batch {
-            if let Some(verdict) = Verdict::unreadable(delivery) {
-                rejected.push((delivery, verdict));
-                continue;
-            }
-            match parse_event_from(self.source, &delivery.data, &self.config.units, now) {
-                Ok(event) => parsed.push((delivery, event)),
-                Err(rejection) => rejected.push((delivery, Verdict::from(&rejection))),
-            }
-        }
-        let (deliveries, events): (Vec<&Delivery>, Vec<ParsedEvent>) = parsed.into_iter().unzip();
-        if !events.is_empty() {
-            let Some(unstorable) = self.write_until_committed(&events).await? else {
+        let read = self.read_batch(batch);
+        let mut rejected = read.rejected;
+        if !read.events.is_empty() {
+            let Some(unstorable) = self.write_until_committed(&read.events).await? else {
                 return Ok(()); // Shutdown while the database was away: leave the batch unacknowledged.
             };
-            for (at, error) in unstorable {
-                rejected.push((deliveries[at], Verdict::unstorable(&error)));
-            }
+            rejected.extend(self.unstorable(batch, &read.origins, unstorable));
         }
         if !rejected.is_empty() {
             let dead_exchange = &self.config.topology.dead_exchange;
             dead_letter::publish(dead_letters, dead_exchange, &self.queue, &rejected).await?;
             self.record_rejections(&rejected).await;
         }
+        self.record_feeds(&read.bodies).await;
         let acked = last
             .acker
             .ack(BasicAckOptions { multiple: true })
@@ -226,27 +256,107 @@ impl Worker {
         Ok(())
     }
 
+    /// Reads every delivery of a batch ([`read::read`]).
+    fn read_batch<'b>(&self, batch: &'b [Delivery]) -> ReadBatch<'b> {
+        let now = Utc::now();
+        let mut read = ReadBatch::default();
+        for (at, delivery) in batch.iter().enumerate() {
+            match read::read(self.source, delivery, &self.config.units, now) {
+                Reading::Event(event) => {
+                    read.origins.push((at, None));
+                    read.events.push(event);
+                }
+                Reading::Records(body) => {
+                    for (record, event) in body.events {
+                        read.origins.push((at, Some(record)));
+                        read.events.push(event);
+                    }
+                    for (alone, verdict) in body.refused {
+                        read.rejected
+                            .push(Rejected::record(delivery, alone, verdict));
+                    }
+                    read.bodies.push((delivery, body.dialect, body.records));
+                }
+                Reading::Refused(verdict) => read.rejected.push(Rejected::whole(delivery, verdict)),
+            }
+        }
+        read
+    }
+
+    /// The dead letters of the events the database refused: the delivery of an event in
+    /// baocao's envelope, the record alone of an event from a source's body (once per record).
+    fn unstorable<'b>(
+        &self,
+        batch: &'b [Delivery],
+        origins: &[(usize, Option<usize>)],
+        unstorable: Vec<(usize, anyhow::Error)>,
+    ) -> Vec<Rejected<'b>> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut rejected = Vec::new();
+        for (event, error) in unstorable {
+            let (at, record) = origins[event];
+            if !seen.insert((at, record)) {
+                continue;
+            }
+            let delivery = &batch[at];
+            let verdict = Verdict::unstorable(&error);
+            rejected.push(match record {
+                None => Rejected::whole(delivery, verdict),
+                Some(record) => {
+                    let alone = read::dvcqg_record(&delivery.data, &self.config.units, record)
+                        .unwrap_or_else(|| delivery.data.clone());
+                    Rejected::record(delivery, alone, verdict)
+                }
+            });
+        }
+        rejected
+    }
+
     /// Logs, counts and records the dead letters the broker confirmed. The record is the
     /// administrator's view only (the dead-letter queue keeps the messages), so failing to
     /// write it is logged and does not hold the batch.
-    async fn record_rejections(&self, rejected: &[(&Delivery, Verdict)]) {
+    async fn record_rejections(&self, rejected: &[Rejected<'_>]) {
         let mut records = Vec::with_capacity(rejected.len());
-        for (delivery, verdict) in rejected {
+        for r in rejected {
+            let verdict = &r.verdict;
             tracing::warn!(reason = %verdict.reason, detail = %verdict.detail, "dead-lettered a message");
             metrics::global().count_rejected(&verdict.reason);
             records.push(store::rejections::NewRejection {
                 reason: &verdict.reason,
                 detail: &verdict.detail,
-                exchange: delivery.exchange.as_str(),
-                routing_key: delivery.routing_key.as_str(),
+                exchange: r.delivery.exchange.as_str(),
+                routing_key: r.delivery.routing_key.as_str(),
                 queue: &self.queue,
-                body: &delivery.data,
+                body: &r.body,
+                keep_excerpt: r.source.is_none(),
+                source: r.source.as_deref(),
             });
         }
         if let Err(error) = store::rejections::record(&self.pool, &records).await {
             tracing::warn!(
                 error = format!("{error:#}"),
                 "could not record dead letters for the dashboard; they are in the dead-letter queue"
+            );
+        }
+    }
+
+    /// Records each source's bodies for the dashboard: the administrator's view only, so a
+    /// failure is logged and holds nothing.
+    async fn record_feeds(&self, bodies: &[(&Delivery, &'static str, usize)]) {
+        let sources: Vec<String> = bodies.iter().map(|(d, ..)| source_of(d)).collect();
+        let feeds: Vec<store::feeds::NewBody<'_>> = bodies
+            .iter()
+            .zip(&sources)
+            .map(|((_, dialect, records), source)| store::feeds::NewBody {
+                source,
+                dialect,
+                records: i32::try_from(*records).unwrap_or(i32::MAX),
+            })
+            .collect();
+        if let Err(error) = store::feeds::record(&self.pool, &feeds).await {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "could not record the sources' bodies for the dashboard"
             );
         }
     }

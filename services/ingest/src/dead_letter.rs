@@ -132,20 +132,34 @@ pub fn headers(delivery: &Delivery, queue: &str, verdict: &Verdict) -> FieldTabl
     ours(&truncate_bytes(&note, MAX_DETAIL_BYTES))
 }
 
-/// Publishes each rejected delivery to the dead-letter exchange and waits for the confirms.
+/// A message to dead-letter: the delivery it came in, the body its letter carries (the
+/// delivery's, or one record of a source's body alone), and why.
+#[derive(Debug)]
+pub struct Rejected<'a> {
+    /// The delivery.
+    pub delivery: &'a Delivery,
+    /// The letter's body.
+    pub body: Vec<u8>,
+    /// Why.
+    pub verdict: Verdict,
+    /// The source of a body of an upstream system's format, if it is one.
+    pub source: Option<String>,
+}
+
+/// Publishes each rejected message to the dead-letter exchange and waits for the confirms.
 pub async fn publish(
     publisher: &Publisher,
     dead_exchange: &str,
     queue: &str,
-    rejected: &[(&Delivery, Verdict)],
+    rejected: &[Rejected<'_>],
 ) -> anyhow::Result<()> {
     let messages = rejected
         .iter()
-        .map(|(delivery, verdict)| OutgoingMessage {
+        .map(|r| OutgoingMessage {
             exchange: dead_exchange,
-            routing_key: &verdict.reason,
-            body: &delivery.data,
-            headers: Some(headers(delivery, queue, verdict)),
+            routing_key: &r.verdict.reason,
+            body: &r.body,
+            headers: Some(headers(r.delivery, queue, &r.verdict)),
         })
         .collect();
     publisher

@@ -3,6 +3,8 @@
 //!
 //! - [`consumer`]: the per-queue loop: batch deliveries, write each batch in one transaction,
 //!   acknowledge only after the commit.
+//! - [`read`]: what a delivery says: an event in baocao's envelope, a body of an upstream
+//!   system's own format (the DVCQG sync), or a refusal.
 //! - [`dead_letter`]: the dead-letter headers, and listing and replaying dead letters.
 //! - [`heartbeat`]: telling the scheduler that ingest is alive and how much waits.
 //!
@@ -12,6 +14,7 @@
 pub mod consumer;
 pub mod dead_letter;
 pub mod heartbeat;
+pub mod read;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

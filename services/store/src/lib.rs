@@ -13,6 +13,7 @@
 //! - [`health`]: what the administrator needs to see about the stored data (orphans, conflicts,
 //!   when each source was last heard of).
 //! - [`rejections`]: the log of dead-lettered messages, for the dashboard.
+//! - [`feeds`]: what each source of the upstream systems' own formats has sent.
 //! - [`schedule`]: the scheduler's failures per unit and period, and ingest's heartbeat.
 //! - [`overview`]: the department's view of one period: every unit's latest report, its
 //!   messages by state and where the scheduler stands with it, in two statements.
@@ -21,6 +22,7 @@
 pub mod changes;
 pub mod db;
 pub mod events;
+pub mod feeds;
 pub mod health;
 pub mod indicators;
 pub mod narrative;

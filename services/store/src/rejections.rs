@@ -38,6 +38,11 @@ pub struct NewRejection<'a> {
     pub queue: &'a str,
     /// The body as received.
     pub body: &'a [u8],
+    /// Whether the log keeps an excerpt of the body: not for an upstream system's record, which
+    /// may hold a citizen's name and contacts (the dead letter on the broker keeps it).
+    pub keep_excerpt: bool,
+    /// The source whose body it came from (`[[source]]` or `x-baocao-source`), if any.
+    pub source: Option<&'a str>,
 }
 
 /// A recorded dead letter.
@@ -93,7 +98,14 @@ pub async fn record(pool: &PgPool, rejections: &[NewRejection<'_>]) -> anyhow::R
     // must not be sent other control characters.
     let excerpts: Vec<String> = rejections
         .iter()
-        .map(|r| domain::text::printable_excerpt(r.body, EXCERPT_CHARS))
+        .map(|r| match r.keep_excerpt {
+            true => domain::text::printable_excerpt(r.body, EXCERPT_CHARS),
+            false => "(not kept: a source's record may hold personal data)".to_owned(),
+        })
+        .collect();
+    let sources: Vec<Option<String>> = rejections
+        .iter()
+        .map(|r| r.source.map(|source| recorded_text(source, NAME_BYTES)))
         .collect();
     let sizes: Vec<i32> = rejections
         .iter()
@@ -104,9 +116,10 @@ pub async fn record(pool: &PgPool, rejections: &[NewRejection<'_>]) -> anyhow::R
         .await
         .context("Failed to record the dead letters")?;
     sqlx::query!(
-        "insert into rejection (reason, detail, exchange, routing_key, queue, body_excerpt, body_bytes)
+        "insert into rejection (reason, detail, exchange, routing_key, queue, body_excerpt, body_bytes,
+                                source)
          select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                              $6::text[], $7::int[])",
+                              $6::text[], $7::int[], $8::text[])",
         &reasons,
         &column(|r| r.detail, DETAIL_BYTES),
         &column(|r| r.exchange, NAME_BYTES),
@@ -114,6 +127,7 @@ pub async fn record(pool: &PgPool, rejections: &[NewRejection<'_>]) -> anyhow::R
         &column(|r| r.queue, NAME_BYTES),
         &excerpts,
         &sizes,
+        &sources as &[Option<String>],
     )
     .execute(&mut *tx)
     .await

@@ -291,6 +291,8 @@ async fn the_log_of_dead_letters_is_pruned_after_its_retention_and_its_counts_st
         routing_key: "procedure.received",
         queue: "baocao.portal",
         body,
+        keep_excerpt: true,
+        source: None,
     };
     store::rejections::record(
         &env.pool,

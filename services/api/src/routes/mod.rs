@@ -8,11 +8,13 @@
 //! - [`reports`]: reports as sent or drafted, sending, and the narrative.
 //! - [`pipeline`]: dead letters and the pipeline's health.
 //! - [`overview`]: the department's view: every unit's key figures and report for a period.
+//! - [`sync`]: `POST /sync/dvcqg`, the upstream systems' own formats, with their sources' tokens.
 
 pub mod overview;
 pub mod pipeline;
 pub mod probes;
 pub mod reports;
+pub mod sync;
 pub mod units;
 
 use std::sync::Arc;

@@ -19,6 +19,9 @@ pub(super) fn check(path: &Path, text: &str, config: &FileConfig) -> Result<(), 
     }
     check_http(path, text, config)?;
     check_units(path, text, config)?;
+    check_agency_codes(path, text, config)?;
+    check_sources(path, text, config)?;
+    check_office_hours(path, text, config)?;
     check_summaries(path, text, config)
 }
 
@@ -180,6 +183,127 @@ fn check_issuer(
         return Err(invalid_at(path, text, at("mail_from"), &message));
     }
     Ok(())
+}
+
+/// Each unit's agency code is well formed and no other unit's.
+fn check_agency_codes(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
+    for (index, unit) in config.units.iter().enumerate() {
+        let Some(agency) = &unit.agency_code else {
+            continue;
+        };
+        let at = field_offset(text, "unit", unit.code.as_str(), "agency_code");
+        if let Err(problem) = domain::unit::check_agency_code(agency) {
+            return Err(invalid_at(
+                path,
+                text,
+                at,
+                &format!("unit '{}': {problem}", unit.code),
+            ));
+        }
+        let earlier = config.units[..index]
+            .iter()
+            .find(|other| other.agency_code.as_deref() == Some(agency.as_str()));
+        if let Some(earlier) = earlier {
+            let message = format!(
+                "unit '{}': agency code {agency} is unit '{}''s already",
+                unit.code, earlier.code
+            );
+            return Err(invalid_at(path, text, at, &message));
+        }
+    }
+    Ok(())
+}
+
+/// Each source has a name like a unit code, used once, at least one format, each once, and
+/// the name of an environment variable for its token.
+fn check_sources(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
+    for (index, source) in config.sources.iter().enumerate() {
+        let name = source.name.as_str();
+        let at = |key: &str| source_key_offset(text, index, key);
+        let problem = if domain::UnitCode::parse(name).is_err() {
+            Some((
+                "name",
+                format!(
+                    "source name '{}' must be lowercase letters, digits and hyphens",
+                    domain::text::escape_controls(name)
+                ),
+            ))
+        } else if config.sources[..index]
+            .iter()
+            .any(|other| other.name == source.name)
+        {
+            Some(("name", format!("source '{name}' is configured twice")))
+        } else if source.dialects.is_empty() {
+            Some((
+                "dialects",
+                format!("source '{name}' sends no format: dialects = [\"dvcqg\"] or [\"edxml\"]"),
+            ))
+        } else if source
+            .dialects
+            .iter()
+            .enumerate()
+            .any(|(i, d)| source.dialects[..i].contains(d))
+        {
+            Some(("dialects", format!("source '{name}' lists a format twice")))
+        } else if !is_variable_name(&source.token_env) {
+            Some((
+                "token_env",
+                format!(
+                    "source '{name}': token_env must name an environment variable such as BAOCAO_SOURCE_TOKEN_MOT_CUA"
+                ),
+            ))
+        } else if source.silent_after_minutes == 0 {
+            Some((
+                "silent_after_minutes",
+                format!("source '{name}': silent_after_minutes must be at least 1"),
+            ))
+        } else {
+            None
+        };
+        if let Some((key, message)) = problem {
+            return Err(invalid_at(path, text, at(key), &message));
+        }
+    }
+    Ok(())
+}
+
+/// Where `key` of the `index`th `[[source]]` is written (the table's start without it).
+fn source_key_offset(text: &str, index: usize, key: &str) -> usize {
+    let Some((start, _)) = text.match_indices("[[source]]").nth(index) else {
+        return text.len();
+    };
+    let body = &text[start..];
+    let end = body[10..].find("\n[").map_or(body.len(), |at| at + 10);
+    body[..end]
+        .find(&format!("\n{key}"))
+        .map_or(start, |at| start + at + 1)
+}
+
+fn is_variable_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_uppercase() || b == b'_')
+        && bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The office opens on some day and closes after it opens.
+fn check_office_hours(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
+    let hours = &config.office_hours;
+    let problem = if hours.days.is_empty() {
+        Some(("days", "office_hours: days must name at least one day"))
+    } else if hours.closes <= hours.opens {
+        Some(("closes", "office_hours: closes must come after opens"))
+    } else {
+        None
+    };
+    match problem {
+        Some((key, message)) => {
+            let at = section_key_offset(text, "office_hours", key);
+            Err(invalid_at(path, text, at, message))
+        }
+        None => Ok(()),
+    }
 }
 
 /// A summary's members are configured units, each once, sent before the summary is.

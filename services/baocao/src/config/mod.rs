@@ -145,6 +145,34 @@ pub struct FileConfig {
     /// Science and Technology, say): the same fields as a unit, and `members`.
     #[serde(rename = "summary", default)]
     pub summaries: Vec<UnitProfile>,
+    /// The sources that send the upstream systems' own formats (`[[source]]`, SPEC §3.5).
+    #[serde(rename = "source", default)]
+    pub sources: Vec<SourceConfig>,
+    /// The office's hours, in which a source that sends nothing is shown and alerted as silent
+    /// (default: Monday to Friday, 07:30 to 17:00).
+    #[serde(default)]
+    pub office_hours: domain::feeds::OfficeHours,
+}
+
+/// A source of the upstream systems' own formats: who sends, what, and with which token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Its name, shown on the dashboard with its last body (the same rules as a unit code).
+    pub name: String,
+    /// The formats it sends: `dvcqg`, `edxml`.
+    pub dialects: Vec<domain::feeds::Dialect>,
+    /// The environment variable that holds its bearer token (32 characters or more). A missing
+    /// one refuses this source's bodies only, and the dashboard says so.
+    pub token_env: String,
+    /// How long, in minutes, it may send nothing in office hours before it is shown and
+    /// alerted as silent (default 120).
+    #[serde(default = "default_silent_minutes")]
+    pub silent_after_minutes: u32,
+}
+
+fn default_silent_minutes() -> u32 {
+    120
 }
 
 fn default_time_zone() -> TimeZone {
@@ -314,9 +342,29 @@ impl Settings {
 }
 
 impl FileConfig {
-    /// The configured units, for the parser.
+    /// The configured units, with their agency codes, for the parsers.
     pub fn known_units(&self) -> KnownUnits {
-        KnownUnits::new(self.units.iter().map(|unit| unit.code.clone()))
+        let agencies = self.units.iter().filter_map(|unit| {
+            let agency = unit.agency_code.clone()?;
+            Some((agency, unit.code.clone()))
+        });
+        KnownUnits::new(self.units.iter().map(|unit| unit.code.clone())).with_agencies(agencies)
+    }
+
+    /// The configured sources, each with its token from `lookup` (the environment).
+    pub fn sources(&self, lookup: impl Fn(&str) -> Option<String>) -> Vec<api::sources::Source> {
+        self.sources
+            .iter()
+            .map(|source| {
+                api::sources::Source::new(
+                    source.name.clone(),
+                    source.dialects.clone(),
+                    &source.token_env,
+                    lookup(&source.token_env).filter(|token| !token.is_empty()),
+                    chrono::TimeDelta::minutes(i64::from(source.silent_after_minutes)),
+                )
+            })
+            .collect()
     }
 
     /// Every unit, then every summary with its members spelled out (every unit, in

@@ -274,3 +274,30 @@ proptest! {
         let _ = record_events(&body, &body.records[0], now());
     }
 }
+
+#[test]
+fn a_large_body_is_split_into_bodies_under_the_limit_with_every_record_in_order() {
+    let records: Vec<Value> = (0..500)
+        .map(|i| {
+            let mut r = record(json!(4), json!(2));
+            r["MaHoSo"] = json!(format!("H-{i:04}"));
+            r
+        })
+        .collect();
+    let body = body_of(Value::Array(records.clone()));
+    let parts = body.split(64 * 1024);
+    assert!(parts.len() > 1);
+    let mut seen = Vec::new();
+    for part in &parts {
+        assert!(part.len() <= 64 * 1024, "{}", part.len());
+        let again = read_body(part, &units()).unwrap();
+        assert_eq!(again.agency, "000.00.12.H55");
+        seen.extend(again.records);
+    }
+    assert_eq!(seen, records);
+    // One record alone, as a refused record is dead-lettered.
+    let alone = read_body(&body.with_records(&records[3..4]), &units()).unwrap();
+    assert_eq!(alone.records, records[3..4]);
+    let sent: Value = serde_json::from_slice(&body.with_records(&[])).unwrap();
+    assert_eq!(sent["isUpdating"], "False");
+}

@@ -1,0 +1,101 @@
+//! What a delivery says: one event in baocao's envelope, a body of an upstream system's own
+//! format (SPEC §3.5) with the events of its readable records and each unreadable record
+//! alone, or a refusal of the whole message. The routing key says which format a body is in:
+//! `dvcqg.*` on the portal's exchange is the DVCQG dossier sync; anything else is baocao's
+//! envelope (SPEC §3.2).
+
+use chrono::{DateTime, Utc};
+use domain::dvcqg::{self, Service};
+use domain::{KnownUnits, ParsedEvent, Source, parse_event_from};
+use lapin::message::Delivery;
+
+use crate::dead_letter::Verdict;
+
+/// The source a body counts for when it names none (`x-baocao-source`).
+pub const DEFAULT_SOURCE: &str = "broker";
+
+/// What one delivery says.
+#[derive(Debug)]
+pub enum Reading {
+    /// One event in baocao's envelope.
+    Event(ParsedEvent),
+    /// A body of records: the events of the readable ones, and each unreadable one alone.
+    Records(RecordBody),
+    /// Refused whole, with why.
+    Refused(Verdict),
+}
+
+/// A body of an upstream system's records, read.
+#[derive(Debug)]
+pub struct RecordBody {
+    /// The format: `dvcqg`.
+    pub dialect: &'static str,
+    /// How many records it held.
+    pub records: usize,
+    /// The events of its readable records, each with the place of its record in the body.
+    pub events: Vec<(usize, ParsedEvent)>,
+    /// Each unreadable record as a body of its own (the envelope as sent around it), with why.
+    pub refused: Vec<(Vec<u8>, Verdict)>,
+}
+
+/// Reads `delivery`, which came through `source`'s exchange, at `now`.
+pub fn read(
+    source: Source,
+    delivery: &Delivery,
+    units: &KnownUnits,
+    now: DateTime<Utc>,
+) -> Reading {
+    if let Some(verdict) = Verdict::unreadable(delivery) {
+        return Reading::Refused(verdict);
+    }
+    if source == Source::Portal && is_dvcqg(delivery) {
+        return read_dvcqg(&delivery.data, units, now);
+    }
+    match parse_event_from(source, &delivery.data, units, now) {
+        Ok(event) => Reading::Event(event),
+        Err(rejection) => Reading::Refused(Verdict::from(&rejection)),
+    }
+}
+
+/// Whether `delivery` carries a DVCQG body (by its routing key).
+pub fn is_dvcqg(delivery: &Delivery) -> bool {
+    delivery
+        .routing_key
+        .as_str()
+        .starts_with(dvcqg::ROUTING_PREFIX)
+}
+
+fn read_dvcqg(body: &[u8], units: &KnownUnits, now: DateTime<Utc>) -> Reading {
+    let body = match dvcqg::read_body(body, units) {
+        Ok(body) => body,
+        Err(rejection) => return Reading::Refused(Verdict::from(&rejection)),
+    };
+    let mut read = RecordBody {
+        dialect: "dvcqg",
+        records: body.records.len(),
+        events: Vec::new(),
+        refused: Vec::new(),
+    };
+    if body.service == Service::Progress {
+        return Reading::Records(read);
+    }
+    for (at, record) in body.records.iter().enumerate() {
+        match dvcqg::record_events(&body, record, now) {
+            Ok(events) => read.events.extend(events.into_iter().map(|e| (at, e))),
+            Err(refused) => {
+                let verdict = Verdict::new(refused.rejection.reason(), &refused.to_string());
+                let alone = body.with_records(std::slice::from_ref(record));
+                read.refused.push((alone, verdict));
+            }
+        }
+    }
+    Reading::Records(read)
+}
+
+/// The record at `at` of a DVCQG body as a body of its own: what a record the database
+/// refuses is dead-lettered as. `None` if the body cannot be read again (it could a moment ago).
+pub fn dvcqg_record(body: &[u8], units: &KnownUnits, at: usize) -> Option<Vec<u8>> {
+    let body = dvcqg::read_body(body, units).ok()?;
+    let record = body.records.get(at)?;
+    Some(body.with_records(std::slice::from_ref(record)))
+}
