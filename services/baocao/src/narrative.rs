@@ -104,6 +104,7 @@ pub async fn reset(
 
 async fn apply(settings: &Settings, args: &PeriodArgs, change: Change) -> anyhow::Result<Applied> {
     let profile = profile(settings, &args.unit)?;
+    let kind = settings.file.kind(args.unit.as_str());
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 1).await?;
-    Ok(reporter::narrative::apply(&pool, profile, args.period, change).await?)
+    Ok(reporter::narrative::apply(&pool, profile, kind, args.period, change).await?)
 }

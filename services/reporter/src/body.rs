@@ -3,11 +3,15 @@
 //! The body template writes plain paragraphs separated by blank lines, with two marks a ward's
 //! editor can learn in a minute: `# ` starts a section heading ("I. KẾT QUẢ ĐẠT ĐƯỢC") and
 //! `## ` a subsection heading ("1. Về công tác tuyên truyền"). A summary's body places its
-//! members' table with a line of its own, `@members`. Every format is rendered from the
-//! same blocks, so the report reads the same in the terminal, the email, Word and the PDF.
+//! members' table with a line of its own, `@members`; a directive the report does not draw
+//! (any in a unit's report, which has no table) is printed as the text it is ([`drawable`]), so
+//! that text stored before directives were checked cannot fail a report. Every format is rendered
+//! from the same blocks, so the report reads the same in the terminal, the email, Word and the
+//! PDF.
 //! Blank lines and indentation in the template do not matter; a paragraph written over several
 //! lines is joined with spaces.
 
+use domain::profile::{IssuerKind, directive, draws};
 use serde::Serialize;
 
 /// What a block is, which decides its typography.
@@ -51,15 +55,32 @@ pub fn parse(rendered: &str) -> Vec<Block> {
     blocks
 }
 
+/// `blocks` with every table a `kind`'s report does not draw turned back into the paragraph it
+/// was written as (`@name`), and the names of those tables.
+pub fn drawable(blocks: Vec<Block>, kind: IssuerKind) -> (Vec<Block>, Vec<String>) {
+    let mut strays = Vec::new();
+    let blocks = blocks
+        .into_iter()
+        .map(|block| match block.kind {
+            BlockKind::Table if !draws(kind, &block.text) => {
+                strays.push(block.text.clone());
+                Block {
+                    kind: BlockKind::Paragraph,
+                    text: format!("@{}", block.text),
+                }
+            }
+            _ => block,
+        })
+        .collect();
+    (blocks, strays)
+}
+
 fn block(text: &str) -> Block {
     let (kind, text) = if let Some(rest) = text.strip_prefix("## ") {
         (BlockKind::Subsection, rest)
     } else if let Some(rest) = text.strip_prefix("# ") {
         (BlockKind::Section, rest)
-    } else if let Some(name) = text
-        .strip_prefix('@')
-        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-    {
+    } else if let Some(name) = directive(text) {
         (BlockKind::Table, name)
     } else {
         (BlockKind::Paragraph, text)
@@ -92,6 +113,21 @@ mod tests {
             .map(|block| (block.kind, block.text.as_str()))
             .collect();
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn a_table_the_report_does_not_draw_is_printed_as_its_text() {
+        let blocks = parse("Mở đầu\n\n@members\n\n@weather\n");
+        let (unit, strays) = drawable(blocks.clone(), IssuerKind::Unit);
+        assert_eq!(strays, ["members", "weather"]);
+        assert!(unit.iter().all(|b| b.kind == BlockKind::Paragraph));
+        assert_eq!(unit[1].text, "@members");
+        let (summary, strays) = drawable(blocks, IssuerKind::Summary);
+        assert_eq!(strays, ["weather"]);
+        assert_eq!(
+            (summary[1].kind, summary[2].kind),
+            (BlockKind::Table, BlockKind::Paragraph)
+        );
     }
 
     #[test]

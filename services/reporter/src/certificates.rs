@@ -7,8 +7,8 @@
 //! again: [`Certificates::refresh`]), the API (for a send, and [`watch`] for the dashboard) and
 //! the command line (on first use). Ingest never does. A file replaced in place (a Kubernetes
 //! Secret updated) is read again at the next look: a working key is reloaded when the file's
-//! content changes, and a failing one is tried again at every look. A password comes from the
-//! environment, so changing it needs a restart.
+//! content (or its time-stamp roots' file's) changes, and a failing one is tried again at every
+//! look. A password comes from the environment, so changing it needs a restart.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -172,12 +172,24 @@ pub async fn watch(
     Ok(())
 }
 
-/// Reads `slot`'s file and loads its key when it is new, was replaced, or failed last time;
-/// notices a loaded certificate that has expired since; logs and exports a change of state.
+/// Reads `slot`'s files (the certificate, and the time-stamp roots if configured) and loads its
+/// key when they are new, were replaced, or failed last time; notices a loaded certificate that
+/// has expired since; logs and exports a change of state.
 fn look(slot: &mut Slot, base: &Path, now: DateTime<Utc>) {
     let path = base.join(&slot.config.certificate);
-    let read = std::fs::read(&path);
-    let fingerprint = read.as_ref().ok().map(|bytes| fingerprint(bytes));
+    let read = std::fs::read(&path)
+        .map_err(|error| {
+            format!(
+                "unit '{}': cannot read the signing certificate {}: {error}",
+                slot.unit,
+                path.display()
+            )
+        })
+        .and_then(|der| Ok((der, read_roots(slot, base)?)));
+    let fingerprint = read
+        .as_ref()
+        .ok()
+        .map(|(der, roots)| fingerprint(der, roots));
     let next = match (&slot.state, read) {
         (Some(Signing::Ready(signer)), _) if fingerprint == slot.loaded_from => {
             match signer.lapsed(&slot.unit, now) {
@@ -185,19 +197,32 @@ fn look(slot: &mut Slot, base: &Path, now: DateTime<Utc>) {
                 None => return,
             }
         }
-        (_, Err(error)) => Signing::Unavailable(format!(
-            "unit '{}': cannot read the signing certificate {}: {error}",
-            slot.unit,
-            path.display()
-        )),
-        (_, Ok(bytes)) => match UnitSigner::load(&slot.unit, &slot.config, &bytes, now) {
-            Ok(signer) => Signing::Ready(Arc::new(signer)),
-            Err(cause) => Signing::Unavailable(cause),
-        },
+        (_, Err(cause)) => Signing::Unavailable(cause),
+        (_, Ok((der, roots))) => {
+            match UnitSigner::load(&slot.unit, &slot.config, &der, roots.as_deref(), now) {
+                Ok(signer) => Signing::Ready(Arc::new(signer)),
+                Err(cause) => Signing::Unavailable(cause),
+            }
+        }
     };
     report_change(&slot.unit, slot.state.as_ref(), &next);
     slot.loaded_from = fingerprint;
     slot.state = Some(next);
+}
+
+/// The content of `slot`'s `timestamp_roots` file, if it names one.
+fn read_roots(slot: &Slot, base: &Path) -> Result<Option<Vec<u8>>, String> {
+    let Some(roots) = &slot.config.timestamp_roots else {
+        return Ok(None);
+    };
+    let path = base.join(roots);
+    std::fs::read(&path).map(Some).map_err(|error| {
+        format!(
+            "unit '{}': cannot read the time-stamp authority's roots {}: {error}",
+            slot.unit,
+            path.display()
+        )
+    })
 }
 
 /// Logs a new state when it differs from the last (once per change, not once per look) and
@@ -230,10 +255,12 @@ fn report_change(unit: &UnitCode, before: Option<&Signing>, after: &Signing) {
     }
 }
 
-/// A fingerprint of a file's bytes, to tell a replaced file from the one loaded.
-fn fingerprint(bytes: &[u8]) -> u64 {
+/// A fingerprint of the certificate's and the roots' bytes, to tell a replaced file from the
+/// one loaded.
+fn fingerprint(certificate: &[u8], roots: &Option<Vec<u8>>) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut hasher);
+    certificate.hash(&mut hasher);
+    roots.hash(&mut hasher);
     hasher.finish()
 }
 
@@ -244,20 +271,23 @@ mod tests {
     /// The shipped ward as `code`, signing with `certificate` and a password variable that
     /// is never set.
     fn profile(code: &str, certificate: &Path) -> UnitProfile {
-        #[derive(serde::Deserialize)]
-        struct Shipped {
-            unit: Vec<UnitProfile>,
-        }
-        let text = include_str!("../../../baocao.toml");
-        let shipped: Shipped = toml::from_str(text).expect("the shipped configuration");
-        let mut profile = shipped.unit.into_iter().next().expect("a unit");
-        profile.code = UnitCode::parse(code).expect("a code");
+        let mut profile = crate::shipped_unit(code);
         profile.signature = Some(SignatureConfig {
             certificate: certificate.to_owned(),
             password_env: "BAOCAO_TEST_NO_SUCH_PASSWORD_VARIABLE".into(),
             timestamp_url: None,
+            timestamp_roots: None,
+            timestamp_allow_http: false,
         });
         profile
+    }
+
+    /// Why `unit` is held after one more look at its files (as a scheduler step looks).
+    fn looked_again(certificates: &Certificates, unit: &str, now: DateTime<Utc>) -> String {
+        let mut slot = certificates.slots[unit].lock().expect("a slot");
+        look(&mut slot, Path::new("/"), now);
+        let cause = slot.state.as_ref().and_then(Signing::unavailable);
+        cause.expect("held").to_owned()
     }
 
     #[test]
@@ -287,15 +317,41 @@ mod tests {
             Some(cause),
             "signing() does not look again; refresh does"
         );
-        let mut slot = certificates.slots["tri-qua"].lock().expect("a slot");
-        look(&mut slot, Path::new("/"), now);
-        let cause = slot.state.as_ref().and_then(Signing::unavailable);
+        let cause = looked_again(&certificates, "tri-qua", now);
         assert!(
-            cause.is_some_and(|c| c.contains("BAOCAO_TEST_NO_SUCH_PASSWORD_VARIABLE")),
-            "{cause:?}"
+            cause.contains("BAOCAO_TEST_NO_SUCH_PASSWORD_VARIABLE"),
+            "{cause}"
         );
-        drop(slot);
         assert_eq!(certificates.unavailable(now).len(), 1);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_time_stamp_roots_file_that_cannot_be_read_holds_the_unit_until_it_appears() {
+        let dir = std::env::temp_dir().join(format!("bct-roots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch folder");
+        std::fs::write(dir.join("tri-qua.p12"), b"not a PKCS#12 file").expect("a file");
+        let mut unit = profile("tri-qua", &dir.join("tri-qua.p12"));
+        if let Some(signature) = unit.signature.as_mut() {
+            signature.timestamp_url = Some("https://tsa.example/tsr".into());
+            signature.timestamp_roots = Some(dir.join("tsa-ca.pem"));
+        }
+        let certificates = Certificates::new(&[unit], Path::new("/"));
+        let now = Utc::now();
+        let held = certificates.signing("tri-qua", now);
+        let cause = held.unavailable().expect("held");
+        assert!(
+            cause.starts_with("unit 'tri-qua': cannot read the time-stamp authority's roots")
+                && cause.contains("tsa-ca.pem"),
+            "{cause}"
+        );
+        // Once there, the certificate is the next cause (its password is not set).
+        std::fs::write(dir.join("tsa-ca.pem"), b"roots").expect("a file");
+        let cause = looked_again(&certificates, "tri-qua", now);
+        assert!(
+            cause.contains("BAOCAO_TEST_NO_SUCH_PASSWORD_VARIABLE"),
+            "{cause}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -4,7 +4,8 @@
 //! - [`content`]: everything a report says, gathered before any format is rendered; it is the
 //!   templates' context.
 //! - [`templates`]: where templates come from (built in, or overridden per deployment and per
-//!   unit) and the minijinja environment with the report's functions.
+//!   unit, and how far a template's names reach) and the minijinja environment with the
+//!   report's functions; [`check_overrides`] renders a unit's overrides once at start-up.
 //! - [`body`]: the body template's output as blocks (headings and paragraphs), which every
 //!   format renders the same way.
 //! - [`figures`]: what a report is computed from: a unit's indicators, or a summary's members.
@@ -39,6 +40,7 @@ pub mod figures;
 pub mod job;
 pub mod narrative;
 pub mod outbox;
+mod overrides;
 pub mod pdf;
 pub mod scheduler;
 pub mod sender;
@@ -56,6 +58,7 @@ use serde::Serialize;
 
 pub use body::{Block, BlockKind};
 pub use content::{ReportContent, ReportInputs};
+pub use overrides::check_overrides;
 pub use templates::TemplateSource;
 
 /// The formats a report is rendered in.
@@ -125,110 +128,6 @@ impl Format {
     }
 }
 
-/// Renders a sample report in every format for each of `profiles` (units, then summaries with
-/// `members`) whose templates come from the override folder, so that a broken override (a
-/// syntax error, a misspelt field) stops start-up with the unit, the file and the line, instead
-/// of failing that unit's report on its day.
-pub fn check_overrides(
-    source: &TemplateSource,
-    profiles: &[domain::profile::UnitProfile],
-    tz: chrono_tz::Tz,
-) -> Result<(), String> {
-    for profile in profiles
-        .iter()
-        .filter(|p| source.overrides_for(p.code.as_str()))
-    {
-        let unit = profile.code.as_str();
-        let content = sample_content(profile, tz);
-        let renderer = Renderer::new(source.clone(), unit);
-        for format in [
-            Format::Text,
-            Format::Html,
-            Format::Docx,
-            Format::Pdf,
-            Format::Xlsx,
-        ] {
-            renderer.render(&content, format).map_err(|error| {
-                let origin = match &error {
-                    RenderError::Template { name, .. } => source.origin(unit, name),
-                    RenderError::Typeset(_) => source.origin(unit, templates::TYPST),
-                    _ => String::new(),
-                };
-                format!("unit '{unit}': {error} ({origin})")
-            })?;
-        }
-    }
-    Ok(())
-}
-
-/// A report of `profile` with every kind of figure present, for trying its templates; a
-/// summary's (a profile with `members`) has two members, one of which had reported.
-fn sample_content(profile: &domain::profile::UnitProfile, tz: chrono_tz::Tz) -> ReportContent {
-    let period = domain::Period::containing(chrono::Utc::now(), tz).previous();
-    let window = period.window(tz);
-    let counts = domain::Counts {
-        documents_issued: 12,
-        documents_digitally_signed: 11,
-        petitions_carried_over: 1,
-        petitions_received: 3,
-        petitions_resolved: 2,
-        procedures_carried_over: 4,
-        procedures_received: 30,
-        procedures_online: 20,
-        procedures_direct: 8,
-        procedures_postal: 2,
-        procedures_digitized: 29,
-        procedures_resolved: 25,
-        procedures_resolved_early: 20,
-        procedures_resolved_late: 1,
-        procedures_resolved_without_result: 1,
-        procedures_pending_overdue: 1,
-        articles_published: 5,
-    };
-    let indicators = |code: &domain::UnitCode| {
-        domain::Indicators::new(code.clone(), period, window, true, counts)
-    };
-    let (figures, names) = match &profile.members {
-        None => (
-            figures::Figures::Unit(indicators(&profile.code)),
-            Vec::new(),
-        ),
-        Some(codes) => {
-            let members: Vec<_> = codes
-                .iter()
-                .take(2)
-                .enumerate()
-                .map(|(i, code)| match i {
-                    0 => domain::MemberFigures::issued(indicators(code), 1),
-                    _ => domain::MemberFigures::provisional(indicators(code)),
-                })
-                .collect();
-            let names = members
-                .iter()
-                .map(|m| m.indicators.unit.to_string())
-                .collect();
-            let document = domain::indicators::SummaryIndicators::new(
-                profile.code.clone(),
-                period,
-                window,
-                true,
-                members,
-            );
-            (figures::Figures::Summary { document }, names)
-        }
-    };
-    ReportContent::new(ReportInputs {
-        profile,
-        figures: &figures,
-        member_names: &names,
-        narrative: profile.narrative.clone(),
-        number: Some(1),
-        date: window.end().date_naive(),
-        window_days: (window.start().date_naive(), window.end().date_naive()),
-        as_of: window.end(),
-    })
-}
-
 /// A report that could not be rendered: a template with an error, most likely an edited one.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -265,7 +164,7 @@ struct Page<'a> {
 /// Renders reports for one unit from its templates.
 pub struct Renderer {
     source: TemplateSource,
-    unit: String,
+    pub(crate) unit: String,
     env: minijinja::Environment<'static>,
 }
 
@@ -280,14 +179,30 @@ impl Renderer {
         }
     }
 
-    /// The report's body as blocks: a unit's, or a summary's with its members' table.
+    /// The report's body as blocks: a unit's, or a summary's with its members' table. A
+    /// directive the report does not draw (`@members` in a ward's narrative, stored before
+    /// narratives were checked for it) is printed as its text and logged, never an error that
+    /// would fail the report at every scheduled try.
     pub fn body(&self, content: &ReportContent) -> Result<Vec<Block>, RenderError> {
-        let name = match content.summary {
-            Some(_) => templates::SUMMARY_BODY,
-            None => templates::BODY,
+        let (blocks, strays) = self.body_and_strays(content)?;
+        for name in strays {
+            tracing::warn!(unit = %self.unit, directive = %name,
+                "a paragraph '@{name}' means nothing in this report: printed as text");
+        }
+        Ok(blocks)
+    }
+
+    /// The body's blocks, and the directives among them that the report does not draw.
+    pub(crate) fn body_and_strays(
+        &self,
+        content: &ReportContent,
+    ) -> Result<(Vec<Block>, Vec<String>), RenderError> {
+        let text = self.render_template(body_template(content), content)?;
+        let kind = match content.summary {
+            Some(_) => domain::profile::IssuerKind::Summary,
+            None => domain::profile::IssuerKind::Unit,
         };
-        let text = self.render_template(name, content)?;
-        Ok(body::parse(&text))
+        Ok(body::drawable(body::parse(&text), kind))
     }
 
     /// Renders `content` in `format`.
@@ -364,17 +279,47 @@ impl Renderer {
     }
 }
 
+/// The body template of `content`'s report: a unit's, or a summary's.
+pub(crate) fn body_template(content: &ReportContent) -> &'static str {
+    match content.summary {
+        Some(_) => templates::SUMMARY_BODY,
+        None => templates::BODY,
+    }
+}
+
+/// The error as the template where it happened tells it: for an error within an included,
+/// imported or extended template, that template's name and line rather than the include's.
 fn template_error(name: &str, error: &minijinja::Error) -> RenderError {
-    let line = error
+    let mut innermost = error;
+    while let Some(cause) = std::error::Error::source(innermost)
+        .and_then(|source| source.downcast_ref::<minijinja::Error>())
+    {
+        innermost = cause;
+    }
+    let line = innermost
         .line()
         .map_or(String::new(), |line| format!("line {line}: "));
-    let mut detail = format!("{line}{}", error.kind());
-    if let Some(text) = error.detail() {
+    let mut detail = format!("{line}{}", innermost.kind());
+    if let Some(text) = innermost.detail() {
         detail.push_str(": ");
         detail.push_str(text);
     }
     RenderError::Template {
-        name: name.to_owned(),
+        name: innermost.name().unwrap_or(name).to_owned(),
         detail,
     }
+}
+
+/// The shipped `baocao.toml`'s ward, as `code`: a complete profile for the tests.
+#[cfg(test)]
+pub(crate) fn shipped_unit(code: &str) -> domain::profile::UnitProfile {
+    #[derive(serde::Deserialize)]
+    struct Shipped {
+        unit: Vec<domain::profile::UnitProfile>,
+    }
+    let text = include_str!("../../../baocao.toml");
+    let shipped: Shipped = toml::from_str(text).expect("the shipped configuration");
+    let mut profile = shipped.unit.into_iter().next().expect("a unit");
+    profile.code = domain::UnitCode::parse(code).expect("a code");
+    profile
 }

@@ -1,10 +1,14 @@
 //! A period's narrative paragraphs (SPEC §6.1): the unit's configured text with the period's
 //! edits, and the edits themselves. The command line (`report narrative`) and the dashboard
 //! (`POST …/narrative`) both change a narrative through [`apply`], so both accept and refuse the
-//! same things.
+//! same things: the rules are `domain::profile`'s (text, bounds, directives), checked against
+//! the narrative as it stands, so that adding to a field cannot grow it without bound.
 
 use domain::Period;
-use domain::profile::{NarrativeField, UnitProfile, check_paragraphs};
+use domain::profile::{
+    IssuerKind, NarrativeField, UnitProfile, check_field_size, check_narrative_size,
+    check_paragraphs,
+};
 use serde::Serialize;
 use store::PgPool;
 
@@ -72,37 +76,41 @@ pub enum Applied {
     Reset(u64),
 }
 
-/// Checks and stores `change` to `profile`'s narrative for `period`.
+/// Checks and stores `change` to the narrative for `period` of `profile`, a `kind`'s: each new
+/// paragraph's text (`check_paragraphs`), then the field and the whole narrative as the change
+/// leaves them (`check_field_size`, `check_narrative_size`), against the narrative as it
+/// stands under the period's lock ([`store::narrative::edit`]).
 #[tracing::instrument(skip_all, fields(unit = %profile.code, period = %period))]
 pub async fn apply(
     pool: &PgPool,
     profile: &UnitProfile,
+    kind: IssuerKind,
     period: Period,
     change: Change,
 ) -> Result<Applied, ChangeError> {
-    let unit = &profile.code;
-    match change {
-        Change::Replace(field, paragraphs) => {
-            check_paragraphs(&paragraphs).map_err(ChangeError::Refused)?;
-            store::narrative::replace(pool, unit, period, field.name(), &paragraphs).await?;
-            Ok(Applied::Paragraphs(paragraphs.len()))
+    let (field, paragraphs, append) = match change {
+        Change::Replace(field, paragraphs) => (field, paragraphs, false),
+        Change::Append(_, paragraphs) if paragraphs.is_empty() => {
+            return Err(ChangeError::Refused("nothing to append".into()));
         }
-        Change::Append(field, paragraphs) => {
-            if paragraphs.is_empty() {
-                return Err(ChangeError::Refused("nothing to append".into()));
-            }
-            check_paragraphs(&paragraphs).map_err(ChangeError::Refused)?;
-            let configured = profile.narrative.get(field);
-            let count =
-                store::narrative::append(pool, unit, period, field.name(), configured, &paragraphs)
-                    .await?;
-            Ok(Applied::Paragraphs(count))
-        }
+        Change::Append(field, paragraphs) => (field, paragraphs, true),
         Change::Reset(field) => {
-            let reset =
-                store::narrative::reset(pool, unit, period, field.map(NarrativeField::name))
-                    .await?;
-            Ok(Applied::Reset(reset))
+            let field = field.map(NarrativeField::name);
+            let reset = store::narrative::reset(pool, &profile.code, period, field).await?;
+            return Ok(Applied::Reset(reset));
         }
-    }
+    };
+    check_paragraphs(&paragraphs, field, kind).map_err(ChangeError::Refused)?;
+    let edit = store::narrative::edit(pool, &profile.code, period).await?;
+    let mut narrative = with_edits(&profile.narrative, edit.edits());
+    let next = if append {
+        [narrative.get(field), &paragraphs].concat()
+    } else {
+        paragraphs
+    };
+    check_field_size(field, &next).map_err(ChangeError::Refused)?;
+    narrative.set(field, next.clone());
+    check_narrative_size(&narrative).map_err(ChangeError::Refused)?;
+    edit.store(field.name(), &next).await?;
+    Ok(Applied::Paragraphs(next.len()))
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use chrono_tz::Tz;
-use domain::profile::UnitProfile;
+use domain::profile::{IssuerKind, UnitProfile};
 use domain::schedule::Schedule;
 use domain::{Period, UnitCode};
 use lifecycle::{Shutdown, Streak};
@@ -77,6 +77,15 @@ impl ReporterConfig {
     /// Whether `code` is a summary's.
     pub fn is_summary(&self, code: &str) -> bool {
         self.summaries.iter().any(|s| s.code.as_str() == code)
+    }
+
+    /// Whether `code` is a summary's or (otherwise) a unit's.
+    pub fn kind(&self, code: &str) -> IssuerKind {
+        if self.is_summary(code) {
+            IssuerKind::Summary
+        } else {
+            IssuerKind::Unit
+        }
     }
 
     /// The job settings of `profile`, a configured unit or summary: its own schedule over the

@@ -61,10 +61,12 @@ impl UnitSigner {
     /// The signer of `unit`, configured with `config`, from the bytes of its PKCS#12 file,
     /// opened with the password in the environment variable the configuration names. Every
     /// failure says the unit and the cause, never the password.
+    /// `roots` is the content of the configuration's `timestamp_roots` file, if it names one.
     pub fn load(
         unit: &UnitCode,
         config: &SignatureConfig,
         der: &[u8],
+        roots: Option<&[u8]>,
         now: DateTime<Utc>,
     ) -> Result<Self, String> {
         // Wiped from memory when dropped, once the key is decrypted.
@@ -80,12 +82,8 @@ impl UnitSigner {
                 config.certificate.display()
             )
         })?;
-        let timestamp = config
-            .timestamp_url
-            .as_deref()
-            .map(TimeStampClient::new)
-            .transpose()
-            .map_err(|error| format!("unit '{unit}': the time-stamp URL: {error}"))?;
+        let timestamp = timestamp_client(config, roots)
+            .map_err(|(_, error)| format!("unit '{unit}': {error}"))?;
         let info = signer.certificate_info().clone();
         Ok(Self {
             signer: Box::new(signer),
@@ -151,6 +149,64 @@ impl UnitSigner {
         };
         Ok((signed, record))
     }
+}
+
+/// Checks what `config` says of its time-stamp authority, without reading any file: the URL
+/// (`https://`, or `http://` on this machine, or anywhere with `timestamp_allow_http`), and
+/// `timestamp_roots` only with `https://`. A problem is the field it is in
+/// (`signature.timestamp_url`…) and what is wrong.
+pub fn check_timestamp(config: &SignatureConfig) -> Result<(), (&'static str, String)> {
+    timestamp_client(config, None).map(|_| ())
+}
+
+/// The client for `config`'s time-stamp authority (none without a `timestamp_url`), also
+/// trusting the CA certificates of `roots` (the `timestamp_roots` file's content) when given;
+/// or the field at fault and why.
+fn timestamp_client(
+    config: &SignatureConfig,
+    roots: Option<&[u8]>,
+) -> Result<Option<TimeStampClient>, (&'static str, String)> {
+    const URL: &str = "signature.timestamp_url";
+    const ROOTS: &str = "signature.timestamp_roots";
+    let Some(url) = config.timestamp_url.as_deref() else {
+        return match config.timestamp_roots {
+            Some(_) => Err((
+                ROOTS,
+                "timestamp_roots needs an https:// timestamp_url".into(),
+            )),
+            None => Ok(None),
+        };
+    };
+    let client = TimeStampClient::new(url)
+        .map_err(|error| (URL, format!("the time-stamp URL {url:?}: {error}")))?;
+    if !client.is_secure() {
+        if config.timestamp_roots.is_some() {
+            let message = "timestamp_roots applies to an https:// timestamp_url only";
+            return Err((ROOTS, message.into()));
+        }
+        if !client.is_loopback() && !config.timestamp_allow_http {
+            return Err((URL, plain_http_refused(url)));
+        }
+    }
+    let client = match roots {
+        Some(pem) => client.with_roots(pem).map_err(|error| {
+            let path = config
+                .timestamp_roots
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""));
+            (ROOTS, format!("{}: {error}", path.display()))
+        })?,
+        None => client,
+    };
+    Ok(Some(client))
+}
+
+fn plain_http_refused(url: &str) -> String {
+    format!(
+        "the time-stamp URL {url:?} is plain HTTP beyond this machine, where anyone on the path \
+         could answer in the authority's place: use its https:// URL (its certificate is \
+         checked), or set timestamp_allow_http = true to accept that"
+    )
 }
 
 /// The signing time as the visible signature writes it: ISO 8601 with the zone's offset,

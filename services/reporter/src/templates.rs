@@ -4,9 +4,20 @@
 //! deployment can override any of them without a rebuild: with `templates = "DIR"` in
 //! `baocao.toml`, `DIR/<unit>/<name>` is used for that unit if it exists, else `DIR/<name>`,
 //! else the built-in file. The text and HTML templates and the body are minijinja templates
-//! (Jinja syntax); the PDF's page is a Typst file.
+//! (Jinja syntax); the PDF's page is a Typst file (which reads no file but the report's data:
+//! see [`crate::pdf`]).
+//!
+//! A template may `include`, `import` or `extend` another by name, and every name goes through
+//! the same lookup, confined: a relative name of plain parts (no leading `/`, no `..`, no `.`),
+//! found in the unit's own folder (`DIR/<unit>/`, subfolders included), among the shared
+//! folder's own files (`DIR/<name>`, never its subfolders, which are the units'), or among the
+//! built-in templates; a file found there whose real path (links followed) leaves its folder is
+//! refused too. A refusal is an error, not a missing template, so `ignore missing` cannot hide
+//! it: start-up's `check_overrides` names the unit, the file and the line, and a render fails.
+//! What a ward's editor writes can therefore never print `/proc/self/environ` or another unit's
+//! files into a report.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use domain::notation;
 use minijinja::value::Value;
@@ -67,13 +78,13 @@ impl TemplateSource {
     }
 
     /// The text of template `name` for `unit`, and where it came from (for error messages).
+    /// A name that would leave the unit's templates is refused (see the module's docs).
     pub fn load(&self, unit: &str, name: &str) -> Result<(String, String), Error> {
-        if let Some(dir) = &self.dir {
-            for path in [dir.join(unit).join(name), dir.join(name)] {
-                if let Some(text) = read_if_present(&path)? {
-                    return Ok((text, path.display().to_string()));
-                }
-            }
+        let relative = confined_name(name)?;
+        if let Some(dir) = &self.dir
+            && let Some(found) = find_override(dir, unit, relative)?
+        {
+            return Ok(found);
         }
         let text = BUILT_IN
             .iter()
@@ -84,16 +95,83 @@ impl TemplateSource {
     }
 }
 
-fn read_if_present(path: &Path) -> Result<Option<String>, Error> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("cannot read template {}", path.display()),
-        )
-        .with_source(error)),
+/// `name` as a path within a template folder: relative, made of plain parts only.
+fn confined_name(name: &str) -> Result<&Path, Error> {
+    let path = Path::new(name);
+    let plain = !name.is_empty()
+        && path
+            .components()
+            .all(|part| matches!(part, Component::Normal(_)));
+    if plain {
+        Ok(path)
+    } else {
+        Err(refused(format!(
+            "the template name {name:?} is refused: a template may include, import or extend only \
+             its unit's own templates, the shared ones and the built-in ones, by a relative name \
+             without '..'"
+        )))
     }
+}
+
+/// `name` in `unit`'s folder, else among the shared folder's own files (its subfolders are the
+/// units' folders, which another unit's templates must not reach).
+fn find_override(dir: &Path, unit: &str, name: &Path) -> Result<Option<(String, String)>, Error> {
+    let unit_dir = dir.join(unit);
+    if let Some(found) = read_within(dir, &unit_dir, name)? {
+        return Ok(Some(found));
+    }
+    if name.components().count() == 1 {
+        return read_within(dir, dir, name);
+    }
+    Ok(None)
+}
+
+/// The text of `folder/name` and its path, if it exists; refused if its real path (links
+/// followed) is not within `folder`, or `folder`'s is not within the override folder `top`.
+/// What is read is the real path that was checked, not the name that led there.
+fn read_within(top: &Path, folder: &Path, name: &Path) -> Result<Option<(String, String)>, Error> {
+    let path = folder.join(name);
+    let Some(real) = real_path(&path)? else {
+        return Ok(None);
+    };
+    // Both exist: `path` does, within them.
+    let (real_top, real_folder) = (real_path(top)?, real_path(folder)?);
+    let inside = match (real_top, real_folder) {
+        (Some(top), Some(folder)) => folder.starts_with(&top) && real.starts_with(&folder),
+        _ => false,
+    };
+    if !inside {
+        return Err(refused(format!(
+            "the template {} is refused: it leads out of {} (through a link)",
+            path.display(),
+            folder.display()
+        )));
+    }
+    let text = std::fs::read_to_string(&real).map_err(|error| cannot_read(&path, error))?;
+    Ok(Some((text, path.display().to_string())))
+}
+
+/// The real path of `path` (links followed), `None` if nothing is there.
+fn real_path(path: &Path) -> Result<Option<PathBuf>, Error> {
+    match std::fs::canonicalize(path) {
+        Ok(real) => Ok(Some(real)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(cannot_read(path, error)),
+    }
+}
+
+fn cannot_read(path: &Path, error: std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("cannot read template {}", path.display()),
+    )
+    .with_source(error)
+}
+
+/// A name or file a template may not use: an error of its own kind, so that `include … ignore
+/// missing` (which skips only missing templates) does not hide it.
+fn refused(message: String) -> Error {
+    Error::new(ErrorKind::InvalidOperation, message)
 }
 
 /// A minijinja environment for one unit's templates, with the report's functions.
@@ -136,39 +214,4 @@ fn bullets(paragraphs: Value) -> Result<String, Error> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_unit_template_overrides_the_shared_one_which_overrides_the_built_in() {
-        let dir = std::env::temp_dir().join(format!("baocao-templates-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("tri-qua")).expect("create");
-        std::fs::write(dir.join(TEXT), "shared").expect("write");
-        std::fs::write(dir.join("tri-qua").join(TEXT), "unit").expect("write");
-        let source = TemplateSource::with_overrides(&dir);
-        assert_eq!(source.load("tri-qua", TEXT).expect("load").0, "unit");
-        assert_eq!(source.load("other", TEXT).expect("load").0, "shared");
-        let (body, origin) = source.load("other", BODY).expect("load");
-        assert!(body.contains("KẾT QUẢ ĐẠT ĐƯỢC"));
-        assert_eq!(origin, "built-in body.j2");
-        std::fs::remove_dir_all(&dir).ok();
-    }
-
-    #[test]
-    fn the_functions_write_counts_shares_and_bullets() {
-        let env = environment(&TemplateSource::built_in(), "tri-qua");
-        let out = env
-            .render_str(
-                "{{ count(5) }} {{ share(465, 550) }} {{ share(1, 0) }}|{{ bullets(['a', 'b']) }}",
-                (),
-            )
-            .expect("render");
-        assert_eq!(out, "05 84.55% không phát sinh|- a\n\n- b");
-    }
-
-    #[test]
-    fn an_undefined_field_is_an_error() {
-        let env = environment(&TemplateSource::built_in(), "tri-qua");
-        assert!(env.render_str("{{ indicators.nothing }}", ()).is_err());
-    }
-}
+mod tests;

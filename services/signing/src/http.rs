@@ -1,31 +1,42 @@
-//! A minimal HTTP/1.1 client: one POST over a plain TCP connection, enough for RFC 3161.
+//! A minimal HTTP/1.1 client: one POST over a TCP connection, plain or TLS ([`crate::tls`]),
+//! enough for RFC 3161.
 //!
 //! A time-stamp token is signed by the authority, so plain `http://` is what time-stamp
-//! authorities commonly serve; this avoids a full HTTP and TLS stack for one request a report.
+//! authorities commonly serve; but only TLS with a checked certificate says that the authority
+//! itself answered, so `https://` is supported too (which `http://` URLs are acceptable is the
+//! caller's policy). This avoids a full HTTP stack for one request a report.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::tls::{Tls, TlsFailure};
 
 /// Largest response accepted; a time-stamp reply is a few kilobytes.
 const MAX_RESPONSE: usize = 1 << 20;
 
-/// An `http://host[:port]/path` URL.
+/// An `http://host[:port]/path` or `https://…` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
+    secure: bool,
     host: String,
     port: u16,
     path: String,
 }
 
 impl HttpUrl {
-    /// Parses an `http://` URL; other schemes are refused with a message saying so.
+    /// Parses an `http://` or `https://` URL; other schemes are refused with a message saying
+    /// so.
     pub fn parse(url: &str) -> Result<Self, String> {
-        let rest = match url.split_once("://") {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+        let (secure, rest) = match url.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => (false, rest),
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => (true, rest),
             Some((scheme, _)) => {
-                return Err(format!("scheme {scheme}:// is not supported, use http://"));
+                return Err(format!(
+                    "scheme {scheme}:// is not supported, use https:// or http://"
+                ));
             }
             None => return Err(format!("{url:?} is not an absolute URL")),
         };
@@ -33,19 +44,37 @@ impl HttpUrl {
             Some(slash) => (&rest[..slash], &rest[slash..]),
             None => (rest, "/"),
         };
-        let (host, port) = split_port(authority)?;
+        let (host, port) = split_port(authority, if secure { 443 } else { 80 })?;
         if host.is_empty() || authority.contains('@') {
             return Err(format!("{url:?} has no usable host"));
         }
         Ok(Self {
+            secure,
             host: host.to_owned(),
             port,
             path: path.to_owned(),
         })
     }
+
+    /// Whether the URL is `https://`.
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// Whether the host is this machine: `localhost` or a loopback address.
+    pub fn is_loopback(&self) -> bool {
+        let host = self.bare_host();
+        host.eq_ignore_ascii_case("localhost")
+            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// The host without an IPv6 literal's brackets.
+    fn bare_host(&self) -> &str {
+        self.host.trim_start_matches('[').trim_end_matches(']')
+    }
 }
 
-fn split_port(authority: &str) -> Result<(&str, u16), String> {
+fn split_port(authority: &str, default: u16) -> Result<(&str, u16), String> {
     // A bracketed IPv6 literal may contain colons of its own.
     let port_colon = match authority.rfind(']') {
         Some(bracket) => authority[bracket..].find(':').map(|i| bracket + i),
@@ -58,7 +87,7 @@ fn split_port(authority: &str) -> Result<(&str, u16), String> {
                 .map_err(|_| format!("invalid port in {authority:?}"))?;
             Ok((&authority[..colon], port))
         }
-        None => Ok((authority, 80)),
+        None => Ok((authority, default)),
     }
 }
 
@@ -73,29 +102,71 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-/// POSTs `body` and reads the response, all within `timeout`. The response ends where its
-/// `Content-Length` or its last chunk says, without waiting for the server to close.
+/// Why an exchange failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// An `https://` server's certificate is not trusted (or not for its host).
+    Untrusted(String),
+    /// Anything else: the connection, the TLS handshake, the HTTP exchange, the time.
+    Other(String),
+}
+
+/// POSTs `body` and reads the response, all within `timeout`; over TLS with `tls` (required
+/// for an `https://` URL). The response ends where its `Content-Length` or its last chunk
+/// says, without waiting for the server to close.
 pub async fn post(
     url: &HttpUrl,
+    tls: Option<&Tls>,
     content_type: &str,
     body: &[u8],
     timeout: Duration,
-) -> Result<Response, String> {
-    tokio::time::timeout(timeout, exchange(url, content_type, body))
+) -> Result<Response, Failure> {
+    tokio::time::timeout(timeout, exchange(url, tls, content_type, body))
         .await
         .map_err(|_| {
-            format!(
+            Failure::Other(format!(
                 "no answer from {}:{} within {timeout:?}",
                 url.host, url.port
-            )
+            ))
         })?
 }
 
-async fn exchange(url: &HttpUrl, content_type: &str, body: &[u8]) -> Result<Response, String> {
-    let host = url.host.trim_start_matches('[').trim_end_matches(']');
-    let mut stream = TcpStream::connect((host, url.port))
+async fn exchange(
+    url: &HttpUrl,
+    tls: Option<&Tls>,
+    content_type: &str,
+    body: &[u8],
+) -> Result<Response, Failure> {
+    let host = url.bare_host();
+    let stream = TcpStream::connect((host, url.port))
         .await
-        .map_err(|e| format!("cannot connect to {}:{}: {e}", url.host, url.port))?;
+        .map_err(|e| Failure::Other(format!("cannot connect to {}:{}: {e}", url.host, url.port)))?;
+    match (url.secure, tls) {
+        (false, _) => talk(stream, url, content_type, body).await,
+        (true, Some(tls)) => {
+            let stream = tls
+                .connect(host, stream)
+                .await
+                .map_err(|failure| match failure {
+                    TlsFailure::Untrusted(reason) => Failure::Untrusted(reason),
+                    TlsFailure::Other(reason) => Failure::Other(reason),
+                })?;
+            talk(stream, url, content_type, body).await
+        }
+        (true, None) => Err(Failure::Other(format!(
+            "{}:{} is https:// and no TLS was set up for it",
+            url.host, url.port
+        ))),
+    }
+}
+
+/// Sends the request on `stream` and reads the response.
+async fn talk(
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
+    url: &HttpUrl,
+    content_type: &str,
+    body: &[u8],
+) -> Result<Response, Failure> {
     let head = format!(
         "POST {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: {content_type}\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
@@ -104,10 +175,11 @@ async fn exchange(url: &HttpUrl, content_type: &str, body: &[u8]) -> Result<Resp
         url.port,
         body.len()
     );
-    let io = |e: std::io::Error| format!("HTTP exchange failed: {e}");
+    let io = |e: std::io::Error| Failure::Other(format!("HTTP exchange failed: {e}"));
     stream.write_all(head.as_bytes()).await.map_err(io)?;
     stream.write_all(body).await.map_err(io)?;
-    read_response(&mut stream).await
+    stream.flush().await.map_err(io)?;
+    read_response(&mut stream).await.map_err(Failure::Other)
 }
 
 /// Reads until the response is complete (or the server closes), at most [`MAX_RESPONSE`].
@@ -212,11 +284,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_http_urls_and_refuses_other_schemes() {
+    fn parses_http_and_https_urls_and_refuses_other_schemes() {
         let url = HttpUrl::parse("http://127.0.0.1:3180/tsa").unwrap();
         assert_eq!(
             url,
             HttpUrl {
+                secure: false,
                 host: "127.0.0.1".into(),
                 port: 3180,
                 path: "/tsa".into()
@@ -224,11 +297,32 @@ mod tests {
         );
         let url = HttpUrl::parse("http://tsa.example").unwrap();
         assert_eq!((url.port, url.path.as_str()), (80, "/"));
+        let url = HttpUrl::parse("HTTPS://tsa.example/tsr").unwrap();
+        assert_eq!((url.secure, url.port), (true, 443));
         assert!(
-            HttpUrl::parse("https://tsa.example/")
+            HttpUrl::parse("ftp://tsa.example/")
                 .unwrap_err()
-                .contains("https")
+                .contains("ftp")
         );
+    }
+
+    #[test]
+    fn loopback_is_localhost_or_a_loopback_address() {
+        for url in [
+            "http://127.0.0.1:3180/tsa",
+            "http://127.8.9.10/",
+            "http://[::1]:80/",
+            "http://LOCALHOST/tsr",
+        ] {
+            assert!(HttpUrl::parse(url).unwrap().is_loopback(), "{url}");
+        }
+        for url in [
+            "http://tsa.example/",
+            "http://10.0.0.1/",
+            "http://localhost.example/",
+        ] {
+            assert!(!HttpUrl::parse(url).unwrap().is_loopback(), "{url}");
+        }
     }
 
     #[test]
@@ -282,7 +376,7 @@ mod tests {
         ];
         for answer in answers {
             let url = server_that_stays_open(answer).await;
-            let response = post(&url, "x/y", b"q", Duration::from_secs(5)).await;
+            let response = post(&url, None, "x/y", b"q", Duration::from_secs(5)).await;
             assert_eq!(response.unwrap().body, b"ok");
         }
     }

@@ -10,7 +10,8 @@
 //! - [`certinfo`]: [`CertificateInfo`], who signs and until when, for the dashboard;
 //! - [`cms`]: the CAdES detached `SignedData` (content-type, message-digest and
 //!   signing-certificate-v2 signed attributes; optional signature time-stamp);
-//! - [`tsp`]: an RFC 3161 time-stamp client over a minimal HTTP/1.1 POST (private `http`);
+//! - [`tsp`]: an RFC 3161 time-stamp client over a minimal HTTP/1.1 POST (private `http`), plain
+//!   or over TLS checked against the webpki roots and configured ones (private `tls`);
 //! - [`pdf`]: [`sign_pdf`], which appends an incremental update holding the signature dictionary,
 //!   the signature field and widget, and fills in the byte range and the CMS;
 //! - private helpers: `verify` (a signature checked with a certificate's public key: the
@@ -31,6 +32,7 @@ mod oid;
 pub mod pdf;
 mod pkcs12;
 pub mod signer;
+mod tls;
 pub mod tsp;
 mod verify;
 

@@ -1,5 +1,5 @@
 //! PAdES B-T: signature time-stamps from a local RFC 3161 authority (`openssl ts -reply`
-//! behind `tests/support/tsa_server.py`), and the client's errors.
+//! behind `tests/support/tsa_server.py`, over HTTP or HTTPS), and the client's errors.
 
 // Helpers as well as tests panic on failure: that is how a test reports it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -102,12 +102,77 @@ async fn an_unreachable_authority_is_reported() {
 }
 
 #[test]
-fn only_http_urls_are_accepted() {
-    for url in ["https://tsa.example/", "ftp://tsa.example/", "tsa.example"] {
+fn only_http_and_https_urls_are_accepted() {
+    for url in [
+        "ftp://tsa.example/",
+        "tsa.example",
+        "https://user@tsa.example/",
+    ] {
         let error = TimeStampClient::new(url).unwrap_err();
         assert!(
             matches!(error, TimeStampError::InvalidUrl(_)),
             "{url}: {error}"
+        );
+    }
+    let https = TimeStampClient::new("https://tsa.example/tsr").unwrap();
+    assert!(https.is_secure() && !https.is_loopback());
+    let local = TimeStampClient::new("http://127.0.0.1:3180/tsa").unwrap();
+    assert!(!local.is_secure() && local.is_loopback());
+    // Roots are for TLS: a plain authority takes none, and a file of no certificate is no root.
+    let roots = std::fs::read(pki().join("tls-root.pem")).unwrap();
+    let error = local.with_roots(&roots).unwrap_err();
+    assert!(matches!(error, TimeStampError::InvalidRoots(_)), "{error}");
+    let error = https.with_roots(b"not PEM").unwrap_err();
+    assert!(matches!(error, TimeStampError::InvalidRoots(_)), "{error}");
+}
+
+#[tokio::test]
+async fn an_https_authority_is_trusted_through_the_configured_root() {
+    let tsa = Tsa::start_tls();
+    let roots = std::fs::read(pki().join("tls-root.pem")).unwrap();
+    let client = TimeStampClient::new(&tsa.https_url("/tsa"))
+        .unwrap()
+        .with_roots(&roots)
+        .unwrap();
+    let signer = load_signer("signer.p12");
+    let pdf = fixture("libreoffice-xref-table.pdf");
+    let signed = sign_pdf(&pdf, &request(0), &signer, Some(&client))
+        .await
+        .unwrap();
+    let path = write(&scratch_dir("https"), "signed.pdf", &signed);
+    assert_valid(&path);
+    let status = &pyhanko_status(&path)[0];
+    for expected in ["\"timestamp_valid\": true", "\"timestamp_trusted\": true"] {
+        assert!(status.contains(expected), "{expected} missing in {status}");
+    }
+}
+
+#[tokio::test]
+async fn an_https_authority_whose_certificate_is_not_trusted_is_refused_clearly() {
+    let tsa = Tsa::start_tls();
+    let signer = load_signer("signer.p12");
+    let pdf = fixture("libreoffice-xref-table.pdf");
+    // The webpki roots alone, and another CA (the signing PKI's root) added: neither issued the
+    // authority's TLS certificate.
+    let other_root = std::fs::read(pki().join("root.pem")).unwrap();
+    let clients = [
+        TimeStampClient::new(&tsa.https_url("/tsa")).unwrap(),
+        TimeStampClient::new(&tsa.https_url("/tsa"))
+            .unwrap()
+            .with_roots(&other_root)
+            .unwrap(),
+    ];
+    for client in clients {
+        let error = sign_pdf(&pdf, &request(0), &signer, Some(&client))
+            .await
+            .unwrap_err();
+        let SignError::TimeStamp(TimeStampError::UntrustedCertificate(reason)) = &error else {
+            panic!("not refused as untrusted: {error}");
+        };
+        assert!(
+            reason.contains("127.0.0.1's TLS certificate is not trusted")
+                && reason.contains("UnknownIssuer"),
+            "{reason}"
         );
     }
 }

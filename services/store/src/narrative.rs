@@ -1,9 +1,11 @@
 //! Per-period edits of a unit's narrative paragraphs: an officer replaces or adds paragraphs for
 //! one period before its report is sent; the configured text stays the default for the others.
+//! A change is made through an [`Edit`], which holds the period's narrative while the change is
+//! checked and stored.
 
 use anyhow::Context;
 use domain::{Period, UnitCode};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 
 /// One field's edited paragraphs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +19,7 @@ pub struct NarrativeEdit {
 /// The edits of `unit`'s narrative for `period`.
 #[tracing::instrument(skip_all, fields(unit = %unit, period = %period))]
 pub async fn for_period(
-    pool: &PgPool,
+    executor: impl sqlx::PgExecutor<'_>,
     unit: &UnitCode,
     period: Period,
 ) -> anyhow::Result<Vec<NarrativeEdit>> {
@@ -27,7 +29,7 @@ pub async fn for_period(
         unit.as_str(),
         period.to_string(),
     )
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await
     .context("Failed to read the narrative edits")?;
     Ok(rows
@@ -39,58 +41,68 @@ pub async fn for_period(
         .collect())
 }
 
-/// Replaces `field`'s paragraphs for `period`.
-#[tracing::instrument(skip_all, fields(unit = %unit, period = %period, field))]
-pub async fn replace(
-    pool: &PgPool,
-    unit: &UnitCode,
+/// A period's narrative edits held for one change: read in a transaction under an advisory lock
+/// that every other change of the same unit and period waits for. A change is then checked
+/// against the narrative as it stands, and two officers adding at once both keep their
+/// paragraphs (the second reads the first's). Dropped without [`Edit::store`], nothing changes.
+pub struct Edit {
+    tx: Transaction<'static, Postgres>,
+    unit: UnitCode,
     period: Period,
-    field: &str,
-    paragraphs: &[String],
-) -> anyhow::Result<()> {
-    sqlx::query!(
-        "insert into narrative_edit (unit, period, field, paragraphs) values ($1, $2, $3, $4)
-         on conflict (unit, period, field)
-         do update set paragraphs = excluded.paragraphs, updated_at = now()",
-        unit.as_str(),
-        period.to_string(),
-        field,
-        paragraphs,
-    )
-    .execute(pool)
-    .await
-    .context("Failed to store the narrative edit")?;
-    Ok(())
+    edits: Vec<NarrativeEdit>,
 }
 
-/// Adds `paragraphs` after `field`'s paragraphs for `period`: after the period's edit if there
-/// is one, else after `configured` (the unit's configured text). One statement, so two officers
-/// adding at once both keep their paragraphs.
-#[tracing::instrument(skip_all, fields(unit = %unit, period = %period, field))]
-pub async fn append(
-    pool: &PgPool,
-    unit: &UnitCode,
-    period: Period,
-    field: &str,
-    configured: &[String],
-    paragraphs: &[String],
-) -> anyhow::Result<usize> {
-    let all = sqlx::query_scalar!(
-        "insert into narrative_edit (unit, period, field, paragraphs)
-         values ($1, $2, $3, $4::text[] || $5::text[])
-         on conflict (unit, period, field)
-         do update set paragraphs = narrative_edit.paragraphs || $5::text[], updated_at = now()
-         returning paragraphs",
+/// Begins a change of `unit`'s narrative for `period`: waits for the changes in flight, then
+/// reads the period's edits.
+#[tracing::instrument(skip_all, fields(unit = %unit, period = %period))]
+pub async fn edit(pool: &PgPool, unit: &UnitCode, period: Period) -> anyhow::Result<Edit> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("Failed to begin the narrative edit")?;
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtextextended('narrative ' || $1 || ' ' || $2, 0))",
         unit.as_str(),
         period.to_string(),
-        field,
-        configured,
-        paragraphs,
     )
-    .fetch_one(pool)
+    .execute(&mut *tx)
     .await
-    .context("Failed to store the narrative edit")?;
-    Ok(all.len())
+    .context("Failed to lock the period's narrative")?;
+    let edits = for_period(&mut *tx, unit, period).await?;
+    Ok(Edit {
+        tx,
+        unit: unit.clone(),
+        period,
+        edits,
+    })
+}
+
+impl Edit {
+    /// The period's edits as they stand, one per edited field.
+    pub fn edits(&self) -> &[NarrativeEdit] {
+        &self.edits
+    }
+
+    /// Stores `paragraphs` as `field`'s for the period, and commits.
+    #[tracing::instrument(skip_all, fields(unit = %self.unit, period = %self.period, field))]
+    pub async fn store(mut self, field: &str, paragraphs: &[String]) -> anyhow::Result<()> {
+        sqlx::query!(
+            "insert into narrative_edit (unit, period, field, paragraphs) values ($1, $2, $3, $4)
+             on conflict (unit, period, field)
+             do update set paragraphs = excluded.paragraphs, updated_at = now()",
+            self.unit.as_str(),
+            self.period.to_string(),
+            field,
+            paragraphs,
+        )
+        .execute(&mut *self.tx)
+        .await
+        .context("Failed to store the narrative edit")?;
+        self.tx
+            .commit()
+            .await
+            .context("Failed to commit the narrative edit")
+    }
 }
 
 /// Drops the edits of `field` (or of every field) for `period`, bringing back the configured

@@ -111,6 +111,45 @@ async fn a_broken_template_override_stops_start_up_naming_the_unit_the_file_and_
 }
 
 #[tokio::test]
+async fn a_template_override_including_the_process_environment_stops_start_up_without_printing_it()
+{
+    let (env, path) = two_wards("").await;
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("templates = \"templates\"\n{text}")).unwrap();
+    let dir = path.with_file_name("templates").join("an-phu");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("report.html.j2"),
+        "<html>\n{% include \"/proc/self/environ\" ignore missing %}\n</html>\n",
+    )
+    .unwrap();
+    let secret = "mat-khau-bi-mat-0123456789";
+    let output = env
+        .command(binary())
+        .args(["run", "--target", "reporter"])
+        .env("BAOCAO_CONFIG", &path)
+        .env("BAOCAO_TEST_SECRET", secret)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = stderr.lines().last().unwrap_or_default();
+    for expected in [
+        "unit 'an-phu'",
+        "template report.html.j2: line 2",
+        "\"/proc/self/environ\" is refused",
+        "an-phu/report.html.j2",
+    ] {
+        assert!(error.contains(expected), "{expected} missing in {stderr}");
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !stderr.contains(secret) && !stdout.contains(secret),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn a_sender_address_that_does_not_parse_stops_start_up_naming_the_line() {
     let env = TestEnv::new().await;
     let text = config_with_second_unit("an-phu").replace(

@@ -18,6 +18,7 @@ mod hostile;
 mod isolation;
 mod issuing;
 mod limits;
+mod narrative;
 mod outages;
 mod pipeline;
 mod province;

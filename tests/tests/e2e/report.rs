@@ -581,28 +581,29 @@ async fn carried_over_late_postal_and_overdue_dossiers_render_their_clauses() {
 
 #[tokio::test]
 async fn two_officers_adding_paragraphs_at_once_both_keep_theirs() {
+    use domain::profile::{IssuerKind, NarrativeField};
+    use reporter::narrative::{Applied, Change};
     let env = TestEnv::new().await;
     let unit = tri_qua();
-    let configured = env
-        .config
-        .unit("tri-qua")
-        .unwrap()
-        .narrative
-        .get(domain::profile::NarrativeField::Limitations)
-        .to_vec();
+    let profile = env.config.unit("tri-qua").unwrap();
+    let configured = profile.narrative.get(NarrativeField::Limitations).to_vec();
     let add = |text: &'static str| {
-        let (pool, unit, configured) = (env.pool.clone(), unit.clone(), configured.clone());
+        let pool = env.pool.clone();
         async move {
-            store::narrative::append(
+            let change = Change::Append(NarrativeField::Limitations, vec![text.to_owned()]);
+            let applied = reporter::narrative::apply(
                 &pool,
-                &unit,
+                profile,
+                IssuerKind::Unit,
                 period("2026-05"),
-                "limitations",
-                &configured,
-                &[text.to_owned()],
+                change,
             )
             .await
-            .unwrap()
+            .unwrap();
+            match applied {
+                Applied::Paragraphs(count) => count,
+                Applied::Reset(_) => panic!("an append resets nothing"),
+            }
         }
     };
     let (a, b) = tokio::join!(add("Thứ nhất."), add("Thứ hai."));

@@ -230,14 +230,20 @@ async fn an_issued_report_is_signed_valid_over_the_whole_file_and_a_draft_is_not
     );
 }
 
-/// A local RFC 3161 authority (`openssl ts -reply` behind HTTP), stopped when dropped.
+/// A local RFC 3161 authority (`openssl ts -reply` behind HTTP, or HTTPS with the PKI's
+/// `tls-server.pem`), stopped when dropped.
 struct TimeStampAuthority(std::process::Child, u16);
 
 impl TimeStampAuthority {
     fn start(pki: &Path) -> Self {
+        Self::start_with(pki, &[])
+    }
+
+    fn start_with(pki: &Path, options: &[&str]) -> Self {
         let mut child = Command::new("python3")
             .arg(support("tsa_server.py"))
             .arg(pki)
+            .args(options)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -287,6 +293,48 @@ async fn with_a_time_stamp_authority_the_signature_carries_a_valid_time_stamp() 
     assert_eq!(verdict["timestamp_trusted"], true, "{verdict}");
     let status = baocao(&env, &config, &["report", "status", "--unit", "tri-qua"]);
     assert!(String::from_utf8_lossy(&status.stdout).contains("time-stamped"));
+}
+
+#[tokio::test]
+async fn an_https_time_stamp_authority_is_trusted_through_the_configured_roots_only() {
+    let (env, _, pki) = signing_env("signer.p12", None).await;
+    let tsa = TimeStampAuthority::start_with(&pki, &["--tls"]);
+    let config = |roots: &str| {
+        let signature = format!(
+            "{}timestamp_url = \"https://127.0.0.1:{}/tsa\"\n{roots}",
+            signature_block(&pki.join("signer.p12")),
+            tsa.1
+        );
+        env.write_config(&format!("{}{signature}", shipped_config_text()))
+    };
+    env.ingest_reference_month().await;
+    let send = ["report", "send", "--unit", "tri-qua", "--period", "2026-05"];
+    // Its certificate is issued by a CA of its own, which the webpki roots do not hold.
+    let untrusted = baocao(&env, &config(""), &send);
+    assert_eq!(untrusted.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(
+        stderr.contains("127.0.0.1's TLS certificate is not trusted")
+            && stderr.contains("UnknownIssuer"),
+        "{stderr}"
+    );
+    // With that CA as `timestamp_roots`, the report is issued, its time-stamp valid.
+    let roots = format!(
+        "timestamp_roots = \"{}\"\n",
+        pki.join("tls-root.pem").display()
+    );
+    let trusted = config(&roots);
+    let sent = baocao(&env, &trusted, &send);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let path = trusted.with_file_name("stamped-over-tls.pdf");
+    show(&env, &trusted, &[], &path);
+    let verdict = &pyhanko(&pki, &path)[0];
+    assert_eq!(verdict["timestamp_valid"], true, "{verdict}");
+    assert_eq!(verdict["timestamp_trusted"], true, "{verdict}");
 }
 
 /// `[unit.signature]` with `certificate` and the test's password variable.

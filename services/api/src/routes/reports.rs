@@ -317,7 +317,8 @@ pub async fn edit_narrative(
     let period = parse_period(&period)?;
     let change: NarrativeChange = json_body(&body, "a narrative change")?;
     let change = change.parse()?;
-    reporter::narrative::apply(&state.pool, profile, period, change)
+    let kind = state.config.reports.kind(&unit);
+    reporter::narrative::apply(&state.pool, profile, kind, period, change)
         .await
         .map_err(|error| match error {
             ChangeError::Refused(message) => ApiError::bad_request(message),

@@ -1,9 +1,11 @@
 //! The checks a configuration file must pass beyond its types: across units (each code once),
-//! and within each (complete, printable, with a sender address that parses).
+//! and within each (complete, printable, its narrative within bounds and without a directive
+//! its report does not draw, with a sender address that parses, and a time-stamp authority
+//! reached over TLS or on purpose).
 
 use std::path::Path;
 
-use domain::profile::UnitProfile;
+use domain::profile::{IssuerKind, UnitProfile};
 use domain::schedule::Schedule;
 
 use super::locate::{field_offset, invalid_at, key_offset};
@@ -174,13 +176,25 @@ fn check_issuer(
         let message = "the number symbol must not be empty";
         return Err(invalid_at(path, text, at("numbering.symbol"), message));
     }
-    if let Err((field, problem)) = issuer.check_text() {
+    let kind = match table {
+        "summary" => IssuerKind::Summary,
+        _ => IssuerKind::Unit,
+    };
+    if let Err((field, problem)) = issuer.check_text(kind) {
         let message = format!("{table} '{code}': {problem}");
         return Err(invalid_at(path, text, at(&field), &message));
     }
     if let Err(problem) = reporter::sender::check_sender(&issuer.mail_from) {
         let message = format!("{table} '{code}': {problem}");
         return Err(invalid_at(path, text, at("mail_from"), &message));
+    }
+    let timestamp = issuer
+        .signature
+        .as_ref()
+        .map_or(Ok(()), reporter::signature::check_timestamp);
+    if let Err((field, problem)) = timestamp {
+        let message = format!("{table} '{code}': {problem}");
+        return Err(invalid_at(path, text, at(field), &message));
     }
     Ok(())
 }
@@ -372,4 +386,136 @@ fn check_summary_after_members(
         return Err(invalid_at(path, text, at, &message));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::parse_file;
+
+    const SHIPPED: &str = include_str!("../../../../baocao.toml");
+
+    fn error_of(text: &str) -> String {
+        match parse_file(Path::new("baocao.toml"), text) {
+            Ok(_) => panic!("the configuration was accepted"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    /// The line of the first line of `text` that starts with `start`.
+    fn line_of(text: &str, start: &str) -> usize {
+        text.lines()
+            .position(|line| line.trim_start().starts_with(start))
+            .unwrap()
+            + 1
+    }
+
+    #[test]
+    fn a_narrative_paragraph_starting_with_at_names_its_file_line_and_field() {
+        let text = SHIPPED.replacen("propaganda = [\n", "propaganda = [\n  \"@members\",\n", 1);
+        let message = error_of(&text);
+        let line = line_of(&text, "propaganda = [");
+        assert!(
+            message.starts_with(&format!("baocao.toml:{line}:")),
+            "{message}"
+        );
+        assert!(
+            message.contains("field `unit.narrative.propaganda`")
+                && message.contains("unit 'tri-qua': paragraph 1 cannot start with '@'")
+                && message.contains("takes none"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_summary_may_place_its_members_table_in_a_paragraph_field_only() {
+        let province = crate::sim::province::config(SHIPPED, 2).unwrap();
+        let placed = format!("{province}\n[summary.narrative]\nproposals = [\"@members\"]\n");
+        parse_file(Path::new("baocao.toml"), &placed).unwrap();
+        let bulleted = format!("{province}\n[summary.narrative]\nlimitations = [\"@members\"]\n");
+        let message = error_of(&bulleted);
+        assert!(
+            message.contains("field `summary.narrative.limitations`")
+                && message.contains("summary 'tinh-qn'")
+                && message.contains("takes none"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_narrative_over_its_bounds_names_its_field() {
+        let long = format!("\"{}\"", "ấ".repeat(4_500));
+        let paragraphs = vec![long; 5].join(", ");
+        let text = SHIPPED.replacen(
+            "proposals = [\n",
+            &format!("proposals = [\n  {paragraphs},\n"),
+            1,
+        );
+        let message = error_of(&text);
+        assert!(
+            message.starts_with(&format!("baocao.toml:{}:", line_of(&text, "proposals = [")))
+                && message.contains("field `unit.narrative.proposals`")
+                && message.contains("more than a field may have (20000)"),
+            "{message}"
+        );
+        // Each field within its bound, the narrative over its own.
+        let mut text = SHIPPED.to_owned();
+        let full = vec![format!("\"{}\"", "ấ".repeat(4_000)); 4].join(", ");
+        for field in ["legal_basis", "propaganda", "strengths"] {
+            let key = format!("{field} = [\n");
+            assert!(text.contains(&key), "{field}");
+            text = text.replacen(&key, &format!("{key}  {full},\n"), 1);
+        }
+        let message = error_of(&text);
+        assert!(
+            message.contains("field `unit.narrative`")
+                && message.contains("more than a report's may have (50000)"),
+            "{message}"
+        );
+    }
+
+    /// The shipped file with tri-qua signing with a time-stamp authority: `lines` in its
+    /// `[unit.signature]`.
+    fn signing(lines: &str) -> String {
+        format!(
+            "{SHIPPED}\n[unit.signature]\ncertificate = \"tri-qua.p12\"\n\
+             password_env = \"BAOCAO_SIGN_PASSWORD\"\n{lines}\n"
+        )
+    }
+
+    #[test]
+    fn a_plain_http_time_stamp_authority_beyond_this_machine_must_be_allowed_on_purpose() {
+        let text = signing("timestamp_url = \"http://tsa.example/tsr\"");
+        let message = error_of(&text);
+        assert!(
+            message.starts_with(&format!("baocao.toml:{}:", line_of(&text, "timestamp_url")))
+                && message.contains("field `unit.signature.timestamp_url`")
+                && message.contains("plain HTTP beyond this machine"),
+            "{message}"
+        );
+        for accepted in [
+            "timestamp_url = \"http://tsa.example/tsr\"\ntimestamp_allow_http = true",
+            "timestamp_url = \"http://127.0.0.1:3180/tsr\"",
+            "timestamp_url = \"https://tsa.example/tsr\"",
+            "timestamp_url = \"https://tsa.example/tsr\"\ntimestamp_roots = \"tsa-ca.pem\"",
+        ] {
+            parse_file(Path::new("baocao.toml"), &signing(accepted))
+                .unwrap_or_else(|error| panic!("{accepted}: {error}"));
+        }
+        for (refused, expected) in [
+            (
+                "timestamp_url = \"http://127.0.0.1/tsr\"\ntimestamp_roots = \"tsa-ca.pem\"",
+                "applies to an https:// timestamp_url only",
+            ),
+            (
+                "timestamp_roots = \"tsa-ca.pem\"",
+                "needs an https:// timestamp_url",
+            ),
+            ("timestamp_url = \"ftp://tsa.example/\"", "ftp://"),
+        ] {
+            let message = error_of(&signing(refused));
+            assert!(message.contains(expected), "{refused}: {message}");
+        }
+    }
 }

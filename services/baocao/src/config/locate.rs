@@ -75,8 +75,9 @@ fn is_key(text: &str) -> bool {
 }
 
 /// Where a unit's (or a summary's) field is written: `key_path` (`signer.name`, `mail_from`,
-/// `narrative.limitations`) within the `[[table]]` block that has `code = "<code>"`; the
-/// block's start if the key is not written there, the file's start if the block is not found.
+/// `narrative.limitations`, or a table such as `narrative`, at its header) within the
+/// `[[table]]` block that has `code = "<code>"`; the block's start if the key is not written
+/// there, the file's start if the block is not found.
 pub(super) fn field_offset(text: &str, table: &str, code: &str, key_path: &str) -> usize {
     let header = format!("[[{table}]]");
     let code_line = format!("\"{code}\"");
@@ -124,6 +125,10 @@ fn key_in_block(block: &str, table: &str, key_path: &str) -> Option<usize> {
         let trimmed = line.trim();
         if let Some(header) = trimmed.strip_prefix('[') {
             let name = header.trim_matches(|c| c == '[' || c == ']').trim();
+            // A path that names a table of the block (`narrative`): its header.
+            if name == format!("{table}.{key_path}") {
+                return Some(offset);
+            }
             in_scope = match prefix {
                 Some(prefix) => name == format!("{table}.{prefix}"),
                 None => name == table,

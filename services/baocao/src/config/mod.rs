@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use broker::Topology;
 use chrono_tz::Tz;
-use domain::profile::UnitProfile;
+use domain::profile::{IssuerKind, UnitProfile};
 use domain::schedule::Schedule;
 use domain::{KnownUnits, UnitCode};
 use serde::Deserialize;
@@ -385,6 +385,15 @@ impl FileConfig {
             .iter()
             .chain(&self.summaries)
             .find(|unit| unit.code.as_str() == code)
+    }
+
+    /// Whether `code` is a summary's or (otherwise) a unit's.
+    pub fn kind(&self, code: &str) -> IssuerKind {
+        if self.summaries.iter().any(|s| s.code.as_str() == code) {
+            IssuerKind::Summary
+        } else {
+            IssuerKind::Unit
+        }
     }
 
     /// The time zone.

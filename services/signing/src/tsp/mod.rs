@@ -4,8 +4,13 @@
 //! and `certReq` set; the answer's status is read, and the token (a CMS `ContentInfo`) is
 //! checked by the `token` module (imprint, nonce, time, and the authority's signature with the
 //! certificate it carries) before it is returned for [`cms`](crate::cms) to add as the
-//! unsigned attribute id-aa-signatureTimeStampToken. Whether the authority's certificate is
+//! unsigned attribute id-aa-signatureTimeStampToken. Whether the token's signing certificate is
 //! trusted is left to validators, which have the trust anchors for it.
+//!
+//! The authority is reached over `https://` (its TLS certificate checked against the webpki
+//! roots and any added with [`TimeStampClient::with_roots`]) or plain `http://`; which plain
+//! URLs a deployment accepts is its own policy ([`TimeStampClient::is_secure`],
+//! [`TimeStampClient::is_loopback`]).
 
 mod token;
 
@@ -20,6 +25,7 @@ use spki::AlgorithmIdentifierOwned;
 
 use crate::http::{self, HttpUrl};
 use crate::oid::SHA256;
+use crate::tls::Tls;
 
 /// How long one request may take by default, connection included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -37,9 +43,16 @@ pub enum TimeStampError {
     /// No random number could be had for the request's nonce.
     #[error("no randomness for the time-stamp nonce: {0}")]
     NoRandomness(String),
+    /// The roots added for an `https://` authority cannot be used.
+    #[error("the time-stamp authority's roots: {0}")]
+    InvalidRoots(String),
     /// The connection or the HTTP exchange failed.
     #[error("time-stamp request failed: {0}")]
     Http(String),
+    /// The `https://` authority's certificate is not trusted: it does not chain to the webpki
+    /// roots or the added ones, or it is not for the authority's host.
+    #[error("time-stamp request refused: {0}")]
+    UntrustedCertificate(String),
     /// The authority answered with an HTTP status other than 200.
     #[error("the time-stamp authority answered HTTP {0}")]
     HttpStatus(u16),
@@ -118,23 +131,54 @@ struct TimeStampResp {
 #[derive(Debug, Clone)]
 pub struct TimeStampClient {
     url: HttpUrl,
+    /// For an `https://` URL: what its certificate is checked against.
+    tls: Option<Tls>,
     timeout: Duration,
 }
 
 impl TimeStampClient {
-    /// A client for the authority at `url` (`http://` only), with a [`DEFAULT_TIMEOUT`].
+    /// A client for the authority at `url` (`https://`, its certificate checked against the
+    /// webpki roots; or `http://`), with a [`DEFAULT_TIMEOUT`].
     pub fn new(url: &str) -> Result<Self, TimeStampError> {
         let url = HttpUrl::parse(url).map_err(TimeStampError::InvalidUrl)?;
+        let tls = if url.is_secure() {
+            Some(Tls::new(None).map_err(TimeStampError::InvalidRoots)?)
+        } else {
+            None
+        };
         Ok(Self {
             url,
+            tls,
             timeout: DEFAULT_TIMEOUT,
         })
+    }
+
+    /// Also trusts the CA certificates in `pem` (at least one) for the authority's TLS
+    /// certificate, besides the webpki roots: a national or private CA. Only for `https://`.
+    pub fn with_roots(mut self, pem: &[u8]) -> Result<Self, TimeStampError> {
+        if !self.url.is_secure() {
+            return Err(TimeStampError::InvalidRoots(
+                "roots apply to an https:// authority only".into(),
+            ));
+        }
+        self.tls = Some(Tls::new(Some(pem)).map_err(TimeStampError::InvalidRoots)?);
+        Ok(self)
     }
 
     /// Sets how long one request may take, connection included.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// Whether the authority is reached over TLS (`https://`).
+    pub fn is_secure(&self) -> bool {
+        self.url.is_secure()
+    }
+
+    /// Whether the authority is on this machine (`localhost` or a loopback address).
+    pub fn is_loopback(&self) -> bool {
+        self.url.is_loopback()
     }
 
     /// Gets a token over the SHA-256 of `data` (for B-T, the signature value) and returns the
@@ -150,9 +194,18 @@ impl TimeStampClient {
         }
         .to_der()?;
         let content_type = "application/timestamp-query";
-        let response = http::post(&self.url, content_type, &request, self.timeout)
-            .await
-            .map_err(TimeStampError::Http)?;
+        let response = http::post(
+            &self.url,
+            self.tls.as_ref(),
+            content_type,
+            &request,
+            self.timeout,
+        )
+        .await
+        .map_err(|failure| match failure {
+            http::Failure::Untrusted(reason) => TimeStampError::UntrustedCertificate(reason),
+            http::Failure::Other(reason) => TimeStampError::Http(reason),
+        })?;
         if response.status != 200 {
             return Err(TimeStampError::HttpStatus(response.status));
         }

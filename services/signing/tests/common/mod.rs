@@ -163,11 +163,21 @@ pub struct Tsa {
 
 impl Tsa {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// The authority over HTTPS, with `tls-server.pem` (issued by `tls-root.pem`).
+    pub fn start_tls() -> Self {
+        Self::start_with(&["--tls"])
+    }
+
+    fn start_with(options: &[&str]) -> Self {
         use std::io::BufRead;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/tsa_server.py");
         let mut child = Command::new("python3")
             .arg(script)
             .arg(pki())
+            .args(options)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -184,6 +194,10 @@ impl Tsa {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
     }
 }
 

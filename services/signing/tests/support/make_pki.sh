@@ -20,6 +20,9 @@
 #   tsa.pem / tsa.key        a time-stamping unit's certificate (EKU timeStamping), issued by the root
 #   long-chain.pem           24 filler certificates and the root, which make a time-stamp token
 #                            of about 21 KB
+#   tls-root.pem             a CA of its own for TLS servers (not among the webpki roots)
+#   tls-server.pem / .key    the time-stamp authority's HTTPS certificate (127.0.0.1 and
+#                            localhost), issued by tls-root.pem
 #   tsa.cnf                  configuration for `openssl ts -reply`: sections tsa_config and
 #                            tsa_long_chain (the same authority, sending long-chain.pem too)
 #   nss/                     an NSS database trusting root.pem, for pdfsig
@@ -56,6 +59,13 @@ authorityKeyIdentifier = keyid
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature, nonRepudiation
 extendedKeyUsage = critical, timeStamping
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ v3_tls_server ]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 [ ca ]
@@ -101,6 +111,10 @@ issue soon sub v3_signer "/C=VN/O=UBND phường Trí Quả/CN=Phạm Văn Sắp
 issue ed25519 sub v3_signer "/C=VN/O=UBND phường Trí Quả/CN=Ed25519" "-algorithm ED25519" -days 365
 issue wrong-usage sub v3_wrong_usage "/C=VN/O=UBND phường Trí Quả/CN=Mã Hoá Khoá" "$rsa" -days 365
 issue tsa root v3_tsa "/C=VN/O=Baocao Test CA/CN=Baocao Test TSA" "$rsa" -days 3000
+quiet openssl req -x509 -new -config ca.cnf -utf8 -extensions v3_ca -days 3650 \
+  -newkey rsa:2048 -nodes -keyout tls-root.key -subj "/C=VN/O=Baocao Test TLS CA/CN=Baocao Test TLS Root" \
+  -out tls-root.pem
+issue tls-server tls-root v3_tls_server "/C=VN/O=Baocao Test TSA/CN=127.0.0.1" "$rsa" -days 365
 cat sub.pem root.pem > chain.pem
 
 export_p12() {

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """A local RFC 3161 time-stamp authority for the tests: `openssl ts -reply` behind HTTP.
 
-Usage: tsa_server.py PKI_DIR
+Usage: tsa_server.py PKI_DIR [--tls]
 Listens on a free port of 127.0.0.1, prints that port on the first line of stdout, and
-serves until killed. POST /tsa answers a time-stamp query; POST /tsa-long-chain answers it
+serves until killed. With --tls it serves HTTPS with tls-server.pem (for 127.0.0.1 and
+localhost, issued by tls-root.pem). POST /tsa answers a time-stamp query; POST /tsa-long-chain answers it
 with a token carrying 25 more certificates (about 21 KB, more than a signer reserves for a
 token); POST /broken answers HTTP 500.
 """
 import http.server
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -46,5 +48,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if "--tls" in sys.argv[2:]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(os.path.join(PKI, "tls-server.pem"), os.path.join(PKI, "tls-server.key"))
+    # A handshake the client refuses fails in accept(), an OSError the server ignores.
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
 server.serve_forever()
