@@ -377,10 +377,27 @@ impl TestEnv {
     /// As [`TestEnv::start_api`], within `limits`, on a pool of its own sized as `baocao run`
     /// sizes it.
     pub async fn start_api_with(&self, token: Option<&str>, limits: api::Limits) -> RunningApi {
+        self.start_api_with_sources(token, limits, &[]).await
+    }
+
+    /// As [`TestEnv::start_api_with`], the configured sources' tokens given as (variable,
+    /// value) pairs instead of read from the environment.
+    pub async fn start_api_with_sources(
+        &self,
+        token: Option<&str>,
+        limits: api::Limits,
+        source_tokens: &[(&str, &str)],
+    ) -> RunningApi {
+        let lookup = |name: &str| {
+            source_tokens
+                .iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| (*value).to_owned())
+        };
         let config = api::ApiConfig {
             admin_token: token.map(str::to_owned),
             limits,
-            ..baocao::run::api_config(&self.settings()).expect("the API configuration")
+            ..baocao::run::api_config_with(&self.settings(), lookup).expect("the API configuration")
         };
         let listener = api::bind("127.0.0.1:0", true, token)
             .await
@@ -588,6 +605,8 @@ pub fn config_with_second_unit(code: &str) -> String {
     let unit = shipped.split("[[unit]]").nth(1).expect("a [[unit]] block");
     let unit = unit
         .replace("code = \"tri-qua\"", &format!("code = \"{code}\""))
+        // Another ward's agency code: no two units share one.
+        .replace("000.00.12.H55", "000.00.13.H55")
         .replace("Trí Quả", "An Phú")
         .replace("TRÍ QUẢ", "AN PHÚ")
         .replace("triqua", "anphu");

@@ -36,7 +36,8 @@ const REASON_LABELS = {
   too_large: "Sự kiện quá lớn", malformed: "Không đọc được (không phải JSON)",
   unknown_type: "Loại sự kiện không xác định", unknown_unit: "Mã đơn vị không có trong cấu hình",
   invalid_timestamp: "Thời điểm không hợp lệ", future_timestamp: "Thời điểm ở tương lai",
-  broker: "Bị hàng đợi từ chối",
+  broker: "Bị hàng đợi từ chối", wrong_source: "Gửi nhầm hệ thống", unstorable: "Cơ sở dữ liệu không nhận",
+  unreadable_frame: "Khung AMQP không đọc được",
 };
 function reasonLabel(code) {
   if (code.startsWith("invalid_field:")) return `Trường ${code.slice(14)} không hợp lệ`;
@@ -506,6 +507,17 @@ async function refreshPipeline() {
     el("td", { class: "num" }, f.attempts), el("td", { class: "error" }, f.error)))));
   $("held").replaceChildren(table(["Đơn vị", "Chứng thư số không dùng được"], (view.held || []).map((h) => el("tr", {},
     el("td", {}, h.unit), el("td", { class: "error" }, h.cause)))));
+  $("feeds").replaceChildren(table(["Nguồn", "Định dạng", "Gói gần nhất", "Số bản ghi", "Từ chối hôm nay", "Tình trạng"],
+    (view.sources || []).map((f) => el("tr", {},
+      el("td", {}, f.source),
+      el("td", {}, f.dialects.join(", ")),
+      el("td", {}, f.last_body_at ? date(f.last_body_at) : "chưa nhận"),
+      el("td", { class: "num" }, f.last_records == null ? "–" : count(f.last_records)),
+      el("td", {}, f.refused_today.length
+        ? f.refused_today.map((r) => `${reasonLabel(r.reason)}: ${count(r.count)}`).join("; ") : "0"),
+      el("td", { class: f.problem || f.silent ? "error" : "" },
+        f.problem ? "Không nhận được: " + f.problem
+          : f.silent ? "Im lặng trong giờ làm việc" : "Bình thường")))));
   try {
     const dead = await json("/api/dead-letters?limit=5");
     const waiting = dead.messages == null ? "không đọc được" : count(dead.messages);

@@ -3,18 +3,20 @@
 //! however often they are called, and never wait on a database in trouble.
 //!
 //! A look is one statement: `select 1`, or, in a process that serves the API, every
-//! [`GAUGES_EVERY`] looks the read of the shared gauges (`source_activity`, then the outbox by
-//! state: two statements) instead, which answers as well as a ping does. The look has a
+//! [`GAUGES_EVERY`] looks the read of the shared gauges (`source_activity`, the sources'
+//! bodies, then the outbox by state: three statements) instead, which answers as well as a ping does. The look has a
 //! connection of its own ([`DatabaseWatch::new`]), so a pool busy with the dashboard's requests
 //! does not make the pod unready; only a database that does not answer does.
 
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use lifecycle::{Shutdown, Streak};
 use store::PgPool;
 use tokio::sync::Notify;
+
+use crate::sources::Silence;
 
 /// How often the database is looked at.
 pub const LOOK_EVERY: Duration = Duration::from_secs(5);
@@ -29,6 +31,8 @@ const FRESH: Duration = Duration::from_secs(20);
 pub struct DatabaseWatch {
     /// One connection, the watch's own.
     pool: PgPool,
+    /// What tells a source silent, for its gauge.
+    silence: Arc<Silence>,
     migrated: AtomicBool,
     wake: Notify,
     last: RwLock<Option<(Instant, bool)>>,
@@ -37,9 +41,10 @@ pub struct DatabaseWatch {
 impl DatabaseWatch {
     /// A watch on the database of `pool` with a connection of its own (the pool's options, one
     /// connection, made when first used); nothing happens until [`DatabaseWatch::run`].
-    pub fn new(pool: &PgPool) -> Self {
+    pub fn new(pool: &PgPool, silence: Arc<Silence>) -> Self {
         Self {
             pool: store::db::lazy_sibling(pool, 1),
+            silence,
             migrated: AtomicBool::new(false),
             wake: Notify::new(),
             last: RwLock::new(None),
@@ -100,7 +105,7 @@ impl DatabaseWatch {
         metrics::global().database_looks.inc();
         let looking = async {
             if gauges {
-                read_shared_gauges(&self.pool).await
+                read_shared_gauges(&self.pool, &self.silence).await
             } else {
                 store::db::ping(&self.pool).await
             }
@@ -112,9 +117,15 @@ impl DatabaseWatch {
 }
 
 /// Sets the gauges of the shared state read from the database: when each unit last heard of
-/// each event type, and the outbox by state.
-async fn read_shared_gauges(pool: &PgPool) -> anyhow::Result<()> {
+/// each event type, when each source last sent a body and whether it is silent, and the outbox
+/// by state.
+async fn read_shared_gauges(pool: &PgPool, silence: &Silence) -> anyhow::Result<()> {
     let metrics = metrics::global();
+    let feeds = store::feeds::feeds(pool).await?;
+    for (source, feed, silent) in silence.judge(&feeds, chrono::Utc::now()) {
+        let last = feed.map(|f| f.last_body_at.timestamp_millis() as f64 / 1000.0);
+        metrics.set_source_feed(&source, last, silent);
+    }
     for a in store::health::activity(pool).await? {
         let at = a.last_stored_at.timestamp_millis() as f64 / 1000.0;
         metrics.set_source_last_event(&a.unit, &a.event_type, at);

@@ -75,6 +75,23 @@ pub struct ApiConfig {
     pub office_hours: domain::feeds::OfficeHours,
 }
 
+impl ApiConfig {
+    /// The start of `now`'s local day, in the deployment's zone.
+    pub fn local_day_start(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        let tz = self.reports.tz;
+        let midnight = now
+            .with_timezone(&tz)
+            .date_naive()
+            .and_time(chrono::NaiveTime::MIN);
+        chrono::TimeZone::from_local_datetime(&tz, &midnight)
+            .earliest()
+            .map_or(now, |start| start.to_utc())
+    }
+}
+
 /// The state every handler shares.
 pub struct AppState {
     config: ApiConfig,
@@ -84,6 +101,7 @@ pub struct AppState {
     database: DatabaseWatch,
     streams: Arc<StreamCaps>,
     sync_publisher: publishing::SyncPublisher,
+    silence: Arc<sources::Silence>,
     shutdown: Shutdown,
     serves_api: AtomicBool,
     /// The target this process runs, for readiness: only `ingest` needs the broker to be ready.
@@ -183,10 +201,20 @@ impl AppState {
         );
         let queues = QueueWatch::new(config.amqp_url.clone(), config.topology.clone());
         let sync_publisher = publishing::SyncPublisher::new(config.amqp_url.clone());
+        let silence = Arc::new(sources::Silence {
+            sources: config
+                .sources
+                .iter()
+                .map(|s| (s.name.clone(), s.silent_after))
+                .collect(),
+            office_hours: config.office_hours.clone(),
+            tz: config.reports.tz,
+        });
         let limits = config.limits;
         Arc::new(Self {
             config,
-            database: DatabaseWatch::new(&pool),
+            database: DatabaseWatch::new(&pool, Arc::clone(&silence)),
+            silence,
             pool,
             hub: Arc::new(hub),
             queues,

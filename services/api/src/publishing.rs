@@ -2,6 +2,7 @@
 //! first needed, and opened again after a failure. One confirm-mode channel, used by one
 //! request at a time: a sync answers only once the broker has confirmed every part.
 
+use anyhow::Context;
 use broker::{Connection, OutgoingMessage, Publisher};
 use tokio::sync::Mutex;
 
@@ -21,14 +22,25 @@ impl SyncPublisher {
     }
 
     /// Publishes `messages` and waits until the broker has confirmed each, connecting first if
-    /// needed. After a failure the connection is dropped, and the next call opens a new one.
-    pub async fn publish(&self, messages: Vec<OutgoingMessage<'_>>) -> anyhow::Result<()> {
+    /// needed (and declaring `topology`, so that a sync arriving before ingest ever started
+    /// still finds its exchange and queue). After a failure the connection is dropped, and the
+    /// next call opens a new one.
+    pub async fn publish(
+        &self,
+        topology: &broker::Topology,
+        messages: Vec<OutgoingMessage<'_>>,
+    ) -> anyhow::Result<()> {
         let mut open = self.open.lock().await;
         if open
             .as_ref()
             .is_none_or(|(connection, _)| !connection.status().connected())
         {
             let connection = broker::connect(&self.url, "baocao-api-sync").await?;
+            let setup = connection
+                .create_channel()
+                .await
+                .context("Failed to open a channel")?;
+            broker::declare(&setup, topology).await?;
             let publisher = Publisher::open(&connection).await?;
             *open = Some((connection, publisher));
         }

@@ -3,8 +3,10 @@
 //! too short or a placeholder is that source's problem only: its bodies are refused (401) and
 //! the dashboard says why, while every other source and the rest of the API work.
 
-use chrono::TimeDelta;
-use domain::feeds::Dialect;
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use domain::feeds::{Dialect, OfficeHours};
+use store::feeds::Feed;
 
 use crate::auth::{MIN_TOKEN_CHARS, is_placeholder, same_secret};
 
@@ -74,6 +76,41 @@ pub fn find<'a>(sources: &'a [Source], dialect: Dialect, presented: &[u8]) -> Op
             let accepted = source.accepts(presented);
             found.or(accepted.then_some(source))
         })
+}
+
+/// What tells a configured source silent: each one's allowance, the office's hours and zone.
+pub struct Silence {
+    /// Each configured source's name and allowance.
+    pub sources: Vec<(String, TimeDelta)>,
+    /// The office's hours.
+    pub office_hours: OfficeHours,
+    /// The deployment's zone.
+    pub tz: Tz,
+}
+
+impl Silence {
+    /// Each configured source, then each other one that sent bodies (`broker`, a name a
+    /// publisher gave), with its last body and whether it is silent at `now` (only a configured
+    /// source can be: the others have no allowance).
+    pub fn judge<'f>(
+        &self,
+        feeds: &'f [Feed],
+        now: DateTime<Utc>,
+    ) -> Vec<(String, Option<&'f Feed>, bool)> {
+        let feed = |name: &str| feeds.iter().find(|f| f.source == name);
+        let configured = self.sources.iter().map(|(name, after)| {
+            let last = feed(name);
+            let silent =
+                self.office_hours
+                    .is_silent(now, self.tz, last.map(|f| f.last_body_at), *after);
+            (name.clone(), last, silent)
+        });
+        let others = feeds
+            .iter()
+            .filter(|f| self.sources.iter().all(|(name, _)| *name != f.source))
+            .map(|f| (f.source.clone(), Some(f), false));
+        configured.chain(others).collect()
+    }
 }
 
 fn checked_token(token_env: &str, token: Option<String>) -> Result<String, String> {

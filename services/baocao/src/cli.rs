@@ -186,10 +186,10 @@ pub struct SimArgs {
     /// What to publish.
     #[arg(long, value_enum)]
     pub profile: Profile,
-    /// The unit (seed: required; load: default all configured units).
+    /// The unit (seed, dvcqg: required; load: default all configured units).
     #[arg(long, value_parser = parse_unit)]
     pub unit: Option<UnitCode>,
-    /// The period to fill (seed: required; province: default the last closed window, the
+    /// The period to fill (seed, dvcqg: required; province: default the last closed window, the
     /// period whose report is due).
     #[arg(long, value_parser = parse_period)]
     pub period: Option<Period>,
@@ -222,6 +222,9 @@ pub enum Profile {
     Load,
     /// A plausible month for each of N generated wards of a province.
     Province,
+    /// The reference month with its dossiers as the one-stop system's DVCQG sync sends them
+    /// (the unit needs an agency_code); the report is the seed's.
+    Dvcqg,
 }
 
 /// `baocao dead-letters …`.

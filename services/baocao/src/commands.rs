@@ -79,6 +79,8 @@ pub async fn simulate(settings: &Settings, args: &SimArgs) -> anyhow::Result<()>
         );
         return write_province_config(settings, usize::from(args.units), path);
     }
+    let mut bodies = Vec::new();
+    let mut body_ids = Vec::new();
     let events = match args.profile {
         Profile::Seed => {
             let unit = args.unit.as_ref().context("--profile seed needs --unit")?;
@@ -86,6 +88,20 @@ pub async fn simulate(settings: &Settings, args: &SimArgs) -> anyhow::Result<()>
             file.unit(unit.as_str())
                 .with_context(|| format!("unit '{unit}' is not configured"))?;
             sim::seed_events(unit, period, file.tz(), now, sim::REFERENCE_MONTH)?
+        }
+        Profile::Dvcqg => {
+            let unit = args.unit.as_ref().context("--profile dvcqg needs --unit")?;
+            let period = args.period.context("--profile dvcqg needs --period")?;
+            let profile = file
+                .unit(unit.as_str())
+                .with_context(|| format!("unit '{unit}' is not configured"))?;
+            let agency = profile.agency_code.as_deref().with_context(|| {
+                format!("unit '{unit}' has no agency_code, which the sync's madonvi names")
+            })?;
+            let seed = sim::seed_events(unit, period, file.tz(), now, sim::REFERENCE_MONTH)?;
+            let (kept, synced, ids) = sim::dvcqg::from_seed(seed, agency, period);
+            (bodies, body_ids) = (synced, ids);
+            kept
         }
         Profile::Load => {
             let units: Vec<UnitCode> = match &args.unit {
@@ -117,9 +133,17 @@ pub async fn simulate(settings: &Settings, args: &SimArgs) -> anyhow::Result<()>
         "published {published} events in {seconds:.1} s ({:.0}/s)",
         published as f64 / seconds.max(1e-9)
     );
+    if !bodies.is_empty() {
+        let sent = sim::publish_bodies(&publisher, topology, &bodies).await?;
+        println!("published {sent} DVCQG sync bodies");
+    }
     broker::close(&connection, "done").await;
     if let Some(wait) = args.wait {
-        let ids: Vec<uuid::Uuid> = events.iter().map(|event| event.id).collect();
+        let ids: Vec<uuid::Uuid> = events
+            .iter()
+            .map(|event| event.id)
+            .chain(body_ids)
+            .collect();
         wait_until_stored(settings, &ids, Duration::from_secs(wait)).await?;
     }
     Ok(())

@@ -7,6 +7,7 @@
 //!   Its ids are derived from unit, period and item, so publishing it twice counts it once.
 //! - `load`: N synthetic events of every type for the open window, at an optional rate.
 //! - `province`: a plausible month for each of N generated wards ([`province`]).
+//! - `dvcqg`: the seed month with its dossiers as the one-stop system's sync bodies ([`dvcqg`]).
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use domain::{Period, UnitCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+pub mod dvcqg;
 pub mod province;
 
 /// One event to publish.
@@ -300,6 +302,33 @@ pub async fn publish(
             let due = started + Duration::from_secs_f64(published as f64 / rate);
             tokio::time::sleep_until(due).await;
         }
+    }
+    Ok(published)
+}
+
+/// Publishes sync `bodies` to the portal's exchange, in order, with publisher confirms, as a
+/// source publishing straight to the broker would (no `x-baocao-source`: they count for
+/// `broker`). Returns the number published.
+pub async fn publish_bodies(
+    publisher: &Publisher,
+    topology: &Topology,
+    bodies: &[dvcqg::SimBody],
+) -> anyhow::Result<usize> {
+    let mut published = 0;
+    for chunk in bodies.chunks(50) {
+        let messages = chunk
+            .iter()
+            .map(|body| OutgoingMessage {
+                exchange: &topology.portal_exchange,
+                routing_key: &body.routing_key,
+                body: &body.body,
+                headers: None,
+            })
+            .collect();
+        published += publisher
+            .publish_confirmed(messages)
+            .await
+            .context("Failed to publish sync bodies")?;
     }
     Ok(published)
 }

@@ -55,6 +55,13 @@ pub struct UnitLabels {
     pub unit: String,
 }
 
+/// A source of the upstream systems' own formats (`[[source]]`, or `broker`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeedLabels {
+    /// The source's name.
+    pub source: String,
+}
+
 /// A target of `baocao run`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TargetLabels {
@@ -129,6 +136,10 @@ pub struct Metrics {
     pub certificate_expiry: Family<UnitLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// 1 while a unit's signing certificate cannot be used (its reports are held), else 0.
     pub certificate_unavailable: Family<UnitLabels, Gauge>,
+    /// When each source's last body was read, in Unix seconds.
+    pub source_last_body: Family<FeedLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// 1 while a configured source is silent in office hours, else 0.
+    pub source_silent: Family<FeedLabels, Gauge>,
 }
 
 fn latency_buckets() -> Histogram {
@@ -167,6 +178,8 @@ impl Metrics {
             ready: Family::default(),
             certificate_expiry: Family::default(),
             certificate_unavailable: Family::default(),
+            source_last_body: Family::default(),
+            source_silent: Family::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -279,6 +292,16 @@ impl Metrics {
             metrics.source_last_event.clone(),
         );
         r.register(
+            "source_last_body_timestamp_seconds",
+            "When each source's last body of an upstream format was read (Unix time), read from the database",
+            metrics.source_last_body.clone(),
+        );
+        r.register(
+            "source_silent",
+            "1 while a configured source has sent nothing for its allowance in office hours, else 0",
+            metrics.source_silent.clone(),
+        );
+        r.register(
             "ready",
             "1 while the process is ready to serve its target, else 0",
             metrics.ready.clone(),
@@ -375,6 +398,19 @@ impl Metrics {
         self.source_last_event
             .get_or_create(&labels)
             .set(unix_seconds);
+    }
+
+    /// Sets when `source` last sent a body, and whether it is silent now.
+    pub fn set_source_feed(&self, source: &str, last_body: Option<f64>, silent: bool) {
+        let labels = FeedLabels {
+            source: source.to_owned(),
+        };
+        if let Some(at) = last_body {
+            self.source_last_body.get_or_create(&labels).set(at);
+        }
+        self.source_silent
+            .get_or_create(&labels)
+            .set(i64::from(silent));
     }
 
     /// Sets whether the process serving `target` is ready.

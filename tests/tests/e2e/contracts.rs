@@ -164,3 +164,77 @@ fn the_asyncapi_document_names_the_topology_and_every_schema() {
         );
     }
 }
+
+/// The units with tri-qua's agency code, as the shipped configuration has it.
+fn units_with_agency() -> KnownUnits {
+    let tri_qua = UnitCode::parse("tri-qua").unwrap();
+    KnownUnits::new([tri_qua.clone()]).with_agencies([("000.00.12.H55".to_owned(), tri_qua)])
+}
+
+fn dvcqg_schema() -> jsonschema::Validator {
+    let path = repo_root().join("proto/dvcqg/sync.schema.json");
+    let schema: Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    jsonschema::options().build(&schema).unwrap()
+}
+
+/// What the parser says of a sync body: the reason of the whole body's refusal, or of each
+/// refused record, and how many events the rest give.
+fn read_sync(bytes: &[u8]) -> Result<(Vec<String>, usize), String> {
+    let body = domain::dvcqg::read_body(bytes, &units_with_agency()).map_err(|r| r.reason())?;
+    let now = instant("2026-06-01T00:00:00Z");
+    let (mut refused, mut events) = (Vec::new(), 0);
+    for record in &body.records {
+        match domain::dvcqg::record_events(&body, record, now) {
+            Ok(read) => events += read.len(),
+            Err(rejected) => refused.push(rejected.rejection.reason()),
+        }
+    }
+    Ok((refused, events))
+}
+
+#[test]
+fn every_valid_dvcqg_example_passes_its_schema_and_the_parser() {
+    let schema = dvcqg_schema();
+    let valid = examples(&repo_root().join("proto/dvcqg/examples/valid"));
+    assert_eq!(valid.len(), 2);
+    for (name, bytes) in valid {
+        let json: Value = serde_json::from_slice(&bytes).unwrap();
+        let errors: Vec<String> = schema.iter_errors(&json).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{name}: schema rejected it: {errors:?}");
+        let (refused, _) = read_sync(&bytes).unwrap_or_else(|r| panic!("{name}: {r}"));
+        assert!(refused.is_empty(), "{name}: {refused:?}");
+    }
+    let month = fs::read(repo_root().join("proto/dvcqg/examples/valid/sync-month.json")).unwrap();
+    // 10 (received, resolved), 5 (received), 7 (received, ended without a result), 1 (nothing).
+    assert_eq!(read_sync(&month).unwrap().1, 5);
+}
+
+#[test]
+fn every_invalid_dvcqg_example_is_refused_with_its_reason_and_by_the_schema_when_it_can_tell() {
+    let schema = dvcqg_schema();
+    let dir = repo_root().join("proto/dvcqg/examples/invalid");
+    let manifest: BTreeMap<String, Value> =
+        serde_json::from_slice(&fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let invalid = examples(&dir);
+    assert_eq!(invalid.len(), manifest.len());
+    for (name, bytes) in invalid {
+        let expected = &manifest[&name];
+        let reason = expected["reason"].as_str().unwrap();
+        match read_sync(&bytes) {
+            Err(got) => {
+                assert_eq!(expected["whole_body"], true, "{name}");
+                assert_eq!(got, reason, "{name}");
+            }
+            Ok((refused, _)) => {
+                assert_eq!(expected["whole_body"], false, "{name}");
+                assert_eq!(refused, [reason], "{name}");
+            }
+        }
+        let json: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            !schema.is_valid(&json),
+            expected["schema_rejects"].as_bool().unwrap(),
+            "{name}: the schema's verdict"
+        );
+    }
+}

@@ -110,6 +110,7 @@ fn exported_families() -> BTreeMap<String, Family> {
     m.set_certificate_expiry("tri-qua", 2.0e9);
     m.set_certificate_unavailable("tri-qua", false);
     m.count_http_refused("streams_per_client");
+    m.set_source_feed("mot-cua", Some(1.0e9), false);
     let text = m.encode();
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
     for line in text.lines() {

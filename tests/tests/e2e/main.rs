@@ -13,6 +13,7 @@ mod corrections;
 mod delivery;
 mod department;
 mod deploy_config;
+mod dvcqg;
 mod frames;
 mod hostile;
 mod isolation;

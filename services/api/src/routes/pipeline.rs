@@ -179,6 +179,41 @@ pub struct HeldView {
     pub cause: String,
 }
 
+/// Records of a source refused today for one reason.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusedView {
+    /// The reason code.
+    pub reason: String,
+    /// Records (or whole bodies) refused today.
+    pub count: i64,
+}
+
+/// A source of the upstream systems' own formats, as the dashboard shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedView {
+    /// The source: a `[[source]]`, or `broker` (bodies published straight to the broker without
+    /// `x-baocao-source`), or the name such a body gave.
+    pub source: String,
+    /// Whether it is a configured `[[source]]`.
+    pub configured: bool,
+    /// The formats it may send (a configured source), or the one it sent.
+    pub dialects: Vec<String>,
+    /// Why it cannot send (its token), if it cannot.
+    pub problem: Option<String>,
+    /// When its last body was read, if ever.
+    pub last_body_at: Option<DateTime<Utc>>,
+    /// How many records that body held.
+    pub last_records: Option<i32>,
+    /// Bodies and records read since installation.
+    pub bodies: i64,
+    /// Records read since installation.
+    pub records: i64,
+    /// What of it was refused today (local day), by reason.
+    pub refused_today: Vec<RefusedView>,
+    /// Silent in office hours for longer than its allowance: an alert fires.
+    pub silent: bool,
+}
+
 /// The pipeline's health.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PipelineView {
@@ -194,6 +229,8 @@ pub struct PipelineView {
     pub failures: Vec<FailureView>,
     /// Units whose signing certificate cannot be used, so that their reports are held.
     pub held: Vec<HeldView>,
+    /// The sources of the upstream systems' own formats.
+    pub sources: Vec<FeedView>,
     /// When this was read.
     pub as_of: DateTime<Utc>,
 }
@@ -239,8 +276,52 @@ pub async fn pipeline(State(state): Shared) -> ApiResult<Json<PipelineView>> {
             .into_iter()
             .map(|(unit, cause)| HeldView { unit, cause })
             .collect(),
+        sources: feeds(&state).await?,
         as_of: Utc::now(),
     }))
+}
+
+/// Each source: configured ones first, with their token's problem and silence, then any other
+/// that sent bodies.
+async fn feeds(state: &AppState) -> anyhow::Result<Vec<FeedView>> {
+    let now = Utc::now();
+    let feeds = store::feeds::feeds(&state.pool).await?;
+    let today = state.config.local_day_start(now);
+    let refused = store::feeds::refused_since(&state.pool, today).await?;
+    let views = state
+        .silence
+        .judge(&feeds, now)
+        .into_iter()
+        .map(|(source, feed, silent)| {
+            let configured = state.config.sources.iter().find(|s| s.name == source);
+            let dialects = match (configured, feed) {
+                (Some(c), _) => c.dialects.iter().map(|d| d.as_str().to_owned()).collect(),
+                (None, Some(f)) => vec![f.dialect.clone()],
+                (None, None) => Vec::new(),
+            };
+            let refused_today = refused
+                .iter()
+                .filter(|(s, ..)| *s == source)
+                .map(|(_, reason, count)| RefusedView {
+                    reason: reason.clone(),
+                    count: *count,
+                })
+                .collect();
+            FeedView {
+                configured: configured.is_some(),
+                dialects,
+                problem: configured.and_then(|c| c.problem()).map(str::to_owned),
+                last_body_at: feed.map(|f| f.last_body_at),
+                last_records: feed.map(|f| f.last_records),
+                bodies: feed.map_or(0, |f| f.bodies),
+                records: feed.map_or(0, |f| f.records),
+                refused_today,
+                silent,
+                source,
+            }
+        })
+        .collect();
+    Ok(views)
 }
 
 /// Each of `units` with its activity and problems from `overview`, in the given order.

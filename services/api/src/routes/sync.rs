@@ -82,10 +82,15 @@ fn refused(status: StatusCode, message: impl Into<String>) -> Response {
 pub async fn dvcqg(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     let presented = crate::auth::bearer(&headers).unwrap_or_default();
     let Some(source) = sources::find(&state.config.sources, Dialect::Dvcqg, presented) else {
-        return refused(
+        let mut response = refused(
             StatusCode::UNAUTHORIZED,
             "a configured source's token is required (Authorization: Bearer …)",
         );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return response;
     };
     if !is_json(&headers) {
         return refused(
@@ -152,7 +157,11 @@ async fn publish(state: &AppState, source: &str, body: &dvcqg::SyncBody) -> Resp
             headers: Some(headers.clone()),
         })
         .collect();
-    match state.sync_publisher.publish(messages).await {
+    match state
+        .sync_publisher
+        .publish(&state.config.topology, messages)
+        .await
+    {
         Ok(()) => answer(
             StatusCode::OK,
             0,

@@ -283,7 +283,14 @@ fn check_sources(path: &Path, text: &str, config: &FileConfig) -> Result<(), Con
 
 /// Where `key` of the `index`th `[[source]]` is written (the table's start without it).
 fn source_key_offset(text: &str, index: usize, key: &str) -> usize {
-    let Some((start, _)) = text.match_indices("[[source]]").nth(index) else {
+    // The table's own header lines, not commented-out ones.
+    let headers = text.match_indices("[[source]]").filter(|(at, _)| {
+        text[..*at]
+            .rsplit('\n')
+            .next()
+            .is_some_and(|before| before.trim().is_empty())
+    });
+    let Some((start, _)) = headers.into_iter().nth(index) else {
         return text.len();
     };
     let body = &text[start..];

@@ -586,6 +586,58 @@ mod tests {
     }
 
     #[test]
+    fn an_agency_code_is_well_formed_and_one_units_only() {
+        let message = error_of(&SHIPPED.replace("000.00.12.H55", "12.H55"));
+        assert!(
+            message.contains("field `unit.agency_code`") && message.contains("000.00.12.H55"),
+            "{message}"
+        );
+        let twice = second_unit("an-phu", |unit| {
+            unit.replace("000.00.13.H55", "000.00.12.H55")
+        });
+        let message = error_of(&twice);
+        assert!(message.contains("is unit 'tri-qua''s already"), "{message}");
+    }
+
+    #[test]
+    fn a_source_names_its_formats_and_a_variable_for_its_token() {
+        let source = |body: &str| format!("{SHIPPED}\n[[source]]\n{body}\n");
+        let good = source(
+            "name = \"mot-cua\"\ndialects = [\"dvcqg\"]\ntoken_env = \"BAOCAO_SOURCE_TOKEN\"",
+        );
+        let config = parse_file(Path::new("baocao.toml"), &good).unwrap();
+        assert_eq!(config.sources[0].silent_after_minutes, 120);
+        for (body, field, words) in [
+            (
+                "name = \"Một Cửa\"\ndialects = [\"dvcqg\"]\ntoken_env = \"T\"",
+                "source.name",
+                "lowercase",
+            ),
+            (
+                "name = \"mot-cua\"\ndialects = []\ntoken_env = \"T\"",
+                "source.dialects",
+                "no format",
+            ),
+            (
+                "name = \"mot-cua\"\ndialects = [\"dvcqg\"]\ntoken_env = \"my token\"",
+                "source.token_env",
+                "environment variable",
+            ),
+        ] {
+            let message = error_of(&source(body));
+            let located = format!("field `{field}`");
+            assert!(
+                message.contains(words) && message.contains(&located),
+                "{message}"
+            );
+        }
+        let message = error_of(&source(
+            "name = \"x\"\ndialects = [\"soap\"]\ntoken_env = \"T\"",
+        ));
+        assert!(message.contains("soap"), "{message}");
+    }
+
+    #[test]
     fn a_unit_configured_twice_is_refused() {
         let second = SHIPPED.split("[[unit]]").nth(1).unwrap();
         let message = error_of(&format!("{SHIPPED}\n[[unit]]{second}"));
@@ -595,7 +647,9 @@ mod tests {
     /// The shipped unit again as `code`, with `edit` applied to its text.
     fn second_unit(code: &str, edit: impl Fn(&str) -> String) -> String {
         let unit = SHIPPED.split("[[unit]]").nth(1).unwrap();
-        let unit = unit.replace("code = \"tri-qua\"", &format!("code = \"{code}\""));
+        let unit = unit
+            .replace("code = \"tri-qua\"", &format!("code = \"{code}\""))
+            .replace("000.00.12.H55", "000.00.13.H55");
         format!("{SHIPPED}\n[[unit]]{}", edit(&unit))
     }
 

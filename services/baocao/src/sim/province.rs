@@ -96,11 +96,16 @@ pub fn config(base: &str, n: usize) -> anyhow::Result<String> {
         .to_owned();
     let mut out = head.trim_end().to_owned();
     out.push('\n');
-    for ward in wards(n) {
+    for (index, ward) in wards(n).into_iter().enumerate() {
         let block = unit
             .replace(
                 &format!("code = {reference_code}"),
                 &format!("code = \"{}\"\nkind = \"{}\"", ward.code, ward.kind),
+            )
+            // Each ward its own agency code: no two units share one.
+            .replace(
+                "000.00.12.H55",
+                &format!("000.{:02}.{:02}.H55", index / 100, index % 100),
             )
             .replace("phường Trí Quả", &format!("{} {}", ward.kind, ward.name))
             .replace(
