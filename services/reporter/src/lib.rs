@@ -102,6 +102,9 @@ impl Format {
         }
     }
 
+    /// Every name [`Format::parse`] takes (`txt` is another name for `text`).
+    pub const NAMES: [&'static str; 7] = ["html", "text", "txt", "json", "docx", "pdf", "xlsx"];
+
     /// The format named `name` (`json`, `text` or `txt`, `html`, `docx`, `pdf`, `xlsx`).
     pub fn parse(name: &str) -> Result<Self, String> {
         Ok(match name {
@@ -375,5 +378,29 @@ fn template_error(name: &str, error: &minijinja::Error) -> RenderError {
     RenderError::Template {
         name: name.to_owned(),
         detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Format;
+
+    #[test]
+    fn every_format_has_a_name_and_every_name_a_format() {
+        let formats: Vec<Format> = Format::NAMES
+            .iter()
+            .map(|name| Format::parse(name).expect("a format"))
+            .collect();
+        for format in [
+            Format::Json,
+            Format::Text,
+            Format::Html,
+            Format::Docx,
+            Format::Pdf,
+            Format::Xlsx,
+        ] {
+            assert!(formats.contains(&format), "{format:?} has no name");
+        }
+        assert!(Format::parse("xls").is_err());
     }
 }
