@@ -20,6 +20,13 @@ pub fn control_in_paragraph(text: &str) -> Option<char> {
         .find(|c| is_control(*c) && !matches!(c, '\t' | '\n' | '\r'))
 }
 
+/// The first control character of `text` that is not white space, if any: in a narrative's
+/// text, white space (tab, line breaks, vertical tab, form feed, U+0085) only separates words
+/// and paragraphs, so that every other control character is what would reach a paragraph.
+pub fn control_in_text(text: &str) -> Option<char> {
+    text.chars().find(|c| is_control(*c) && !c.is_whitespace())
+}
+
 /// How a control character is named in an error message: `U+0007`.
 pub fn describe(c: char) -> String {
     format!("U+{:04X}", u32::from(c))
@@ -107,6 +114,9 @@ mod tests {
         assert_eq!(control_in_paragraph("dòng một\ndòng\thai\r\n"), None);
         assert_eq!(control_in_paragraph("\u{1b}[31m"), Some('\u{1b}'));
         assert_eq!(control_in_paragraph("x\u{9b}y"), Some('\u{9b}'));
+        assert_eq!(control_in_text("một\u{b}hai\u{c}\u{85}\r\n\tba"), None);
+        assert_eq!(control_in_text("a\u{1f}b"), Some('\u{1f}'));
+        assert_eq!(control_in_text("a\u{84}b"), Some('\u{84}'));
     }
 
     #[test]

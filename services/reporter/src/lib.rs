@@ -105,6 +105,9 @@ impl Format {
         }
     }
 
+    /// Every name [`Format::parse`] takes (`txt` is another name for `text`).
+    pub const NAMES: [&'static str; 7] = ["html", "text", "txt", "json", "docx", "pdf", "xlsx"];
+
     /// The format named `name` (`json`, `text` or `txt`, `html`, `docx`, `pdf`, `xlsx`).
     pub fn parse(name: &str) -> Result<Self, String> {
         Ok(match name {
@@ -322,4 +325,28 @@ pub(crate) fn shipped_unit(code: &str) -> domain::profile::UnitProfile {
     let mut profile = shipped.unit.into_iter().next().expect("a unit");
     profile.code = domain::UnitCode::parse(code).expect("a code");
     profile
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Format;
+
+    #[test]
+    fn every_format_has_a_name_and_every_name_a_format() {
+        let formats: Vec<Format> = Format::NAMES
+            .iter()
+            .map(|name| Format::parse(name).expect("a format"))
+            .collect();
+        for format in [
+            Format::Json,
+            Format::Text,
+            Format::Html,
+            Format::Docx,
+            Format::Pdf,
+            Format::Xlsx,
+        ] {
+            assert!(formats.contains(&format), "{format:?} has no name");
+        }
+        assert!(Format::parse("xls").is_err());
+    }
 }

@@ -19,7 +19,6 @@ use crate::compose::with_edits;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldText {
     /// The field, e.g. `limitations`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub field: NarrativeField,
     /// Its paragraphs in this period's report.
     pub paragraphs: Vec<String>,

@@ -396,7 +396,20 @@ async fn reports_are_listed_sent_downloaded_and_edited() {
             &json!({"field": "proposals", "text": "# Không phải đoạn"}),
         )
         .await;
-    assert_eq!(heading.status, 400);
+    // Well-formed (the document's schema cannot say where paragraphs start), refused by the
+    // report's rule.
+    assert_eq!(heading.status, 422);
+    assert_eq!(heading.json()["code"], "narrative_refused");
+    let bell = api
+        .post(
+            "/api/units/tri-qua/reports/2026-05/narrative",
+            &json!({"field": "proposals", "action": "reset", "text": "chuông\u{7}"}),
+        )
+        .await;
+    assert_eq!(
+        bell.status, 400,
+        "the text's pattern holds whatever the action"
+    );
     let unknown = api
         .post(
             "/api/units/tri-qua/reports/2026-05/narrative",
@@ -505,12 +518,18 @@ async fn reports_are_listed_sent_downloaded_and_edited() {
             .status,
         404
     );
-    assert_eq!(
-        api.get("/api/units/tri-qua/reports/2026-05?format=odt")
-            .await
-            .status,
-        400
-    );
+    // A value the document forbids, an empty one included, is refused.
+    for malformed in [
+        "/api/units/tri-qua/reports/2026-05?format=odt",
+        "/api/units/tri-qua/reports/2026-05?format=",
+        "/api/units/tri-qua/reports/2026-05?revision=0",
+        "/api/units/tri-qua/reports/2026-05?draft=",
+        "/api/units/tri-qua/indicators?period=",
+        "/api/units/tri-qua/trend?months=",
+        "/api/dead-letters?limit=0",
+    ] {
+        assert_eq!(api.get(malformed).await.status, 400, "{malformed}");
+    }
 
     // A late event makes it out of date; force sends revision 2.
     let late = received(
@@ -531,6 +550,16 @@ async fn reports_are_listed_sent_downloaded_and_edited() {
         .await;
     assert_eq!(forced.status, 201);
     assert_eq!(forced.json()["revision"], 2);
+    // `1.0` is the number 1, as JSON (and the document's `integer`) has it: revision 1 was
+    // corrected already.
+    let stale = api
+        .post(
+            "/api/units/tri-qua/reports/2026-05/send",
+            &json!({"force": true, "replaces": 1.0}),
+        )
+        .await;
+    assert_eq!(stale.status, 409, "{}", stale.text());
+    assert_eq!(stale.json()["code"], "stale_revision");
     let reports = api.get("/api/units/tri-qua/reports").await.json();
     assert_eq!(reports["periods"][0]["out_of_date"], false);
     assert_eq!(

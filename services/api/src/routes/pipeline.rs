@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<Arc<AppState>> {
 
 /// How many to show.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LimitQuery {
     /// At most this many of the latest letters, 1–200 (20 without it).
     #[param(minimum = 1, maximum = 200)]

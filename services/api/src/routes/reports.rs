@@ -1,5 +1,5 @@
 //! A unit's reports: the list with each message's state, a period's report as sent or drafted,
-//! sending it, and its narrative.
+//! and sending it (its narrative: [`super::narrative`]).
 
 use std::sync::Arc;
 
@@ -10,29 +10,28 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use domain::Period;
-use domain::profile::{NarrativeField, split_paragraphs};
 use reporter::Format;
 use reporter::job::{Issued, Resend};
-use reporter::narrative::{Change, ChangeError, FieldText};
 use reporter::show::{Shown, Which};
 use reporter::state::ReportView;
 use reporter::status::PeriodReports;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiError, ApiResult, ErrorBody, Shared, json_body, parse_period, started};
+use super::units::FiguresDocument;
+use super::{ApiError, ApiResult, ErrorBody, Shared, json_body, parse_period, started, within};
 use crate::AppState;
 use crate::auth::SameOriginWrite;
 
-/// `/api/units/{unit}/reports…`.
+/// `/api/units/{unit}/reports…` but the narrative.
 pub fn router() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(reports))
         .routes(routes!(report))
         .routes(routes!(send))
-        .routes(routes!(narrative, edit_narrative))
 }
 
 /// A unit's reports.
@@ -84,23 +83,42 @@ pub async fn reports(
 
 /// Which form of a report.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
-    /// html (the default), text, json, docx or pdf.
+    /// html (the default), text (or txt), json, docx, pdf or xlsx.
+    #[param(schema_with = format_schema)]
     pub format: Option<String>,
     /// A revision as sent; the latest without it.
+    #[param(minimum = 1, maximum = 2147483647)]
     pub revision: Option<i32>,
     /// true: render the figures as of now even if a revision was sent.
     pub draft: Option<bool>,
 }
 
 impl ReportQuery {
-    fn which(&self) -> Which {
-        match (self.draft, self.revision) {
+    /// Which revision, or 400 for a number no revision has (a revision is 1 or more).
+    fn which(&self) -> ApiResult<Which> {
+        let revision = self
+            .revision
+            .map(|revision| within("revision", revision, 1..=i32::MAX))
+            .transpose()?;
+        Ok(match (self.draft, revision) {
             (Some(true), _) => Which::Draft,
             (_, Some(revision)) => Which::Revision(revision),
             _ => Which::Latest,
-        }
+        })
     }
+}
+
+/// `format` in the OpenAPI document: one of the names [`Format::parse`] takes.
+fn format_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Format::NAMES))
+        .description(Some(
+            "html (the default), text (or txt), json, docx, pdf or xlsx",
+        ))
+        .build()
 }
 
 /// A period's report: the revision as sent if there is one (unless `draft`), else rendered
@@ -109,7 +127,11 @@ impl ReportQuery {
     security(("bearer" = [])),
     params(("unit" = String, Path, description = "The unit code"),
            ("period" = String, Path, description = "YYYY-MM"), ReportQuery),
-    responses((status = 200, description = "The report in the asked format"),
+    responses((status = 200, description = "The report in the asked format", content(
+                  ("text/html"), ("text/plain"), (FiguresDocument = "application/json"),
+                  ("application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+                  ("application/pdf"),
+                  ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
               (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 422, description = "The period has not started (`not_started`)", body = ErrorBody)))]
 pub async fn report(
@@ -121,7 +143,8 @@ pub async fn report(
     let period = started(&state, parse_period(&period)?)?;
     let format =
         Format::parse(query.format.as_deref().unwrap_or("html")).map_err(ApiError::bad_request)?;
-    let shown = reporter::show::show(&state.pool, &job, period, format, query.which(), Utc::now())
+    let which = query.which()?;
+    let shown = reporter::show::show(&state.pool, &job, period, format, which, Utc::now())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("{unit} {period} has no such revision")))?;
     Ok(file_response(shown, format, &unit, period))
@@ -172,8 +195,33 @@ pub struct SendRequest {
     /// With `force`: the revision the correction replaces, as the requester saw it. Refused
     /// (409, `stale_revision`) if a later one was sent meanwhile, so that a repeated click sends
     /// one correction.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "revision_number")]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub replaces: Option<i32>,
+}
+
+/// A revision's number from JSON: any number with no fraction from 1 up (`3` and `3.0` are the
+/// same number in JSON, as in the OpenAPI document's `integer`), or null for none.
+fn revision_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|n| n.fract() == 0.0 && n.abs() <= f64::from(i32::MAX))
+            // A whole number within i32's range: the conversion is exact.
+            .map(|n| n as i64)
+    });
+    whole
+        .and_then(|n| i32::try_from(n).ok())
+        .filter(|n| *n >= 1)
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "replaces must be a revision's number (1 or more), not {number}"
+            ))
+        })
 }
 
 impl SendRequest {
@@ -205,7 +253,8 @@ pub struct SendOutcome {
     security(("bearer" = [])),
     params(("unit" = String, Path, description = "The unit code"),
            ("period" = String, Path, description = "YYYY-MM")),
-    request_body(content = SendRequest, content_type = "application/json"),
+    request_body(content = Option<SendRequest>, content_type = "application/json",
+                 description = "May be left out (or null), as `{}`: a send without `force`"),
     responses((status = 201, body = SendOutcome),
               (status = 409, description = "Already sent without force (`already_sent`), the window still open (`window_open`), a later correction sent meanwhile (`stale_revision`), or the unit's signing certificate cannot be used, so the report is held (`signing_unavailable`)", body = ErrorBody),
               (status = 422, description = "The window has no events (`no_events`)", body = ErrorBody),
@@ -218,10 +267,11 @@ pub async fn send(
 ) -> ApiResult<Response> {
     let job = state.config.reports.job(state.profile(&unit)?);
     let period = parse_period(&period)?;
+    // No body, or `null` (the document's `Option`), asks for a first send.
     let request: SendRequest = if body.iter().all(u8::is_ascii_whitespace) {
         SendRequest::default()
     } else {
-        json_body(&body, "a send request")?
+        json_body::<Option<SendRequest>>(&body, "a send request")?.unwrap_or_default()
     };
     let issued =
         reporter::job::issue(&state.pool, &job, period, Utc::now(), request.resend()).await?;
@@ -253,79 +303,27 @@ fn refusal(unit: &str, period: Period, issued: &Issued) -> ApiError {
     ApiError::new(status, issued.explain(unit, period)).with_code(issued.code())
 }
 
-/// The narrative paragraphs of a period's report, field by field.
-#[utoipa::path(get, path = "/api/units/{unit}/reports/{period}/narrative", tag = "reports",
-    security(("bearer" = [])),
-    params(("unit" = String, Path, description = "The unit code"),
-           ("period" = String, Path, description = "YYYY-MM")),
-    responses((status = 200, body = Vec<FieldText>), (status = 400, body = ErrorBody),
-               (status = 404, body = ErrorBody)))]
-pub async fn narrative(
-    State(state): Shared,
-    Path((unit, period)): Path<(String, String)>,
-) -> ApiResult<Json<Vec<FieldText>>> {
-    let profile = state.profile(&unit)?;
-    let period = parse_period(&period)?;
-    Ok(Json(
-        reporter::narrative::fields(&state.pool, profile, period).await?,
-    ))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A change to one field.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct NarrativeChange {
-    /// The field, e.g. `limitations`.
-    pub field: String,
-    /// replace (the default), append, or reset (back to the configured text).
-    #[serde(default)]
-    pub action: Option<String>,
-    /// The paragraphs, separated by blank lines; empty with replace leaves the field empty.
-    #[serde(default)]
-    pub text: String,
-}
+    fn replaces(body: &str) -> Result<Option<i32>, String> {
+        serde_json::from_str::<SendRequest>(body)
+            .map(|request| request.replaces)
+            .map_err(|error| error.to_string())
+    }
 
-impl NarrativeChange {
-    fn parse(self) -> ApiResult<Change> {
-        let field = NarrativeField::parse(&self.field).map_err(ApiError::bad_request)?;
-        let paragraphs = split_paragraphs(&self.text);
-        match self.action.as_deref().unwrap_or("replace") {
-            "replace" => Ok(Change::Replace(field, paragraphs)),
-            "append" => Ok(Change::Append(field, paragraphs)),
-            "reset" => Ok(Change::Reset(Some(field))),
-            other => Err(ApiError::bad_request(format!(
-                "unknown action '{other}': use replace, append or reset"
-            ))),
+    #[test]
+    fn a_replaced_revision_is_any_whole_number_from_one() {
+        assert_eq!(replaces("{}"), Ok(None));
+        assert_eq!(replaces(r#"{"replaces": null}"#), Ok(None));
+        assert_eq!(replaces(r#"{"replaces": 3}"#), Ok(Some(3)));
+        assert_eq!(replaces(r#"{"replaces": 3375.0}"#), Ok(Some(3375)));
+        assert_eq!(replaces(r#"{"replaces": 2e1}"#), Ok(Some(20)));
+        assert_eq!(replaces(r#"{"replaces": 2147483647}"#), Ok(Some(i32::MAX)));
+        for refused in ["0", "-1", "1.5", "2147483648", "1e300", "\"3\"", "true"] {
+            let body = format!(r#"{{"replaces": {refused}}}"#);
+            assert!(replaces(&body).is_err(), "{body}");
         }
     }
-}
-
-/// Edits one narrative field of a period's report; answers with every field.
-#[utoipa::path(post, path = "/api/units/{unit}/reports/{period}/narrative", tag = "reports",
-    security(("bearer" = [])),
-    params(("unit" = String, Path, description = "The unit code"),
-           ("period" = String, Path, description = "YYYY-MM")),
-    request_body(content = NarrativeChange, content_type = "application/json"),
-    responses((status = 200, body = Vec<FieldText>),
-              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn edit_narrative(
-    _write: SameOriginWrite,
-    State(state): Shared,
-    Path((unit, period)): Path<(String, String)>,
-    body: Bytes,
-) -> ApiResult<Json<Vec<FieldText>>> {
-    let profile = state.profile(&unit)?;
-    let period = parse_period(&period)?;
-    let change: NarrativeChange = json_body(&body, "a narrative change")?;
-    let change = change.parse()?;
-    let kind = state.config.reports.kind(&unit);
-    reporter::narrative::apply(&state.pool, profile, kind, period, change)
-        .await
-        .map_err(|error| match error {
-            ChangeError::Refused(message) => ApiError::bad_request(message),
-            ChangeError::Store(error) => ApiError::from(error),
-        })?;
-    tracing::info!(%unit, %period, "narrative edited over the API");
-    Ok(Json(
-        reporter::narrative::fields(&state.pool, profile, period).await?,
-    ))
 }

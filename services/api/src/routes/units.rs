@@ -136,6 +136,7 @@ pub async fn units(State(state): Shared) -> Json<Vec<UnitSummary>> {
 
 /// Which period.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// YYYY-MM; the open window without it.
     pub period: Option<String>,
@@ -235,6 +236,7 @@ const STREAM_RETRY_AFTER: u32 = 10;
 
 /// How many months.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TrendQuery {
     /// Months back from the open window, 1–36 (12 without it).
     #[param(minimum = 1, maximum = 36)]

@@ -115,6 +115,24 @@ impl NarrativeField {
     }
 }
 
+/// In the OpenAPI document: a string, one of the names.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for NarrativeField {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(NARRATIVE_FIELDS.iter().map(|(_, name, _)| *name)))
+            .description(Some(
+                "A narrative field, by its name in `baocao.toml` and the templates",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for NarrativeField {}
+
 impl TryFrom<String> for NarrativeField {
     type Error = String;
     fn try_from(name: String) -> Result<Self, Self::Error> {

@@ -121,11 +121,14 @@ pub fn build(form: &Form<'_>) -> Result<Vec<u8>, Error> {
         form.window_days.1.month(),
         form.window_days.1.day(),
     );
+    // A workbook's dates start in 1900: a window ending before (a period the API and the
+    // command line take, which no report has) is dated 1900-01-01.
     let created = ExcelDateTime::from_ymd(
         u16::try_from(y).unwrap_or(1900),
         u8::try_from(m).unwrap_or(1),
         u8::try_from(d).unwrap_or(1),
-    )?;
+    )
+    .or_else(|_| ExcelDateTime::from_ymd(1900, 1, 1))?;
     workbook.set_properties(
         &DocProperties::new()
             .set_title(format!("Biểu số II.06a — {}", period_line(form)))
@@ -318,6 +321,25 @@ mod tests {
         let b = build(&f).unwrap();
         assert!(a.starts_with(b"PK\x03\x04"));
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_window_before_the_first_day_a_workbook_holds_builds() {
+        let mut ind = sample();
+        ind.period = Period::new(1, 1).unwrap();
+        let mut f = form(
+            vec![Row {
+                name: "Phường Trí Quả",
+                indicators: &ind,
+            }],
+            false,
+        );
+        f.period = ind.period;
+        f.window_days = (
+            NaiveDate::from_ymd_opt(0, 12, 15).unwrap(),
+            NaiveDate::from_ymd_opt(1, 1, 15).unwrap(),
+        );
+        assert!(build(&f).is_ok());
     }
 
     #[test]
