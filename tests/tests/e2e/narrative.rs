@@ -132,7 +132,8 @@ async fn appends_past_a_fields_or_a_periods_bound_are_refused_by_the_command_lin
             &json!({"field": "propaganda", "action": "append", "text": long}),
         )
         .await;
-    assert_eq!(answer.status, 400);
+    assert_eq!(answer.status, 422);
+    assert_eq!(answer.json()["code"], "narrative_refused");
     let message = answer.json()["error"].as_str().unwrap().to_owned();
     assert!(
         message.contains("propaganda comes to 24500 characters"),
@@ -145,7 +146,7 @@ async fn appends_past_a_fields_or_a_periods_bound_are_refused_by_the_command_lin
             &json!({"field": "proposals", "action": "append", "text": three}),
         )
         .await;
-    assert_eq!(answer.status, 400);
+    assert_eq!(answer.status, 422);
     let message = answer.json()["error"].as_str().unwrap().to_owned();
     assert_eq!(
         message,
@@ -184,7 +185,8 @@ async fn a_paragraph_starting_with_at_is_refused_where_the_report_does_not_draw_
         async move { api.post(&path, &body).await }
     };
     let answer = post(&ward, "proposals").await;
-    assert_eq!(answer.status, 400);
+    assert_eq!(answer.status, 422);
+    assert_eq!(answer.json()["code"], "narrative_refused");
     let message = answer.json()["error"].as_str().unwrap().to_owned();
     assert!(
         message.contains("paragraph 2 cannot start with '@'"),
@@ -194,7 +196,7 @@ async fn a_paragraph_starting_with_at_is_refused_where_the_report_does_not_draw_
     let summary = province::SUMMARY_CODE;
     assert_eq!(post(summary, "proposals").await.status, 200);
     let answer = post(summary, "limitations").await;
-    assert_eq!(answer.status, 400);
+    assert_eq!(answer.status, 422);
     let message = answer.json()["error"].as_str().unwrap().to_owned();
     assert!(
         message.contains("limitations of a summary's report takes none"),
