@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod browser;
+pub mod cluster;
 pub mod http;
 pub mod raw_amqp;
 pub mod xlsx;
@@ -49,6 +50,20 @@ pub fn shipped_config() -> FileConfig {
         .expect("the shipped baocao.toml loads")
 }
 
+/// `baocao sim` publishing the reference month (May 2026 of Trí Quả, 1,308 events) and waiting
+/// up to 60 s until a running ingest has stored them all.
+pub const SIM_REFERENCE_MONTH: [&str; 9] = [
+    "sim",
+    "--unit",
+    "tri-qua",
+    "--period",
+    "2026-05",
+    "--profile",
+    "seed",
+    "--wait",
+    "60",
+];
+
 /// The reference ward.
 pub fn tri_qua() -> UnitCode {
     UnitCode::parse("tri-qua").expect("a valid code")
@@ -78,6 +93,27 @@ pub struct TestEnv {
     pub pool: PgPool,
     /// The configuration (the shipped file unless replaced).
     pub config: FileConfig,
+    /// What was made on the machine's servers, to remove when dropped.
+    made: Made,
+}
+
+/// Where a test's database or broker is.
+#[derive(Debug, Clone)]
+pub enum Place {
+    /// The machine's own server: the test makes its own database or vhost there, and removes
+    /// it.
+    Machine,
+    /// A server of the test's own (the cluster kit's): for a database, the base URL
+    /// (`postgres://user@host:port`) the database's name is added to; for the broker, the
+    /// whole `BAOCAO_AMQP_URL`. Nothing is removed: the server goes with the kit.
+    Own(String),
+}
+
+/// What a [`TestEnv`] made on the machine's servers.
+#[derive(Debug, Clone, Copy)]
+struct Made {
+    database: bool,
+    vhost: bool,
 }
 
 impl TestEnv {
@@ -88,21 +124,39 @@ impl TestEnv {
 
     /// As [`TestEnv::new`], with another configuration.
     pub async fn with_config(config: FileConfig) -> Self {
+        Self::at(config, Place::Machine, Place::Machine).await
+    }
+
+    /// As [`TestEnv::with_config`], with the database and the broker where the test says.
+    pub async fn at(config: FileConfig, database: Place, broker: Place) -> Self {
         init_logs();
         let name = format!("bct_{}", &Uuid::new_v4().simple().to_string()[..16]);
-        rabbitmqctl(&["add_vhost", &name]);
-        rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
-        let database_url = postgres_url(&name);
+        let amqp_url = match &broker {
+            Place::Machine => {
+                rabbitmqctl(&["add_vhost", &name]);
+                rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
+                format!("amqp://guest:guest@127.0.0.1:5672/{name}")
+            }
+            Place::Own(url) => url.clone(),
+        };
+        let database_url = match &database {
+            Place::Machine => postgres_url(&name),
+            Place::Own(base) => format!("{base}/{name}"),
+        };
         let pool = store::db::connect_and_migrate(&database_url, 10)
             .await
             .expect("the test database");
-        let amqp_url = format!("amqp://guest:guest@127.0.0.1:5672/{name}");
+        let made = Made {
+            database: matches!(database, Place::Machine),
+            vhost: matches!(broker, Place::Machine),
+        };
         Self {
             name,
             database_url,
             amqp_url,
             pool,
             config,
+            made,
         }
     }
 
@@ -498,15 +552,20 @@ impl TestEnv {
 impl Drop for TestEnv {
     fn drop(&mut self) {
         let name = self.name.clone();
+        let made = self.made;
         // Drop runs inside the test's runtime, which is blocked until this returns: clean up on a
         // thread with a runtime of its own, and let `with (force)` end the pool's sessions.
         std::fs::remove_dir_all(std::env::temp_dir().join(&name)).ok();
         std::thread::spawn(move || {
-            rabbitmqctl(&["delete_vhost", &name]);
+            if made.vhost {
+                rabbitmqctl(&["delete_vhost", &name]);
+            }
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build();
-            if let Ok(runtime) = runtime {
+            if let Ok(runtime) = runtime
+                && made.database
+            {
                 runtime.block_on(async {
                     if let Ok(mut admin) = PgConnection::connect(&postgres_url("postgres")).await {
                         let drop = format!("drop database if exists \"{name}\" with (force)");
@@ -672,16 +731,25 @@ pub async fn two_wards(extra: &str) -> (TestEnv, PathBuf) {
 pub const WAIT: Duration = Duration::from_secs(60);
 
 /// Waits until `check` holds, polling every 100 ms; panics naming `what` after [`WAIT`].
-pub async fn until<F, Fut>(what: &str, mut check: F)
+pub async fn until<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + WAIT;
+    until_within(what, WAIT, check).await;
+}
+
+/// Waits until `check` holds, polling every 100 ms; panics naming `what` after `limit`.
+pub async fn until_within<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
     while !check().await {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "not within {WAIT:?}: {what}"
+            "not within {limit:?}: {what}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

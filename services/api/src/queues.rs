@@ -8,7 +8,7 @@ use anyhow::Context;
 use broker::{Connection, QueueDepth, Topology};
 use lifecycle::{Shutdown, Streak};
 
-/// How long one look at the broker may take.
+/// How long one look at the queues may take, once connected.
 const PATIENCE: Duration = Duration::from_secs(5);
 /// How often the broker is looked at.
 const LOOK_EVERY: Duration = Duration::from_secs(5);
@@ -77,10 +77,9 @@ impl QueueWatch {
     async fn look(&self, connection: &mut Option<Connection>) -> anyhow::Result<Vec<QueueDepth>> {
         if !connection.as_ref().is_some_and(|c| c.status().connected()) {
             *connection = None;
-            let made = tokio::time::timeout(PATIENCE, broker::connect(&self.url, "baocao-api"))
-                .await
-                .context("RabbitMQ did not answer within 5 s")??;
-            *connection = Some(made);
+            // Bounded by `connect` itself, per node: an outer bound would cut the attempt at a
+            // frozen first node before the next node of a list got its turn.
+            *connection = Some(broker::connect(&self.url, "baocao-api").await?);
         }
         let connection = connection.as_ref().context("no broker connection")?;
         let mut depths = Vec::with_capacity(3);

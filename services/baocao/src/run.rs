@@ -182,7 +182,8 @@ fn reporter_sender(settings: &Settings) -> anyhow::Result<reporter::sender::Send
         first: chrono::TimeDelta::try_seconds(first).unwrap_or(chrono::TimeDelta::hours(1)),
         ..RetryPolicy::default()
     };
-    Ok(Sender::new(mailer, retry))
+    let lease = Duration::from_secs(tuning.outbox_lease_seconds);
+    Ok(Sender::new(mailer, retry).with_lease(lease))
 }
 
 /// Connects to the database (creating and migrating it), retrying with backoff while it is

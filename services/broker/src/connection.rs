@@ -1,6 +1,6 @@
-//! Connecting to RabbitMQ, and closing without hanging. Every connection reads the broker's
-//! frames through [`crate::frames::Screened`], so that no frame a publisher can make stops
-//! lapin.
+//! Connecting to RabbitMQ (one node, or the first of a cluster's nodes that answers), and
+//! closing without hanging. Every connection reads the broker's frames through
+//! [`crate::frames::Screened`], so that no frame a publisher can make stops lapin.
 
 use std::io;
 use std::net::SocketAddr;
@@ -11,41 +11,113 @@ use anyhow::Context;
 use async_rs::traits::Reactor;
 use async_rs::util::RuntimeParts;
 use async_rs::{Runtime, Tokio};
-use futures_lite::Stream;
 use futures_lite::io::{AsyncRead, AsyncWrite};
+use futures_lite::{Stream, StreamExt};
 use lapin::tcp::{AMQPUriTcpExt, AsyncTcpStream, TLSConfig};
 use lapin::uri::AMQPUri;
 use lapin::{Connection, ConnectionProperties};
 
 use crate::frames::Screened;
+use crate::nodes::{self, Node, Nodes};
 
-/// How long one connection attempt may take.
+/// How long one connection attempt may take, when `BAOCAO_AMQP_URL` names one node.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the attempt at each node may take, when `BAOCAO_AMQP_URL` names several: a node
+/// that is frozen accepts TCP and answers nothing, and the next one must get its turn.
+const NODE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long closing may take before the connection is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connects to the broker once, failing fast: callers that must keep going (the ingest worker)
-/// run their own reconnect loop with backoff and a shutdown signal. lapin's automatic recovery
-/// is deliberately off: a recovering connection re-subscribes its consumers in the background,
-/// so one abandoned by a failed worker would keep holding prefetched messages unread.
+/// Connects to the broker, failing fast: callers that must keep going (the ingest worker) run
+/// their own reconnect loop with backoff and a shutdown signal. lapin's automatic recovery is
+/// deliberately off: a recovering connection re-subscribes its consumers in the background, so
+/// one abandoned by a failed worker would keep holding prefetched messages unread.
+///
+/// `url` is one AMQP URL or several separated by commas (the nodes of a cluster): each is tried
+/// in turn ([`crate::nodes`]: as listed, a node that failed lately last) until one answers.
 pub async fn connect(url: &str, name: &str) -> anyhow::Result<Connection> {
-    // The parse error of amq-protocol-uri quotes the whole URL, password included.
-    let uri = url.parse::<lapin::uri::AMQPUri>().map_err(|_| {
-        anyhow::anyhow!(
-            "BAOCAO_AMQP_URL is not a valid AMQP URL (amqp://user:password@host:port/vhost)"
-        )
-    })?;
+    let nodes = Nodes::parse(url)?;
+    let bound = if nodes.len() == 1 {
+        CONNECT_TIMEOUT
+    } else {
+        NODE_TIMEOUT
+    };
+    let mut failures = Vec::with_capacity(nodes.len());
+    for (tried, node) in nodes.in_order().into_iter().enumerate() {
+        match connect_node(node, name, bound).await {
+            Ok(connection) => {
+                nodes::trust(&node.name);
+                watch(&connection, &node.name);
+                if tried > 0 {
+                    tracing::info!(
+                        node = %node.name,
+                        connection = name,
+                        "connected to RabbitMQ after {tried} node(s) failed"
+                    );
+                }
+                return Ok(connection);
+            }
+            Err(error) => {
+                nodes::suspect(&node.name);
+                failures.push(error);
+            }
+        }
+    }
+    Err(unreachable(failures))
+}
+
+/// One attempt at `node`, within `bound`.
+async fn connect_node(node: &Node, name: &str, bound: Duration) -> anyhow::Result<Connection> {
     let properties = ConnectionProperties::default().with_connection_name(name.into());
     let runtime = Runtime::new(RuntimeParts::new(
         Tokio::current(),
         ScreeningReactor(Tokio::current()),
     ));
-    let connecting = Connection::connector(uri, runtime, connect_screened, properties);
-    tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+    let connecting = Connection::connector(node.uri.clone(), runtime, connect_screened, properties);
+    tokio::time::timeout(bound, connecting)
         .await
-        .map_err(|_| anyhow::anyhow!("RabbitMQ did not answer within {CONNECT_TIMEOUT:?}"))?
-        .context("Failed to connect to RabbitMQ (check BAOCAO_AMQP_URL)")
+        .map_err(|_| anyhow::anyhow!("RabbitMQ at {} did not answer within {bound:?}", node.name))?
+        .with_context(|| {
+            format!(
+                "Failed to connect to RabbitMQ at {} (check BAOCAO_AMQP_URL)",
+                node.name
+            )
+        })
+}
+
+/// The error when no node answered: the one node's own, or every node's in a list.
+fn unreachable(mut failures: Vec<anyhow::Error>) -> anyhow::Error {
+    if failures.len() == 1
+        && let Some(only) = failures.pop()
+    {
+        return only;
+    }
+    let each: Vec<String> = failures.iter().map(|e| format!("{e:#}")).collect();
+    anyhow::anyhow!(
+        "none of the {} RabbitMQ nodes answered: {}",
+        each.len(),
+        each.join("; ")
+    )
+}
+
+/// Marks the node suspect when the connection fails once made (the node killed, or frozen past
+/// the heartbeat), so that the reconnection tries the other nodes first. A channel's error (a
+/// queue not declared yet) is an error event too, and leaves the connection, and the node, as
+/// they were.
+fn watch(connection: &Connection, node: &str) {
+    let mut events = connection.events_listener();
+    let status = connection.status().clone();
+    let node = node.to_owned();
+    tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            if matches!(event, lapin::Event::Error(_)) && status.errored() {
+                nodes::suspect(&node);
+                return;
+            }
+        }
+    });
 }
 
 /// The socket lapin gets: TCP (and TLS for `amqps://`) as lapin would open it, screened.
@@ -122,5 +194,31 @@ mod tests {
         let message = format!("{error:#}");
         assert!(!message.contains("s3cret"), "{message}");
         assert!(message.contains("BAOCAO_AMQP_URL"), "{message}");
+    }
+
+    /// A port nobody listens on.
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.local_addr().expect("its address").port()
+    }
+
+    #[tokio::test]
+    async fn every_node_is_tried_and_named_without_its_password() {
+        let (first, second) = (closed_port(), closed_port());
+        let url = format!(
+            "amqp://guest:s3cret@127.0.0.1:{first}/%2f,amqp://guest:s3cret@127.0.0.1:{second}/%2f"
+        );
+        let error = connect(&url, "test").await.expect_err("nobody listens");
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("none of the 2 RabbitMQ nodes"),
+            "{message}"
+        );
+        assert!(message.contains(&format!("127.0.0.1:{first}")), "{message}");
+        assert!(
+            message.contains(&format!("127.0.0.1:{second}")),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret"), "{message}");
     }
 }

@@ -4,6 +4,8 @@
 //! - [`topology`]: the exchanges and queues of SPEC §3.1, as configured (`[broker]`), and
 //!   declaring them.
 //! - [`connection`]: connecting once, failing fast, and closing within a bounded time.
+//! - [`nodes`]: the nodes `BAOCAO_AMQP_URL` lists (one, or a cluster's several, separated by
+//!   commas) and the order they are tried in.
 //! - [`frames`]: the broker's frames screened before lapin parses them, so that bytes a
 //!   publisher can send (a routing key that is not UTF-8, headers nested thousands deep) never
 //!   drop the connection or overflow the stack.
@@ -17,6 +19,7 @@
 pub mod connection;
 pub mod frames;
 pub mod inspect;
+pub mod nodes;
 pub mod publish;
 pub mod topology;
 

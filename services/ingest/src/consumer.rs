@@ -398,7 +398,9 @@ impl Worker {
 /// Writes `events`, splitting a batch that the database refuses (a value it cannot take, a
 /// statement too large) in halves until each refused event stands alone: those are returned
 /// with the database's error, everything else is committed. A failure that retrying can mend
-/// (the database away) is returned as `Err`; the parts already committed are duplicates when
+/// (the database away, a standby reached where the primary was expected, whose connection
+/// `store::events::write_batch` closes so that the retry takes a new one) is returned as
+/// `Err`, and never dead-letters anything; the parts already committed are duplicates when
 /// the batch is tried again, and are dropped then.
 async fn write_isolating(
     pool: &PgPool,

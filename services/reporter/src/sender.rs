@@ -102,6 +102,10 @@ impl RetryPolicy {
     }
 }
 
+/// How long a claim on a message lasts by default: a sender that dies mid-message leaves it
+/// `sending` this long before another claims it.
+pub const LEASE: Duration = Duration::from_secs(300);
+
 /// The outbox sender.
 pub struct Sender {
     mailer: Mailer,
@@ -117,8 +121,18 @@ impl Sender {
         Self {
             mailer,
             retry,
-            lease: TimeDelta::minutes(5),
+            lease: TimeDelta::from_std(LEASE).unwrap_or(TimeDelta::minutes(5)),
             id: Uuid::new_v4(),
+        }
+    }
+
+    /// The same sender with claims that last `lease` ([`LEASE`] by default). It must outlast
+    /// an exchange and the recording of its outcome: the configuration checks that it is at
+    /// least twice the SMTP bound.
+    pub fn with_lease(self, lease: Duration) -> Self {
+        Self {
+            lease: TimeDelta::from_std(lease).unwrap_or(self.lease),
+            ..self
         }
     }
 

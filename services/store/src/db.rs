@@ -39,12 +39,46 @@ pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Res
 /// Opens a pool on an existing, migrated database.
 pub async fn connect(options: PgConnectOptions, max_connections: u32) -> anyhow::Result<PgPool> {
     let database = options.get_database().unwrap_or("(default)").to_owned();
-    PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+    pool_options(max_connections)
         .connect_with(options)
         .await
         .with_context(|| format!("Failed to connect to database {database}"))
+}
+
+/// Every pool's options: `max_connections`, a 5 s wait for a connection, and an idle
+/// connection handed out only while its server takes writes ([`writable`], in place of sqlx's
+/// ping before each acquire, at the same cost of one round trip).
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
+        .before_acquire(|connection, _| Box::pin(writable(connection)))
+}
+
+/// Whether the server behind `connection` answers and takes writes; the pool closes the
+/// connection when not. A connection made while the database's address led to a standby (a
+/// Service following a failover late) stays on that standby, and every write on it fails with
+/// SQLSTATE 25006 ([`Failure::ReadOnly`]): the pool closes it and opens a new one, which reaches
+/// the primary once the address does. One that does not answer (its server gone) is closed as
+/// the ping's failure would close it, without a warning per connection.
+async fn writable(connection: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    let read_only = sqlx::query_scalar!(
+        r#"select current_setting('transaction_read_only') = 'on' as "read_only!""#
+    )
+    .fetch_one(connection)
+    .await;
+    match read_only {
+        Ok(false) => Ok(true),
+        Ok(true) => {
+            tracing::info!("closed a pooled connection to a read-only server (a standby?)");
+            Ok(false)
+        }
+        Err(error) => {
+            tracing::debug!(%error, "closed a pooled connection that does not answer");
+            Ok(false)
+        }
+    }
 }
 
 /// Whether connecting failed because the database does not exist (SQLSTATE 3D000).
@@ -105,10 +139,7 @@ pub async fn ping(pool: &PgPool) -> anyhow::Result<()> {
 pub fn connect_lazy(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url).context("Failed to parse the database URL")?;
     let options = crate::relay::route(options);
-    Ok(PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy_with(options))
+    Ok(pool_options(max_connections).connect_lazy_with(options))
 }
 
 /// A pool on the same database as `pool`, with the same options (the relay's route included),
@@ -116,10 +147,7 @@ pub fn connect_lazy(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
 /// behind `pool`'s other users (the API's readiness look).
 pub fn lazy_sibling(pool: &PgPool, max_connections: u32) -> PgPool {
     let options = (*pool.connect_options()).clone();
-    PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy_with(options)
+    pool_options(max_connections).connect_lazy_with(options)
 }
 
 /// What a failed write means for what it was writing.
@@ -130,10 +158,18 @@ pub enum Failure {
     /// timeout; or a value sqlx could not encode). Retrying the same rows cannot pass: the
     /// rows at fault are to be isolated.
     Refused,
+    /// The server refuses every write (SQLSTATE 25006, read-only transaction): the address
+    /// led to a standby (a Service that has not followed a failover yet), or the server was made
+    /// read-only. The same rows are to be retried on a new connection: this one stays on the
+    /// standby however often it is asked, so it is closed, never handed back to the pool.
+    ReadOnly,
     /// Anything else: the database is away or failing over, a lock or serialization conflict,
     /// or a deployment fault (a migration missing). Retrying the same rows later can pass.
     Retry,
 }
+
+/// SQLSTATE 25006: a write in a read-only transaction (every transaction of a standby).
+const READ_ONLY: &str = "25006";
 
 /// Classifies a failed write by its SQLSTATE.
 pub fn classify(error: &anyhow::Error) -> Failure {
@@ -141,16 +177,7 @@ pub fn classify(error: &anyhow::Error) -> Failure {
         match cause.downcast_ref::<sqlx::Error>() {
             Some(sqlx::Error::Encode(_)) => return Failure::Refused,
             Some(sqlx::Error::Database(database)) => {
-                let code = database.code().unwrap_or_default();
-                let refused = ["22", "23", "54"]
-                    .iter()
-                    .any(|class| code.starts_with(class))
-                    || code == "57014";
-                return if refused {
-                    Failure::Refused
-                } else {
-                    Failure::Retry
-                };
+                return classify_code(&database.code().unwrap_or_default());
             }
             _ => {}
         }
@@ -158,9 +185,24 @@ pub fn classify(error: &anyhow::Error) -> Failure {
     Failure::Retry
 }
 
+fn classify_code(code: &str) -> Failure {
+    let refused = ["22", "23", "54"]
+        .iter()
+        .any(|class| code.starts_with(class))
+        || code == "57014";
+    if refused {
+        Failure::Refused
+    } else if code == READ_ONLY {
+        Failure::ReadOnly
+    } else {
+        Failure::Retry
+    }
+}
+
 /// Whether `error` means the database is unavailable for now (rather than refusing what it
 /// was asked): no connection, a server starting or shutting down, too many connections, a
-/// database not accepting connections for now (55000, as during maintenance).
+/// database not accepting connections for now (55000, as during maintenance), a standby
+/// reached where the primary was expected (25006, read-only, during a failover).
 pub fn is_unavailable(error: &anyhow::Error) -> bool {
     error
         .chain()
@@ -170,8 +212,24 @@ pub fn is_unavailable(error: &anyhow::Error) -> bool {
                 let code = database.code().unwrap_or_default();
                 code.starts_with("08")
                     || code.starts_with("57P")
-                    || ["53300", "55000"].contains(&code.as_ref())
+                    || ["53300", "55000", READ_ONLY].contains(&code.as_ref())
             }
             _ => false,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_values_read_only_servers_and_the_rest_are_told_apart() {
+        for code in ["22P02", "23502", "54000", "57014"] {
+            assert_eq!(classify_code(code), Failure::Refused, "{code}");
+        }
+        assert_eq!(classify_code("25006"), Failure::ReadOnly);
+        for code in ["08006", "40001", "40P01", "57P01", "42P01"] {
+            assert_eq!(classify_code(code), Failure::Retry, "{code}");
+        }
+    }
 }

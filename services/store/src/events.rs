@@ -12,8 +12,10 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use domain::event::Provenance;
 use domain::{EventKind, ParsedEvent};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
+
+use crate::db::Failure;
 
 /// The PostgreSQL channel on which each committed batch names the units it changed, one
 /// notification per unit: the API's live counters listen on it, whatever process wrote.
@@ -35,9 +37,31 @@ pub struct BatchOutcome {
 
 /// Stores `events` in one transaction and commits it. The commit notifies
 /// [`CHANGES_CHANNEL`] once for each unit with a new event.
+///
+/// A connection that refuses the batch as read-only ([`Failure::ReadOnly`]: the address led to
+/// a standby, or the server was made read-only) is closed instead of going back to the pool,
+/// so that the batch's retry opens a new one, which may reach the primary.
 #[tracing::instrument(skip_all, fields(events = events.len()))]
 pub async fn write_batch(pool: &PgPool, events: &[ParsedEvent]) -> anyhow::Result<BatchOutcome> {
-    let mut tx = pool
+    let mut connection = pool
+        .acquire()
+        .await
+        .context("Failed to get a connection for the batch")?;
+    let written = write_batch_on(&mut connection, events).await;
+    if let Err(error) = &written
+        && crate::db::classify(error) == Failure::ReadOnly
+    {
+        connection.close_on_drop();
+    }
+    written
+}
+
+/// [`write_batch`] on one connection.
+async fn write_batch_on(
+    connection: &mut PgConnection,
+    events: &[ParsedEvent],
+) -> anyhow::Result<BatchOutcome> {
+    let mut tx = connection
         .begin()
         .await
         .context("Failed to begin the batch transaction")?;

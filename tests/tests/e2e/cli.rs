@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use baocao_tests::{TestEnv, repo_root};
+use baocao_tests::{SIM_REFERENCE_MONTH, TestEnv, repo_root};
 use serde_json::Value;
 
 fn baocao(env: &TestEnv, args: &[&str]) -> Output {
@@ -28,17 +28,7 @@ async fn sim_then_report_show_prints_the_reference_months_indicators() {
     let mut worker = env
         .spawn_worker(Path::new(env!("CARGO_BIN_EXE_baocao-under-test")))
         .unwrap();
-    let seed = [
-        "sim",
-        "--unit",
-        "tri-qua",
-        "--period",
-        "2026-05",
-        "--profile",
-        "seed",
-        "--wait",
-        "60",
-    ];
+    let seed = SIM_REFERENCE_MONTH;
     let seeded = baocao(&env, &seed);
     let printed = stdout(&seeded);
     assert!(
@@ -148,4 +138,41 @@ async fn errors_are_one_line_with_a_non_zero_status() {
         "{message}"
     );
     assert!(message.contains("field `schedule.send_time`"), "{message}");
+}
+
+/// `baocao args` with `amqp_url` as `BAOCAO_AMQP_URL`.
+fn with_broker(env: &TestEnv, amqp_url: &str, args: &[&str]) -> Output {
+    env.command(Path::new(env!("CARGO_BIN_EXE_baocao-under-test")))
+        .env("BAOCAO_AMQP_URL", amqp_url)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A port of 127.0.0.1 nobody listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn the_broker_commands_try_each_node_listed_in_turn_and_never_print_a_password() {
+    let env = TestEnv::new().await;
+    env.broker().await.close().await; // the topology, declared
+    let dead = |port: u16| format!("amqp://guest:s3cret-pw@127.0.0.1:{port}/{}", env.name);
+    let live = env.amqp_url.clone();
+    // The first node is down: the next one listed answers.
+    let list = format!("{},{live}", dead(closed_port()));
+    let listed = with_broker(&env, &list, &["dead-letters", "list"]);
+    assert!(stdout(&listed).contains("no dead letters"));
+    // None answers: each is named by its address, the password nowhere.
+    let (first, second) = (closed_port(), closed_port());
+    let none = format!("{},{}", dead(first), dead(second));
+    let failed = with_broker(&env, &none, &["dead-letters", "replay"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let error = String::from_utf8_lossy(&failed.stderr);
+    assert!(error.contains("none of the 2 RabbitMQ nodes"), "{error}");
+    assert!(error.contains(&format!("127.0.0.1:{first}")), "{error}");
+    assert!(error.contains(&format!("127.0.0.1:{second}")), "{error}");
+    assert!(!error.contains("s3cret-pw"), "{error}");
 }

@@ -7,6 +7,7 @@ mod api;
 mod architecture;
 mod browser;
 mod cli;
+mod cluster;
 mod contract;
 mod contracts;
 mod corrections;

@@ -1,5 +1,6 @@
 //! Failures around the worker lose nothing and count nothing twice: the database going away,
-//! the broker cutting connections, the worker killed with SIGKILL, and SIGTERM.
+//! the broker cutting connections, the worker killed with SIGKILL, SIGTERM, and a connection
+//! to a server that refuses writes (a standby).
 
 use std::path::Path;
 use std::process::{Child, Command};
@@ -236,4 +237,43 @@ async fn a_worker_started_while_the_database_is_down_waits_for_it_and_then_consu
     env.wait_for_stored(10, WAIT).await;
     baocao_tests::terminate(worker).await;
     broker.close().await;
+}
+
+/// Reproduced before the fix: a pooled connection whose server refuses writes (SQLSTATE 25006,
+/// as every connection to a standby does) was handed back to the pool, and the batch's retry
+/// took the same connection and was refused again, for as long as the pool kept it (a busy
+/// connection is never idle long enough to expire). Now that connection is closed and the retry
+/// runs on a new one, as ingest's loop retries: the batch commits.
+#[tokio::test]
+async fn a_batch_refused_as_read_only_is_retried_on_a_new_connection_and_commits() {
+    let env = TestEnv::new().await;
+    let options: sqlx::postgres::PgConnectOptions = env.database_url.parse().unwrap();
+    let pool = store::db::connect(options, 1).await.unwrap();
+    // The pool's one connection now refuses every write, as one made to a standby does.
+    sqlx::query("set default_transaction_read_only = on")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let events: Vec<ParsedEvent> = documents("read-only", 10)
+        .iter()
+        .map(|e| {
+            let body = serde_json::to_vec(e).unwrap();
+            domain::parse_event(&body, &env.config.known_units(), Utc::now()).unwrap()
+        })
+        .collect();
+    let mut refusals = Vec::new();
+    for _ in 0..3 {
+        match store::events::write_batch(&pool, &events).await {
+            Ok(outcome) => {
+                assert_eq!(outcome.stored, 10);
+                assert_eq!(env.stored_events().await, 10);
+                return;
+            }
+            Err(error) => {
+                assert_eq!(store::db::classify(&error), store::db::Failure::ReadOnly);
+                refusals.push(format!("{error:#}"));
+            }
+        }
+    }
+    panic!("every retry was refused on the same connection: {refusals:?}");
 }

@@ -27,7 +27,8 @@ pub(super) fn check(path: &Path, text: &str, config: &FileConfig) -> Result<(), 
     check_summaries(path, text, config)
 }
 
-/// An SMTP exchange ends before a stopping process does; a retry waits at least a second.
+/// An SMTP exchange ends before a stopping process does, and before its claim's lease; a retry
+/// waits at least a second.
 fn check_reporter(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
     let tuning = &config.reporter;
     let problem = if !(1..=MAX_SMTP_TIMEOUT_SECONDS).contains(&tuning.smtp_timeout_seconds) {
@@ -41,6 +42,16 @@ fn check_reporter(path: &Path, text: &str, config: &FileConfig) -> Result<(), Co
         Some((
             "email_retry_seconds",
             "email_retry_seconds must be at least 1".to_owned(),
+        ))
+    } else if tuning.outbox_lease_seconds < 2 * tuning.smtp_timeout_seconds {
+        Some((
+            "outbox_lease_seconds",
+            format!(
+                "outbox_lease_seconds must be at least twice smtp_timeout_seconds ({}): a claim \
+                 that ends while its exchange is still going would let another sender send the \
+                 message again",
+                2 * tuning.smtp_timeout_seconds
+            ),
         ))
     } else {
         None

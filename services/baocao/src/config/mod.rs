@@ -209,6 +209,11 @@ pub struct ReporterTuning {
     /// The wait after an email's first failed attempt, in seconds (at least 1); each further
     /// failure doubles it, up to an hour.
     pub email_retry_seconds: u64,
+    /// How long a sender's claim on an email lasts, in seconds (at least twice
+    /// `smtp_timeout_seconds`): a claim whose outcome was never recorded (the sender's process
+    /// died, or the database failed over as the claim committed) leaves the message `sending`
+    /// until then, and another sender then tries it again with the same Message-ID.
+    pub outbox_lease_seconds: u64,
 }
 
 /// The longest `smtp_timeout_seconds`: within the 25 s a stopping process gives its work.
@@ -221,6 +226,7 @@ impl Default for ReporterTuning {
             schedule_every_seconds: 30,
             smtp_timeout_seconds: reporter::smtp::SMTP_TIMEOUT.as_secs(),
             email_retry_seconds: 30,
+            outbox_lease_seconds: reporter::sender::LEASE.as_secs(),
         }
     }
 }
@@ -551,7 +557,7 @@ mod tests {
     }
 
     #[test]
-    fn an_smtp_bound_beyond_the_stop_or_a_zero_retry_wait_names_its_field() {
+    fn an_smtp_bound_beyond_the_stop_a_zero_retry_wait_or_a_short_lease_names_its_field() {
         let text = format!("{SHIPPED}\n[reporter]\nsmtp_timeout_seconds = 21\n");
         let message = error_of(&text);
         assert!(
@@ -565,10 +571,18 @@ mod tests {
             message.contains("field `reporter.email_retry_seconds`"),
             "{message}"
         );
-        let text = format!("{SHIPPED}\n[reporter]\nsmtp_timeout_seconds = 2\n");
+        let text = format!("{SHIPPED}\n[reporter]\noutbox_lease_seconds = 39\n");
+        let message = error_of(&text);
+        assert!(
+            message.contains("field `reporter.outbox_lease_seconds`") && message.contains("40"),
+            "{message}"
+        );
+        let text =
+            format!("{SHIPPED}\n[reporter]\nsmtp_timeout_seconds = 2\noutbox_lease_seconds = 4\n");
         let config = parse_file(Path::new("baocao.toml"), &text).unwrap();
         assert_eq!(config.reporter.smtp_timeout_seconds, 2);
         assert_eq!(config.reporter.email_retry_seconds, 30);
+        assert_eq!(config.reporter.outbox_lease_seconds, 4);
     }
 
     #[test]
