@@ -8,6 +8,7 @@ pub mod bench;
 pub mod browser;
 pub mod cluster;
 pub mod http;
+pub mod items;
 pub mod raw_amqp;
 pub mod xlsx;
 

@@ -15,7 +15,7 @@ import sys
 
 import openpyxl
 
-FORM, FIGURES = "II.06a", "Chỉ tiêu"
+FORM, FIGURES, OVERDUE = "II.06a", "Chỉ tiêu", "Hồ sơ quá hạn"
 
 
 def is_number(v):
@@ -206,6 +206,20 @@ def main():
         )
     else:
         out["figures_total_formulas"], out["figures_total_matches"] = 0, 0
+
+    # ---- Hồ sơ quá hạn (a report's workbook) ----
+    if OVERDUE in wb_v.sheetnames:
+        o = wb_v[OVERDUE]
+        header = find_row(o, 1, "TT")
+        out["overdue_header"] = [o.cell(header, c).value for c in range(1, 10)]
+        out["overdue_rows"] = [
+            [o.cell(r, c).value for c in range(1, 10)]
+            for r in range(header + 1, o.max_row + 1)
+            if is_number(o.cell(r, 1).value)
+        ]
+        out["overdue_texts"] = [
+            c.value for row in o.iter_rows() for c in row if isinstance(c.value, str)
+        ]
 
     print(json.dumps(out, ensure_ascii=False))
 

@@ -167,6 +167,132 @@ function showIndicators(doc) {
   updateTrend(doc);
 }
 
+// Every figure of the unit's counters opens its list of items (SPEC §5.1), for the open window.
+function linkFigures() {
+  for (const node of document.querySelectorAll("#unit-view [data-figure]")) {
+    if (node.closest("button")) continue;
+    const button = el("button", { type: "button", class: "figure-link", "data-figure-link": node.dataset.figure,
+      title: "Xem danh sách" });
+    node.replaceWith(button);
+    button.append(node);
+    button.onclick = () => openItems(unit, "", node.dataset.figure);
+  }
+}
+
+// ---------------------------------------------------------------- a figure's items
+
+// The figures as the indicators document names them, grouped as the report groups them; the
+// list's columns and titles come from the API.
+const FIGURES = [
+  ["documents.issued", "Văn bản ban hành"], ["documents.digitally_signed", "Văn bản ký số"],
+  ["petitions.carried_over", "Phản ánh kỳ trước chuyển qua"], ["petitions.received", "Phản ánh tiếp nhận"],
+  ["petitions.resolved", "Phản ánh đã xử lý"], ["petitions.pending", "Phản ánh đang xử lý"],
+  ["procedures.carried_over", "Hồ sơ kỳ trước chuyển qua"], ["procedures.received", "Hồ sơ tiếp nhận"],
+  ["procedures.online", "Hồ sơ trực tuyến"], ["procedures.direct", "Hồ sơ trực tiếp"],
+  ["procedures.postal", "Hồ sơ bưu chính"], ["procedures.digitized", "Hồ sơ số hóa"],
+  ["procedures.resolved", "Hồ sơ đã giải quyết"], ["procedures.resolved_early", "Giải quyết trước hạn"],
+  ["procedures.resolved_on_time", "Giải quyết đúng hạn"], ["procedures.resolved_late", "Giải quyết quá hạn"],
+  ["procedures.resolved_without_result", "Kết thúc không có kết quả"], ["procedures.pending", "Hồ sơ đang giải quyết"],
+  ["procedures.pending_on_time", "Đang giải quyết trong hạn"], ["procedures.pending_overdue", "Đang giải quyết quá hạn"],
+  ["articles.published", "Tin, bài đã đăng"],
+];
+const PER_PAGE = 100;
+const items = { code: null, period: "", figure: "", revision: null, page: 1, sort: "id", order: "asc", ticket: 0 };
+
+function itemsQuery(extra) {
+  const q = new URLSearchParams({ figure: items.figure, sort: items.sort, order: items.order, ...extra });
+  if (items.period) q.set("period", items.period);
+  if (items.revision) q.set("revision", items.revision);
+  return `/api/units/${encodeURIComponent(items.code)}/items?` + q;
+}
+
+// Opens the list of `figure` of unit (or summary) `code` for `period` ("" for the open window),
+// as revision `revision` counted it when given (a sent report), else as the figures stand now.
+function openItems(code, period, figure, revision) {
+  Object.assign(items, { code, period: period || "", figure, revision: revision || null, page: 1, sort: "id", order: "asc" });
+  const periods = $("items-period");
+  periods.replaceChildren(...[...$("overview-period").options].map((o) => el("option", { value: o.value }, o.textContent)));
+  periods.value = items.period;
+  if (periods.value !== items.period) periods.append(el("option", { value: items.period }, periodName(items.period)));
+  periods.value = items.period;
+  periods.onchange = () => { items.period = periods.value; items.revision = null; items.page = 1; loadItems(); };
+  const figures = $("items-figure");
+  figures.replaceChildren(...FIGURES.map(([path, label]) => el("option", { value: path }, label)));
+  figures.value = figure;
+  figures.onchange = () => { items.figure = figures.value; items.page = 1; items.sort = "id"; items.order = "asc"; loadItems(); };
+  $("items-prev").onclick = () => { items.page -= 1; loadItems(); };
+  $("items-next").onclick = () => { items.page += 1; loadItems(); };
+  $("items-csv").onclick = () => saveItems("csv");
+  $("items-xlsx").onclick = () => saveItems("xlsx");
+  $("items-table").replaceChildren();
+  $("items-dialog").showModal();
+  return loadItems();
+}
+
+async function loadItems() {
+  const ticket = ++items.ticket;
+  $("items-count").textContent = "Đang tải…";
+  let page;
+  try {
+    page = await json(itemsQuery({ page: items.page, per_page: PER_PAGE }));
+  } catch (error) {
+    $("items-count").textContent = "";
+    $("items-note").textContent = error.message;
+    $("items-table").replaceChildren();
+    return;
+  }
+  if (ticket !== items.ticket) return;
+  const who = unitsByCode.get(items.code)?.name || items.code;
+  $("items-title").textContent = `${page.group}: ${page.label} · ${who}`;
+  $("items-note").textContent = (page.revision ? `Như khi lập báo cáo lần ${page.revision}` : "Số liệu hiện tại") +
+    ` · ${periodName(page.period)}`;
+  const first = (page.page - 1) * page.per_page;
+  const shown = page.items.length ? `${count(first + 1)}–${count(first + page.items.length)}` : "0";
+  $("items-count").textContent = `${shown} mục` + (page.more ? " (còn tiếp)" : "");
+  $("items-page").textContent = `Trang ${page.page}`;
+  $("items-prev").disabled = page.page <= 1;
+  $("items-next").disabled = !page.more;
+  const sortable = new Set(["unit", "id", "received_at", "due_at", "resolved_at"]);
+  const head = el("tr", {}, ...page.columns.map((c) => {
+    const th = el("th", { "data-column": c.name });
+    if (!sortable.has(c.name)) { th.textContent = c.title; return th; }
+    if (items.sort === c.name) th.setAttribute("aria-sort", items.order === "asc" ? "ascending" : "descending");
+    th.append(el("button", { type: "button", onclick: () => {
+      items.order = items.sort === c.name && items.order === "asc" ? "desc" : "asc";
+      items.sort = c.name;
+      items.page = 1;
+      loadItems();
+    } }, c.title));
+    return th;
+  }));
+  const cell = (item, c) => {
+    const value = c.name === "digitally_signed" ? item.digital : item[c.name === "digitized" ? "digital" : c.name];
+    if (value == null) return el("td", {});
+    if (typeof value === "boolean") return el("td", {}, value ? "có" : "không");
+    if (c.name === "days_late") return el("td", { class: "num late" }, count(value));
+    if (c.name.endsWith("_at")) return el("td", {}, date(value));
+    if (c.name === "channel") return el("td", {}, CHANNELS[value] || value);
+    return el("td", {}, String(value));
+  };
+  const body = page.items.map((item) => el("tr", {}, ...page.columns.map((c) => cell(item, c))));
+  if (!body.length) body.push(el("tr", {}, el("td", { colspan: page.columns.length, class: "muted" }, "Không có mục nào")));
+  $("items-table").replaceChildren(el("table", {}, el("thead", {}, head), el("tbody", {}, body)));
+  document.body.dataset.items = `${page.figure} ${page.items.length}`;
+}
+
+const CHANNELS = { online: "Trực tuyến", direct: "Trực tiếp", postal: "Bưu chính" };
+
+async function saveItems(format) {
+  const response = await api(itemsQuery({ format }));
+  if (!response.ok) return toast("Không tải được: " + ((await response.json().catch(() => ({}))).error || response.statusText));
+  const blob = await response.blob();
+  const name = `${items.code}-${items.period || "ky-dang-mo"}-${items.figure}.${format}`;
+  const link = el("a", { href: URL.createObjectURL(blob), download: name });
+  document.body.append(link);
+  link.click();
+  setTimeout(() => { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+}
+
 // The open window's point of the trend follows the live counters.
 function updateTrend(doc) {
   const last = trendPoints[trendPoints.length - 1];
@@ -450,7 +576,9 @@ async function refreshReports() {
   if (!view.periods.some((p) => p.period === view.last_closed_period)) {
     const [badge, kind, text, sendable] = planText(view.last_closed_plan || {});
     rows.push(el("tr", {},
-      el("td", {}, periodName(view.last_closed_period)), el("td", {}, el("span", { class: "badge " + kind }, badge)),
+      el("td", {}, periodName(view.last_closed_period)), el("td", {}, el("span", { class: "badge " + kind }, badge),
+        el("div", {}, el("button", { type: "button", class: "figure-link", "data-overdue": view.last_closed_period,
+          onclick: () => openItems(code, view.last_closed_period, "procedures.pending_overdue") }, "Hồ sơ quá hạn"))),
       el("td", {}, text),
       el("td", {}, actions(view.last_closed_period, sendable
         ? el("button", { type: "button", class: "primary", onclick: sendReport(code, view.last_closed_period, false, view.last_closed_send_at) }, "Gửi ngay")
@@ -462,6 +590,10 @@ async function refreshReports() {
       const badges = [el("span", { class: "badge ok" }, `Lần ${r.revision}` + (r.number ? ` · Số ${r.number}` : ""))];
       if (r.signed_by) badges.push(" ", el("span", { class: "badge", title: `Ký bởi ${r.signed_by}; chứng thư có hiệu lực đến ${date(r.signature_valid_until)}` + (r.timestamped ? "; có dấu thời gian" : "") }, "Đã ký số"));
       if (latest && p.out_of_date) badges.push(" ", el("span", { class: "badge bad", title: "Có sự kiện đến sau khi gửi làm thay đổi số liệu; gửi lại bản sửa để cập nhật" }, "Số liệu đã thay đổi sau khi gửi"));
+      const overdue = r.indicators?.procedures?.pending_overdue ?? r.indicators?.total?.procedures?.pending_overdue;
+      badges.push(el("div", {}, el("button", { type: "button", class: "figure-link", "data-overdue": p.period,
+        onclick: () => openItems(code, p.period, "procedures.pending_overdue", r.revision) },
+        `Hồ sơ quá hạn` + (overdue == null ? "" : `: ${count(overdue)}`))));
       rows.push(el("tr", {},
         el("td", {}, latest ? periodName(p.period) : ""),
         el("td", {}, badges, el("div", { class: "muted small" }, "ngày " + r.issued_on.split("-").reverse().join("/"))),
@@ -641,6 +773,12 @@ function unitLink(code) { return "#unit=" + encodeURIComponent(code); }
 // "UBND phường An Phú" → "phường An Phú": the table says whose figures, not who signs.
 function plainName(name) { return name.replace(/^UBND\s+/i, ""); }
 
+// A count of the department's view that opens its list for the period shown.
+function figureButton(code, figure, value) {
+  return el("button", { type: "button", class: "figure-link", "data-figure-link": figure, title: "Xem danh sách",
+    onclick: () => openItems(code, overview.data?.period || "", figure) }, count(value));
+}
+
 function overviewRow(unitRow, order) {
   const f = unitRow.figures;
   const row = { ...unitRow, order, name: plainName(unitRow.name) };
@@ -649,12 +787,12 @@ function overviewRow(unitRow, order) {
   } },
     el("td", { class: "num muted" }, order + 1),
     el("td", { class: "name" }, el("a", { href: unitLink(unitRow.code), title: unitRow.name }, row.name)),
-    el("td", { class: "num" }, count(f.dossiers_received)),
+    el("td", { class: "num" }, figureButton(unitRow.code, "procedures.received", f.dossiers_received)),
     shareCell(f.online),
     shareCell(f.on_time),
-    el("td", { class: f.pending_overdue ? "num alert" : "num" }, count(f.pending_overdue)),
+    el("td", { class: f.pending_overdue ? "num alert" : "num" }, figureButton(unitRow.code, "procedures.pending_overdue", f.pending_overdue)),
     shareCell(f.documents_signed),
-    el("td", { class: "num" }, count(f.petitions_received)),
+    el("td", { class: "num" }, figureButton(unitRow.code, "petitions.received", f.petitions_received)),
     el("td", {}, stateBadge(unitRow.report)));
   return row;
 }
@@ -667,9 +805,11 @@ function summaryCard(s, period, isFinal) {
     el("p", { class: "small" }, `Báo cáo tổng hợp ${periodName(period)}` +
       (r.revision ? ` · ${revisionText(r)} · ngày ${r.issued_on.split("-").reverse().join("/")}` : ` · gửi theo lịch ${date(r.send_at)}`)),
     el("p", {}, "Đơn vị đã lập báo cáo: ", el("b", {}, `${s.members_issued}/${s.members}`)),
-    el("p", { class: "small" }, `Hồ sơ tiếp nhận ${count(f.dossiers_received)}, trực tuyến ${pct(f.online)}, ` +
-      `đúng hạn ${pct(f.on_time)}, quá hạn ${count(f.pending_overdue)}; văn bản ký số ${pct(f.documents_signed)}; ` +
-      `phản ánh ${count(f.petitions_received)}`),
+    el("p", { class: "small" }, "Hồ sơ tiếp nhận ", figureButton(s.code, "procedures.received", f.dossiers_received),
+      `, trực tuyến ${pct(f.online)}, đúng hạn ${pct(f.on_time)}, quá hạn `,
+      figureButton(s.code, "procedures.pending_overdue", f.pending_overdue),
+      `; văn bản ký số ${pct(f.documents_signed)}; phản ánh `,
+      figureButton(s.code, "petitions.received", f.petitions_received)),
     el("div", { class: "actions" },
       el("button", { type: "button", onclick: preview(s.code, period) }, isFinal && r.revision ? "Xem bản đã gửi" : "Xem dự thảo"),
       el("button", { type: "button", onclick: download(s.code, period, "docx") }, "DOCX"),
@@ -818,6 +958,7 @@ async function start() {
   }
   $("logout").hidden = !token();
   $("logout").onclick = () => { sessionStorage.removeItem(TOKEN_KEY); location.reload(); };
+  linkFigures();
   const units = await json("/api/units");
   for (const u of units) unitsByCode.set(u.code, u);
   const picker = $("unit");

@@ -90,6 +90,26 @@ pub enum ReportCommand {
         #[arg(long, requires = "force")]
         replaces: Option<i32>,
     },
+    /// The items a figure counts (dossiers, petitions, documents, articles): as the figures
+    /// stand now, or with --revision as that issued revision counted them. Its length is the
+    /// figure.
+    Items {
+        /// The unit (or summary) and period.
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// The figure's path in the indicators document, e.g. procedures.pending_overdue.
+        #[arg(long)]
+        figure: String,
+        /// The items as this issued revision counted them (default: as the figures stand now).
+        #[arg(long)]
+        revision: Option<i32>,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = ItemsFormat::Text)]
+        format: ItemsFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Each report revision with its number and the delivery state of each message.
     Status {
         /// Only this unit (default: all configured units).
@@ -148,6 +168,17 @@ pub struct PeriodArgs {
     /// The period, YYYY-MM.
     #[arg(long, value_parser = parse_period)]
     pub period: Period,
+}
+
+/// Output formats of `report items`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ItemsFormat {
+    /// A table for a terminal.
+    Text,
+    /// One header row, then one row per item.
+    Csv,
+    /// A workbook of one sheet.
+    Xlsx,
 }
 
 /// Output formats of `report show`.

@@ -12,13 +12,14 @@ use crate::{commands, run, telemetry};
 /// The exit statuses besides 0 (done) and 2 (the command line is wrong, from clap): 1 for an
 /// error, and one for each outcome that did nothing on purpose. The API answers the same
 /// outcomes with the same codes (`already_sent`, …) in its error body.
-pub const EXIT_STATUSES: [(&str, u8); 6] = [
+pub const EXIT_STATUSES: [(&str, u8); 7] = [
     ("error", 1),
     ("already_sent", 3),
     ("window_open", 4),
     ("no_events", 5),
     ("stale_revision", 6),
     ("signing_unavailable", 8),
+    ("items_not_kept", 9),
 ];
 
 /// A command that did nothing, on purpose, for a reason a script may want to tell apart from
@@ -121,6 +122,20 @@ async fn report(settings: &Settings, command: ReportCommand) -> anyhow::Result<(
                 reporter::job::Resend::No
             };
             reports::send(settings, &period, resend).await
+        }
+        ReportCommand::Items {
+            period,
+            figure,
+            revision,
+            format,
+            output,
+        } => {
+            let asked = reports::ItemsAsked {
+                figure: &figure,
+                revision,
+                format,
+            };
+            reports::items(settings, &period, asked, output.as_deref()).await
         }
         ReportCommand::Status { unit, period } => {
             reports::status(settings, unit.as_ref(), period).await

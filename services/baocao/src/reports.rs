@@ -7,7 +7,7 @@ use domain::text::escape_controls;
 use domain::{Period, UnitCode};
 use reporter::job::{self, Issued, Resend};
 
-use crate::cli::PeriodArgs;
+use crate::cli::{ItemsFormat, PeriodArgs};
 use crate::config::Settings;
 use crate::entry::Declined;
 
@@ -123,4 +123,120 @@ fn print_period(unit: &UnitCode, period: &reporter::status::PeriodReports) {
             println!("  {:<40} {}{detail}", d.address, d.state);
         }
     }
+}
+
+/// What `report items` asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemsAsked<'a> {
+    /// The figure's path.
+    pub figure: &'a str,
+    /// An issued revision, or now.
+    pub revision: Option<i32>,
+    /// How to write the list.
+    pub format: ItemsFormat,
+}
+
+/// `report items`: the items a figure counts, as a table, CSV or a workbook, on standard output
+/// or into `output`. A revision issued before items were kept declines with exit status 9
+/// (`items_not_kept`).
+pub async fn items(
+    settings: &Settings,
+    args: &PeriodArgs,
+    asked: ItemsAsked<'_>,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use reporter::items::{ListRequest, Refusal};
+    use std::io::Write;
+    let figure = domain::figures::figure(asked.figure).with_context(|| {
+        let paths: Vec<&str> = domain::figures::FIGURES.iter().map(|f| f.path).collect();
+        format!(
+            "'{}' is not a figure: one of {}",
+            asked.figure,
+            paths.join(", ")
+        )
+    })?;
+    let reports = settings.reporter_config()?;
+    let job = reports.job(
+        reports
+            .unit(args.unit.as_str())
+            .ok_or_else(|| anyhow::anyhow!("unit '{}' is not configured", args.unit))?,
+    );
+    let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
+    let request = ListRequest {
+        period: args.period,
+        figure,
+        revision: asked.revision,
+    };
+    let resolved = match reporter::items::resolve(&pool, &job, &request, Utc::now()).await? {
+        Ok(resolved) => resolved,
+        Err(refusal @ Refusal::NotKept { .. }) => {
+            return Err(Declined::new("items_not_kept", refusal.to_string()).into());
+        }
+        Err(refusal) => return Err(anyhow::Error::from(refusal)),
+    };
+    let items = resolved
+        .all(&pool, store::items::Order::default())
+        .await?;
+    pool.close().await;
+    let kind = figure.kind;
+    let bytes = match asked.format {
+        ItemsFormat::Xlsx => reporter::items::workbook(&job.profile.code, &request, &items, job.tz)?,
+        ItemsFormat::Csv => {
+            let mut text = reporter::items::csv_header(kind);
+            for item in &items {
+                text.push_str(&reporter::items::csv_row(kind, item, job.tz));
+            }
+            text.into_bytes()
+        }
+        ItemsFormat::Text => items_table(&job.profile.code, &request, &items, job.tz).into_bytes(),
+    };
+    match output {
+        Some(path) => std::fs::write(path, bytes)
+            .with_context(|| format!("Failed to write {}", path.display()))?,
+        None => std::io::stdout().write_all(&bytes)?,
+    }
+    Ok(())
+}
+
+/// The list as a terminal table: a title with the count, then the columns' titles and the
+/// items, each column as wide as its widest cell.
+fn items_table(
+    unit: &UnitCode,
+    request: &reporter::items::ListRequest,
+    items: &[reporter::items::Item],
+    tz: chrono_tz::Tz,
+) -> String {
+    let columns = reporter::items::columns(request.figure.kind);
+    let mut rows: Vec<Vec<String>> = vec![columns.iter().map(|c| c.title.to_owned()).collect()];
+    rows.extend(items.iter().map(|item| {
+        columns
+            .iter()
+            .map(|c| escape_controls(&(c.text)(item, tz)))
+            .collect()
+    }));
+    let widths: Vec<usize> = (0..columns.len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let revision = request
+        .revision
+        .map_or("as the figures stand now".to_owned(), |r| format!("as revision {r} counted them"));
+    let mut out = format!(
+        "{unit} {} {} ({} — {}): {} item(s), {revision}\n",
+        request.period,
+        request.figure.path,
+        request.figure.group,
+        request.figure.label,
+        items.len()
+    );
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }

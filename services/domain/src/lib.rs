@@ -8,6 +8,7 @@
 //! - [`event`]: the events upstream systems publish, as parsed types.
 //! - [`dvcqg`]: the DVCQG dossier sync (`DongBoHoSoMC`) as the one-stop system sends it: the
 //!   table of statuses and channels, and its records as events.
+//! - [`figures`]: the figures of SPEC §5, each the count of a list of items: the one list.
 //! - [`feeds`]: the office's hours, and when a source that sends nothing in them is silent.
 //! - [`parse`]: turning a message body into an [`event::Event`] or a [`parse::Rejection`] whose
 //!   reason code is what the dead-letter header carries.
@@ -21,6 +22,7 @@
 pub mod dvcqg;
 pub mod event;
 pub mod feeds;
+pub mod figures;
 pub mod form;
 pub mod indicators;
 pub mod notation;

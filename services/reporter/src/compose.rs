@@ -48,7 +48,8 @@ pub async fn compose(
     let figures = Figures::read(pool, job, period, now).await?;
     let edits = store::narrative::for_period(pool, unit, period).await?;
     let window = period.window(tz);
-    Ok(ReportContent::new(ReportInputs {
+    let overdue = crate::items::overdue(pool, job, period, now).await?;
+    let mut content = ReportContent::new(ReportInputs {
         profile,
         figures: &figures,
         member_names: &job.member_names,
@@ -57,7 +58,9 @@ pub async fn compose(
         date,
         window_days: (window.start().date_naive(), window.end().date_naive()),
         as_of: now.with_timezone(&tz),
-    }))
+    });
+    content.overdue = overdue;
+    Ok(content)
 }
 
 /// The configured narrative with a period's edits applied field by field.

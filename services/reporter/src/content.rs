@@ -84,6 +84,13 @@ pub struct ReportContent {
     /// The visible digital signature, on an issued revision of a unit that signs (never on a
     /// draft).
     pub signature: Option<SignatureView>,
+    /// The dossiers resolved late or pending past due (the workbook's sheet "Hồ sơ quá hạn"),
+    /// read by [`crate::compose`]; empty until then.
+    #[serde(skip)]
+    pub overdue: Vec<crate::items::Item>,
+    /// The deployment's zone, in which the items' times are written.
+    #[serde(skip)]
+    pub zone: chrono_tz::Tz,
 }
 
 /// The visible digital signature as Phụ lục I of Nghị định 30/2020/NĐ-CP shows an
@@ -197,6 +204,8 @@ impl ReportContent {
                 .collect(),
             signer: profile.signer.clone(),
             signature: None,
+            overdue: Vec::new(),
+            zone: inputs.as_of.timezone(),
         }
     }
 }

@@ -147,6 +147,11 @@ impl Issued {
 
 /// Issues the report of `period` as of `now`, dated that day. A period that already has a
 /// report is left alone unless `resend` asks for a correction.
+///
+/// The revision keeps the items each figure counted (SPEC §5.1), checked against its figures in
+/// the transaction that stores it: an event stored between the count and that check (a late
+/// one, for a window already closed) makes the two differ, and the whole issue is done again,
+/// a few times at most.
 #[tracing::instrument(skip_all, fields(unit = %job.profile.code, period = %period, ?resend))]
 pub async fn issue(
     pool: &PgPool,
@@ -155,26 +160,60 @@ pub async fn issue(
     now: DateTime<Utc>,
     resend: Resend,
 ) -> anyhow::Result<Issued> {
+    const ATTEMPTS: usize = 3;
+    let mut attempt = 1;
+    loop {
+        match issue_once(pool, job, period, now, resend).await? {
+            Ok(issued) => return Ok(issued),
+            Err(moved) if attempt < ATTEMPTS => {
+                tracing::info!(%moved, attempt, "figures moved while issuing; issuing again");
+                attempt += 1;
+            }
+            Err(moved) => return Err(moved.into()),
+        }
+    }
+}
+
+/// Figures that changed between their count and the keeping of their items.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{unit}'s {figure} was {counted} when counted and {kept} items were kept: events arrived \
+     while the report was being issued"
+)]
+pub struct FiguresMoved {
+    unit: String,
+    figure: &'static str,
+    counted: i64,
+    kept: i64,
+}
+
+async fn issue_once(
+    pool: &PgPool,
+    job: &UnitJob<'_>,
+    period: Period,
+    now: DateTime<Utc>,
+    resend: Resend,
+) -> anyhow::Result<Result<Issued, FiguresMoved>> {
     let unit = &job.profile.code;
     let window = period.window(job.tz);
     if window.end().to_utc() > now {
-        return Ok(Issued::WindowOpen {
+        return Ok(Ok(Issued::WindowOpen {
             closes: window.end(),
-        });
+        }));
     }
     let mut tx = store::reports::begin_job(pool, unit, period).await?;
     let earlier = store::reports::revisions(&mut *tx, unit, period).await?;
     if let Some(refused) = refusal(earlier.last().map(|r| r.revision), resend) {
-        return Ok(refused);
+        return Ok(Ok(refused));
     }
     let (start, end) = (window.start().to_utc(), window.end().to_utc());
     if !store::health::has_events(pool, &job.counted_units(), start, end).await? {
-        return Ok(Issued::NoEvents);
+        return Ok(Ok(Issued::NoEvents));
     }
     let signer = match job.signing_now(now).await {
         Signing::Unsigned => None,
         Signing::Ready(signer) => Some(signer),
-        Signing::Unavailable(cause) => return Ok(Issued::SigningUnavailable { cause }),
+        Signing::Unavailable(cause) => return Ok(Ok(Issued::SigningUnavailable { cause })),
     };
     // Dated the day it is issued: on the sending day when on time, later when caught up or
     // corrected.
@@ -187,6 +226,20 @@ pub async fn issue(
         }
     };
     let mut content = compose::compose(pool, job, period, now, date, number).await?;
+    // The sheet "Hồ sơ quá hạn" lists what the figures count (a unit's; a summary's members'
+    // rows are their revisions', read as kept).
+    if let crate::figures::Figures::Unit(own) = &content.figures {
+        let counted = own.procedures.resolved_late + own.procedures.pending_overdue;
+        let listed = content.overdue.len() as i64;
+        if counted != listed {
+            return Ok(Err(FiguresMoved {
+                unit: unit.to_string(),
+                figure: "procedures.resolved_late + procedures.pending_overdue",
+                counted,
+                kept: listed,
+            }));
+        }
+    }
     let revision = earlier.last().map_or(1, |latest| latest.revision + 1);
     if let Some(latest) = earlier.last() {
         content.replaces = Some(notation::document_number(
@@ -218,7 +271,11 @@ pub async fn issue(
         });
     }
     let addressees = addressees(job.profile, period, revision);
-    store::reports::insert(&mut tx, unit, period, &report, &addressees, now).await?;
+    let report_id =
+        store::reports::insert(&mut tx, unit, period, &report, &addressees, now).await?;
+    if let Err(moved) = keep_items(&mut tx, job, report_id, &content.figures, window).await? {
+        return Ok(Err(moved));
+    }
     // A failure the scheduler recorded before this revision (issued by hand, say) is over.
     store::schedule::clear_failure(&mut *tx, unit, period).await?;
     tx.commit().await.context("Failed to commit the report")?;
@@ -228,11 +285,75 @@ pub async fn issue(
         messages = addressees.len(),
         "report issued"
     );
-    Ok(Issued::Stored {
+    Ok(Ok(Issued::Stored {
         revision,
         number,
         messages: addressees.len(),
-    })
+    }))
+}
+
+/// Keeps, with the revision `report_id` being issued, the items each of its figures counted
+/// (SPEC §5.1), and checks that each list's length is the figure. A unit's items are read now;
+/// a summary's member that issued keeps its revision's items (its row is that revision's
+/// figures), the others are read now (their rows were counted now).
+async fn keep_items(
+    tx: &mut store::Transaction<'static, store::Postgres>,
+    job: &UnitJob<'_>,
+    report_id: i64,
+    figures: &crate::figures::Figures,
+    window: domain::Window,
+) -> anyhow::Result<Result<(), FiguresMoved>> {
+    use crate::figures::Figures;
+    let end = window.end().to_utc();
+    let period = figures.period().to_string();
+    // Each row counted, and whether it came from a member's issued revision.
+    let mut expected: Vec<(&domain::Indicators, bool)> = Vec::new();
+    match figures {
+        Figures::Unit(own) => {
+            store::items::freeze(tx, report_id, &[job.profile.code.as_str()], window, end)
+                .await?;
+            expected.push((own, false));
+        }
+        Figures::Summary { document } => {
+            let mut live = Vec::new();
+            for row in &document.members {
+                let unit = row.indicators.unit.as_str();
+                match row.revision {
+                    Some(revision) => {
+                        store::items::copy_issued(tx, report_id, unit, &period, revision).await?;
+                    }
+                    None => live.push(unit),
+                }
+                expected.push((&row.indicators, row.revision.is_some()));
+            }
+            store::items::freeze(tx, report_id, &live, window, end).await?;
+        }
+    }
+    let kept = store::items::frozen_counts(tx, report_id).await?;
+    let kept_count = |unit: &str, path: &str| {
+        kept.iter()
+            .find(|(u, f, _)| u == unit && f == path)
+            .map_or(0, |(_, _, n)| *n)
+    };
+    for (indicators, issued) in expected {
+        let unit = indicators.unit.as_str();
+        // A member's revision issued before items were kept has none: its row is not checked.
+        if issued && kept.iter().all(|(u, _, _)| u != unit) {
+            continue;
+        }
+        for figure in &domain::figures::FIGURES {
+            let (counted, kept) = ((figure.get)(indicators), kept_count(unit, figure.path));
+            if counted != kept {
+                return Ok(Err(FiguresMoved {
+                    unit: unit.to_owned(),
+                    figure: figure.path,
+                    counted,
+                    kept,
+                }));
+            }
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// Why a period whose latest revision is `latest` is not issued again for `resend`, if it is

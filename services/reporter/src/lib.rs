@@ -9,6 +9,8 @@
 //! - [`body`]: the body template's output as blocks (headings and paragraphs), which every
 //!   format renders the same way.
 //! - [`figures`]: what a report is computed from: a unit's indicators, or a summary's members.
+//! - [`items`]: the items behind each figure (SPEC §5.1): now or as a revision counted them,
+//!   their columns, days late, CSV and workbook.
 //! - [`compose`]: reading a report's inputs from the store.
 //! - [`job`]: issuing a period's report: freeze, number, render, store, queue the email.
 //! - [`show`]: a period's report as sent, or a draft rendered now.
@@ -37,6 +39,7 @@ pub mod compose;
 pub mod content;
 pub mod docx;
 pub mod figures;
+pub mod items;
 pub mod job;
 pub mod narrative;
 pub mod outbox;

@@ -96,28 +96,18 @@ async fn count_dossiers(
         r#"
         select
             unit as "unit!",
-            count(*) filter (where received_at < $2) as "carried_over!",
-            count(*) filter (where received_at >= $2) as "received!",
-            count(*) filter (where received_at >= $2 and channel = 'online') as "online!",
-            count(*) filter (where received_at >= $2 and channel = 'direct') as "direct!",
-            count(*) filter (where received_at >= $2 and channel = 'postal') as "postal!",
-            count(*) filter (where received_at >= $2 and digitized) as "digitized!",
-            count(*) filter (where settled_at < $3) as "resolved!",
-            count(*) filter (
-                where settled_at < $3 and not without_result and settled_at < case
-                    when $6::timestamptz is null then date_trunc('day', due_at, $5)
-                    else date_bin('1 day', due_at, $6)
-                end
-            ) as "resolved_early!",
-            count(*) filter (
-                where settled_at < $3 and not without_result and settled_at > due_at
-            ) as "resolved_late!",
-            count(*) filter (where settled_at < $3 and without_result) as "without_result!",
-            count(*) filter (
-                where (settled_at is null or settled_at >= $3) and due_at < $4
-            ) as "pending_overdue!"
-        from dossier
-        where unit = any($1) and received_at < $3 and (settled_at is null or settled_at >= $2)
+            count(*) filter (where carried_over) as "carried_over!",
+            count(*) filter (where received) as "received!",
+            count(*) filter (where online) as "online!",
+            count(*) filter (where direct) as "direct!",
+            count(*) filter (where postal) as "postal!",
+            count(*) filter (where is_digitized) as "digitized!",
+            count(*) filter (where resolved) as "resolved!",
+            count(*) filter (where resolved_early) as "resolved_early!",
+            count(*) filter (where resolved_late) as "resolved_late!",
+            count(*) filter (where resolved_without_result) as "without_result!",
+            count(*) filter (where pending_overdue) as "pending_overdue!"
+        from dossier_figures($1, $2, $3, $4, $5, $6)
         group by unit
         "#,
         query.units as &[&str],
@@ -165,9 +155,9 @@ async fn count_others(
     );
     let mut tx = planned_per_window(pool).await?;
     let documents = sqlx::query!(
-        r#"select unit, count(*) as "issued!", count(*) filter (where digital) as "digital!"
-           from document where unit = any($1) and signed_at >= $2 and signed_at < $3
-           group by unit"#,
+        r#"select unit as "unit!", count(*) as "issued!",
+                  count(*) filter (where digitally_signed) as "digital!"
+           from document_figures($1, $2, $3) group by unit"#,
         units as &[&str],
         start,
         end,
@@ -176,9 +166,8 @@ async fn count_others(
     .await
     .context("Failed to count the documents")?;
     let articles = sqlx::query!(
-        r#"select unit, count(*) as "published!"
-           from article where unit = any($1) and published_at >= $2 and published_at < $3
-           group by unit"#,
+        r#"select unit as "unit!", count(*) as "published!"
+           from article_figures($1, $2, $3) group by unit"#,
         units as &[&str],
         start,
         end,
@@ -188,12 +177,11 @@ async fn count_others(
     .context("Failed to count the articles")?;
     let petitions = sqlx::query!(
         r#"
-        select unit,
-               count(*) filter (where received_at < $2) as "carried_over!",
-               count(*) filter (where received_at >= $2) as "received!",
-               count(*) filter (where settled_at < $3) as "resolved!"
-        from petition
-        where unit = any($1) and received_at < $3 and (settled_at is null or settled_at >= $2)
+        select unit as "unit!",
+               count(*) filter (where carried_over) as "carried_over!",
+               count(*) filter (where received) as "received!",
+               count(*) filter (where resolved) as "resolved!"
+        from petition_figures($1, $2, $3)
         group by unit
         "#,
         units as &[&str],
@@ -241,28 +229,18 @@ async fn one_unit_dossiers(
     let row = sqlx::query!(
         r#"
         select
-            count(*) filter (where received_at < $2) as "carried_over!",
-            count(*) filter (where received_at >= $2) as "received!",
-            count(*) filter (where received_at >= $2 and channel = 'online') as "online!",
-            count(*) filter (where received_at >= $2 and channel = 'direct') as "direct!",
-            count(*) filter (where received_at >= $2 and channel = 'postal') as "postal!",
-            count(*) filter (where received_at >= $2 and digitized) as "digitized!",
-            count(*) filter (where settled_at < $3) as "resolved!",
-            count(*) filter (
-                where settled_at < $3 and not without_result and settled_at < case
-                    when $6::timestamptz is null then date_trunc('day', due_at, $5)
-                    else date_bin('1 day', due_at, $6)
-                end
-            ) as "resolved_early!",
-            count(*) filter (
-                where settled_at < $3 and not without_result and settled_at > due_at
-            ) as "resolved_late!",
-            count(*) filter (where settled_at < $3 and without_result) as "without_result!",
-            count(*) filter (
-                where (settled_at is null or settled_at >= $3) and due_at < $4
-            ) as "pending_overdue!"
-        from dossier
-        where unit = $1 and received_at < $3 and (settled_at is null or settled_at >= $2)
+            count(*) filter (where carried_over) as "carried_over!",
+            count(*) filter (where received) as "received!",
+            count(*) filter (where online) as "online!",
+            count(*) filter (where direct) as "direct!",
+            count(*) filter (where postal) as "postal!",
+            count(*) filter (where is_digitized) as "digitized!",
+            count(*) filter (where resolved) as "resolved!",
+            count(*) filter (where resolved_early) as "resolved_early!",
+            count(*) filter (where resolved_late) as "resolved_late!",
+            count(*) filter (where resolved_without_result) as "without_result!",
+            count(*) filter (where pending_overdue) as "pending_overdue!"
+        from dossier_figures(array[$1::text], $2, $3, $4, $5, $6)
         "#,
         unit,
         query.window.start().to_utc(),
@@ -303,19 +281,16 @@ async fn one_unit_others(
         r#"
         with petitions as (
             select
-                count(*) filter (where received_at < $2) as carried_over,
-                count(*) filter (where received_at >= $2) as received,
-                count(*) filter (where settled_at < $3) as resolved
-            from petition
-            where unit = $1 and received_at < $3 and (settled_at is null or settled_at >= $2)
+                count(*) filter (where carried_over) as carried_over,
+                count(*) filter (where received) as received,
+                count(*) filter (where resolved) as resolved
+            from petition_figures(array[$1::text], $2, $3)
         ), documents as (
-            select count(*) as issued, count(*) filter (where digital) as digitally_signed
-            from document
-            where unit = $1 and signed_at >= $2 and signed_at < $3
+            select count(*) as issued, count(*) filter (where digitally_signed) as digitally_signed
+            from document_figures(array[$1::text], $2, $3)
         ), articles as (
             select count(*) as published
-            from article
-            where unit = $1 and published_at >= $2 and published_at < $3
+            from article_figures(array[$1::text], $2, $3)
         )
         select
             documents.issued as "documents_issued!",

@@ -5,6 +5,8 @@
 //! - [`events`]: writing a batch of parsed events in one transaction: raw events deduplicated by
 //!   id, per-item state (earliest event wins), conflicts recorded.
 //! - [`indicators`]: counting a unit's state over a window into [`domain::Counts`].
+//! - [`items`]: the items behind each figure (SPEC §5.1), live or as an issued revision kept
+//!   them.
 //! - [`narrative`]: per-period edits of a unit's narrative paragraphs.
 //! - [`numbering`]: the per-unit, per-year sequence of report numbers.
 //! - [`reports`]: report revisions as sent, frozen, and the job lock that makes one reporter
@@ -25,6 +27,7 @@ pub mod events;
 pub mod feeds;
 pub mod health;
 pub mod indicators;
+pub mod items;
 pub mod narrative;
 pub mod numbering;
 pub mod outbox;
@@ -34,4 +37,4 @@ pub mod relay;
 pub mod reports;
 pub mod schedule;
 
-pub use sqlx::PgPool;
+pub use sqlx::{PgPool, Postgres, Transaction};

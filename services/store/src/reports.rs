@@ -338,6 +338,10 @@ pub struct IssuedFigures {
     pub revision: i32,
     /// The figures that revision was issued with (SPEC §5's document).
     pub indicators: serde_json::Value,
+    /// The revision's row.
+    pub report_id: i64,
+    /// Whether the items it counted were kept (see [`crate::items`]).
+    pub items_kept: bool,
 }
 
 /// The latest issued revision of each of `units` that has one for `period`, with its frozen
@@ -350,7 +354,7 @@ pub async fn issued_figures(
     let codes: Vec<&str> = units.iter().map(UnitCode::as_str).collect();
     sqlx::query_as!(
         IssuedFigures,
-        "select distinct on (unit) unit, revision, indicators from report
+        "select distinct on (unit) unit, revision, indicators, report_id, items_kept from report
          where unit = any($1) and period = $2 order by unit, revision desc",
         &codes as &[&str],
         period.to_string(),

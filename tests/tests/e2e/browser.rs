@@ -72,3 +72,79 @@ async fn the_dashboard_counts_live_after_asking_for_the_token() {
     ingest.stop().await;
     api.stop().await;
 }
+
+/// SPEC §5.1: a person who has never seen the dashboard finds last month's overdue dossiers in
+/// two clicks: "Hồ sơ quá hạn" on last month's row of the reports panel opens the list, "Tải
+/// CSV" saves it. The list sorts by its columns, and the open window's counters open theirs.
+/// The screenshot is kept in `target/browser/items.png`.
+#[tokio::test]
+async fn last_months_overdue_dossiers_are_two_clicks_away() {
+    let env = TestEnv::new().await;
+    let tz = env.config.tz();
+    let last = domain::Period::containing(Utc::now(), tz).previous();
+    let start = last.window(tz).start();
+    let day = |days: i64, hour: u32| {
+        (start + TimeDelta::days(days))
+            .with_time(chrono::NaiveTime::from_hms_opt(hour, 0, 0).unwrap())
+            .unwrap()
+            .to_rfc3339()
+    };
+    env.ingest(&[
+        received("HS-QUA-HAN-A", &day(2, 8), "online", &day(5, 17), true),
+        received("HS-QUA-HAN-B", &day(3, 9), "direct", &day(10, 17), false),
+        received("HS-TRONG-HAN", &day(4, 8), "online", &day(60, 17), true),
+        received(
+            "HS-KY-MOI",
+            &at(TimeDelta::hours(-1)),
+            "online",
+            &at(TimeDelta::days(5)),
+            true,
+        ),
+    ])
+    .await;
+    let api = env.start_api(None).await;
+    let mut browser = baocao_tests::browser::start(
+        "items.mjs",
+        &api.address,
+        &last.to_string(),
+        "items.png",
+    );
+    let mut seen = std::collections::HashMap::new();
+    while let Ok(Some(line)) =
+        tokio::time::timeout(Duration::from_secs(90), browser.lines.next_line())
+            .await
+            .expect("the script's lines within 90 s")
+    {
+        let (tag, value) = line.split_once(' ').expect("TAG JSON");
+        seen.insert(tag.to_owned(), serde_json::from_str::<serde_json::Value>(value).unwrap());
+    }
+    let list = &seen["LIST"];
+    assert!(
+        list["title"].as_str().unwrap().contains("Đang giải quyết quá hạn"),
+        "{list}"
+    );
+    let ids: Vec<&str> = list["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[1].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["HS-QUA-HAN-A", "HS-QUA-HAN-B"], "{list}");
+    assert!(
+        list["headers"].as_array().unwrap().contains(&json!("Số ngày quá hạn")),
+        "{list}"
+    );
+    let csv = seen["CSV"]["lines"].as_array().unwrap();
+    assert_eq!(csv.len(), 3, "a header and two dossiers: {csv:?}");
+    assert!(csv[1].as_str().unwrap().starts_with("tri-qua,HS-QUA-HAN-A,"));
+    assert_eq!(seen["SORTED"]["sort"], "descending");
+    assert_eq!(
+        seen["SORTED"]["ids"],
+        json!(["HS-QUA-HAN-B", "HS-QUA-HAN-A"]),
+        "the later due date first"
+    );
+    let live = seen["LIVE"]["rows"].to_string();
+    assert!(live.contains("HS-KY-MOI"), "{live}");
+    browser.finish(10_000).await;
+    api.stop().await;
+}

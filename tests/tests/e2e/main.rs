@@ -18,6 +18,7 @@ mod dvcqg;
 mod frames;
 mod hostile;
 mod isolation;
+mod items;
 mod issuing;
 mod limits;
 mod narrative;

@@ -5,12 +5,14 @@
 //!
 //! - [`probes`]: `/healthz`, `/readyz`, `/metrics`, open without the token.
 //! - [`units`]: the units, their indicators, the live stream and the trend.
+//! - [`items`]: the items behind each figure, a page, CSV or a workbook.
 //! - [`reports`]: reports as sent or drafted, and sending.
 //! - [`narrative`]: a period's narrative paragraphs, read and edited.
 //! - [`pipeline`]: dead letters and the pipeline's health.
 //! - [`overview`]: the department's view: every unit's key figures and report for a period.
 //! - [`sync`]: `POST /sync/dvcqg`, the upstream systems' own formats, with their sources' tokens.
 
+pub mod items;
 pub mod narrative;
 pub mod overview;
 pub mod pipeline;
@@ -40,6 +42,7 @@ type Shared = axum::extract::State<Arc<AppState>>;
 pub fn guarded() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .merge(units::router())
+        .merge(items::router())
         .merge(reports::router())
         .merge(narrative::router())
         .merge(pipeline::router())
@@ -52,7 +55,7 @@ pub struct ErrorBody {
     /// What went wrong, for a person.
     pub error: String,
     /// A stable code for a script, when the outcome has one (`already_sent`, `window_open`,
-    /// `stale_revision`, `no_events`, `not_started`, `narrative_refused`, `signing_unavailable`,
+    /// `stale_revision`, `no_events`, `not_started`, `items_not_kept`, `narrative_refused`, `signing_unavailable`,
     /// `streams_per_client`, `streams_total`, `connections_full`, `body_timeout`,
     /// `body_too_large`).
     #[serde(skip_serializing_if = "Option::is_none")]

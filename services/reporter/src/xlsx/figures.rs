@@ -14,6 +14,7 @@
 //! ```
 
 use domain::Indicators;
+use domain::figures::{ARTICLES, DOCUMENTS, FIGURES, PETITIONS, PROCEDURES};
 use rust_xlsxwriter::{Worksheet, XlsxError};
 
 use super::style::{self, Styles};
@@ -30,148 +31,6 @@ const FIRST_ROW: u32 = 6;
 /// The column of the first figure (D).
 const FIRST_FIGURE_COL: u16 = 3;
 
-/// A figure: its group, its label, its JSON key and how to read it.
-struct Figure {
-    group: &'static str,
-    label: &'static str,
-    key: &'static str,
-    get: fn(&Indicators) -> i64,
-}
-
-const DOCUMENTS: &str = "Văn bản";
-const PETITIONS: &str = "Phản ánh, kiến nghị";
-const PROCEDURES: &str = "Hồ sơ thủ tục hành chính";
-const ARTICLES: &str = "Tin, bài";
-
-/// Every figure of SPEC §5, in the order of the JSON document.
-const FIGURES: [Figure; 21] = [
-    Figure {
-        group: DOCUMENTS,
-        label: "Đã ban hành",
-        key: "documents.issued",
-        get: |i| i.documents.issued,
-    },
-    Figure {
-        group: DOCUMENTS,
-        label: "Ký số",
-        key: "documents.digitally_signed",
-        get: |i| i.documents.digitally_signed,
-    },
-    Figure {
-        group: PETITIONS,
-        label: "Kỳ trước chuyển qua",
-        key: "petitions.carried_over",
-        get: |i| i.petitions.carried_over,
-    },
-    Figure {
-        group: PETITIONS,
-        label: "Tiếp nhận trong kỳ",
-        key: "petitions.received",
-        get: |i| i.petitions.received,
-    },
-    Figure {
-        group: PETITIONS,
-        label: "Đã giải quyết",
-        key: "petitions.resolved",
-        get: |i| i.petitions.resolved,
-    },
-    Figure {
-        group: PETITIONS,
-        label: "Đang giải quyết",
-        key: "petitions.pending",
-        get: |i| i.petitions.pending,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Kỳ trước chuyển qua",
-        key: "procedures.carried_over",
-        get: |i| i.procedures.carried_over,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Tiếp nhận trong kỳ",
-        key: "procedures.received",
-        get: |i| i.procedures.received,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Trực tuyến",
-        key: "procedures.online",
-        get: |i| i.procedures.online,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Trực tiếp",
-        key: "procedures.direct",
-        get: |i| i.procedures.direct,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Bưu chính",
-        key: "procedures.postal",
-        get: |i| i.procedures.postal,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Số hóa",
-        key: "procedures.digitized",
-        get: |i| i.procedures.digitized,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Đã giải quyết",
-        key: "procedures.resolved",
-        get: |i| i.procedures.resolved,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Giải quyết trước hạn",
-        key: "procedures.resolved_early",
-        get: |i| i.procedures.resolved_early,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Giải quyết đúng hạn",
-        key: "procedures.resolved_on_time",
-        get: |i| i.procedures.resolved_on_time,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Giải quyết quá hạn",
-        key: "procedures.resolved_late",
-        get: |i| i.procedures.resolved_late,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Kết thúc không có kết quả (rút hồ sơ, dừng xử lý)",
-        key: "procedures.resolved_without_result",
-        get: |i| i.procedures.resolved_without_result,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Đang giải quyết",
-        key: "procedures.pending",
-        get: |i| i.procedures.pending,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Đang giải quyết trong hạn",
-        key: "procedures.pending_on_time",
-        get: |i| i.procedures.pending_on_time,
-    },
-    Figure {
-        group: PROCEDURES,
-        label: "Đang giải quyết quá hạn",
-        key: "procedures.pending_overdue",
-        get: |i| i.procedures.pending_overdue,
-    },
-    Figure {
-        group: ARTICLES,
-        label: "Đã đăng",
-        key: "articles.published",
-        get: |i| i.articles.published,
-    },
-];
 
 /// The last column (W).
 const LAST_COL: u16 = FIRST_FIGURE_COL + FIGURES.len() as u16 - 1;
@@ -231,7 +90,7 @@ pub(crate) fn write(sheet: &mut Worksheet, form: &Form<'_>, s: &Styles) -> Resul
     for (i, figure) in FIGURES.iter().enumerate() {
         let col = FIRST_FIGURE_COL + i as u16;
         sheet.write_string_with_format(LABEL_ROW, col, figure.label, &s.subheader)?;
-        sheet.write_string_with_format(KEY_ROW, col, figure.key, &s.key)?;
+        sheet.write_string_with_format(KEY_ROW, col, figure.path, &s.key)?;
     }
 
     // One row per unit.
@@ -267,19 +126,19 @@ mod tests {
 
     #[test]
     fn every_key_is_distinct_and_grouped_by_its_prefix() {
-        let mut keys: Vec<&str> = FIGURES.iter().map(|f| f.key).collect();
+        let mut keys: Vec<&str> = FIGURES.iter().map(|f| f.path).collect();
         keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), FIGURES.len());
         for f in &FIGURES {
-            let expected = match f.key.split('.').next() {
+            let expected = match f.path.split('.').next() {
                 Some("documents") => DOCUMENTS,
                 Some("petitions") => PETITIONS,
                 Some("procedures") => PROCEDURES,
                 Some("articles") => ARTICLES,
                 other => panic!("unexpected key {other:?}"),
             };
-            assert_eq!(f.group, expected, "{}", f.key);
+            assert_eq!(f.group, expected, "{}", f.path);
         }
     }
 
@@ -310,7 +169,7 @@ mod tests {
         }
         assert_eq!(numbers.len(), FIGURES.len());
         for (key, n) in numbers {
-            let figure = FIGURES.iter().find(|f| f.key == key).unwrap();
+            let figure = FIGURES.iter().find(|f| f.path == key).unwrap();
             assert_eq!((figure.get)(&indicators), n, "{key}");
         }
     }

@@ -33,6 +33,7 @@
 
 mod figures;
 mod ii06a;
+mod overdue;
 mod style;
 
 use chrono::{Datelike, NaiveDate};
@@ -44,6 +45,8 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
 pub const FORM_SHEET: &str = "II.06a";
 /// The name of the sheet with every SPEC §5 figure.
 pub const FIGURES_SHEET: &str = "Chỉ tiêu";
+/// The name of a report's sheet of dossiers resolved late or pending past due (SPEC §5.1).
+pub const OVERDUE_SHEET: &str = "Hồ sơ quá hạn";
 
 /// What the workbook reports: who reports to whom, for which period, and the units' figures.
 #[derive(Debug, Clone)]
@@ -112,6 +115,11 @@ pub enum Error {
 /// online + direct + postal; resolved = early + on time + late; pending = on time + overdue), and
 /// [`Error::Xlsx`] if the writer fails.
 pub fn build(form: &Form<'_>) -> Result<Vec<u8>, Error> {
+    Ok(assemble(form)?.save_to_buffer()?)
+}
+
+/// The workbook of `form`, its two sheets written.
+fn assemble(form: &Form<'_>) -> Result<Workbook, Error> {
     validate(form)?;
 
     let mut workbook = Workbook::new();
@@ -141,11 +149,12 @@ pub fn build(form: &Form<'_>) -> Result<Vec<u8>, Error> {
     let styles = style::Styles::new();
     ii06a::write(workbook.add_worksheet(), form, &styles)?;
     figures::write(workbook.add_worksheet(), form, &styles)?;
-    Ok(workbook.save_to_buffer()?)
+    Ok(workbook)
 }
 
-/// The workbook of a report: its unit's row, or a summary's members' rows and total. The
-/// receiving body is the first line of "Nơi nhận", without its "(b/c)".
+/// The workbook of a report: its unit's row, or a summary's members' rows and total, and the
+/// sheet "Hồ sơ quá hạn" of its overdue dossiers. The receiving body is the first line of "Nơi
+/// nhận", without its "(b/c)".
 pub fn of_report(content: &crate::ReportContent) -> Result<Vec<u8>, Error> {
     let recipient = content
         .recipients
@@ -166,14 +175,23 @@ pub fn of_report(content: &crate::ReportContent) -> Result<Vec<u8>, Error> {
             indicators: &content.indicators,
         }],
     };
-    build(&Form {
+    let form = Form {
         reporting_body: &content.unit.short_name,
         recipient,
         period: content.indicators.period,
         window_days: content.window_days,
         rows,
         total: content.summary.is_some(),
-    })
+    };
+    let mut workbook = assemble(&form)?;
+    overdue::write(
+        workbook.add_worksheet(),
+        &period_line(&form),
+        &content.overdue,
+        content.zone,
+        &style::Styles::new(),
+    )?;
+    Ok(workbook.save_to_buffer()?)
 }
 
 /// Checks what the formulas of the form rely on.
