@@ -142,9 +142,22 @@ fn read_csv(bytes: &[u8]) -> anyhow::Result<Vec<Row>> {
         .delimiter(separator)
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
+    // The line a record starts on, counted here: csv's own count misses lines ended by CRLF.
+    let (mut counted_to, mut line) = (0, 1);
     for record in reader.records() {
         let record = record.context("the CSV cannot be read")?;
-        let number = record.position().map_or(0, |p| p.line());
+        let start = record.position().map_or(counted_to, |p| p.byte() as usize);
+        let mut start = start.clamp(counted_to, text.len());
+        // The record starts after any line ends csv counts as its own.
+        while matches!(text.as_bytes().get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        line += text.as_bytes()[counted_to..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        counted_to = start;
+        let number = line;
         let cells = record
             .iter()
             .map(|field| {
@@ -180,7 +193,7 @@ mod tests {
 
     #[test]
     fn csv_in_utf8_with_bom_semicolons_and_utf16_reads_alike() {
-        let text = "Tiêu đề\nMã hồ sơ;Ngày tiếp nhận\n\"A;1\";20/04/2026\n";
+        let text = "Tiêu đề\r\nMã hồ sơ;Ngày tiếp nhận\r\n\"A;1\";20/04/2026\r\n";
         let mut with_bom = vec![0xEF, 0xBB, 0xBF];
         with_bom.extend_from_slice(text.as_bytes());
         let mut utf16 = vec![0xFF, 0xFE];
