@@ -298,3 +298,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_package_from_the_broker_over_1_mib_is_too_large() {
+    let big = vec![b' '; MAX_BODY_BYTES + 1];
+    assert_eq!(
+        read_package_bytes(&big, &units(), now())
+            .unwrap_err()
+            .reason(),
+        "too_large"
+    );
+}
+
+#[test]
+fn a_derived_event_reads_back_as_a_record_of_the_same_document() {
+    let event = document_event(&document(&example("signed.xml")), "package");
+    let again = read_derived(event.body.as_bytes(), &units(), now()).unwrap();
+    assert_eq!(again.event, event.event);
+    let petition = r#"{"id":"0b8e6f7c-3d1a-4f5e-9c2b-7a6d5e4f3c2b","type":"petition.received","occurred_at":"2026-04-20T00:00:00+07:00","unit":"tri-qua","data":{"petition_id":"P1"}}"#;
+    assert!(read_derived(petition.as_bytes(), &units(), now()).is_err());
+}
