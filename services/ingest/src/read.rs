@@ -55,7 +55,7 @@ pub fn read(
         return read_dvcqg(&delivery.data, units, now);
     }
     if source == Source::Eoffice {
-        match delivery.routing_key.as_str() {
+        match first_routing_key(delivery).as_str() {
             edxml::PACKAGE_ROUTING_KEY => return read_package(&delivery.data, units, now),
             edxml::DOCUMENT_ROUTING_KEY => {
                 let derived = edxml::read_derived(&delivery.data, units, now);
@@ -75,17 +75,20 @@ pub fn read(
 pub fn is_source_format(delivery: &Delivery) -> bool {
     is_dvcqg(delivery)
         || matches!(
-            delivery.routing_key.as_str(),
+            first_routing_key(delivery).as_str(),
             edxml::PACKAGE_ROUTING_KEY | edxml::DOCUMENT_ROUTING_KEY
         )
 }
 
 /// Whether `delivery` carries a DVCQG body (by its routing key).
 pub fn is_dvcqg(delivery: &Delivery) -> bool {
-    delivery
-        .routing_key
-        .as_str()
-        .starts_with(dvcqg::ROUTING_PREFIX)
+    first_routing_key(delivery).starts_with(dvcqg::ROUTING_PREFIX)
+}
+
+/// The routing key `delivery` was first published with, which names its format: its own, or
+/// for a dead letter replayed through the default exchange, the one the letter kept.
+fn first_routing_key(delivery: &Delivery) -> String {
+    crate::dead_letter::origin(delivery).1
 }
 
 fn read_dvcqg(body: &[u8], units: &KnownUnits, now: DateTime<Utc>) -> Reading {

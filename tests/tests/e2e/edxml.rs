@@ -302,3 +302,45 @@ async fn a_package_of_40_mib_is_read_by_the_api_binary_in_bounded_memory() {
     worker.stop().await;
     assert_eq!(env.stored_events().await, 1);
 }
+
+#[tokio::test]
+async fn a_package_of_an_unknown_agency_counts_once_replayed_after_its_ward_is_configured() {
+    let env = TestEnv::new().await;
+    let broker = env.broker().await;
+    let worker = env.start_ingest();
+    // A ward not configured yet: agency 000.00.13.H55.
+    let package = String::from_utf8(example("signed.xml"))
+        .unwrap()
+        .replace("000.00.12.H55", "000.00.13.H55");
+    broker
+        .publish_raw("eoffice.events", "edxml.package", package.as_bytes())
+        .await;
+    env.wait_for_dead_letters(1, WAIT).await;
+    worker.stop().await;
+    assert_eq!(env.dead_letters().await[0].reason, "unknown_unit");
+    broker.close().await;
+
+    // The ward is added (an-phu, 000.00.13.H55) and the letter replayed: read as a package
+    // again, not as baocao's envelope, although it comes back through the default exchange.
+    let path = env.write_config(&baocao_tests::config_with_second_unit("an-phu"));
+    let config = [("BAOCAO_CONFIG", path.to_str().unwrap())];
+    env.wait_for_dead_letters(1, WAIT).await;
+    let replay = tokio::process::Command::from(env.command(binary()))
+        .envs(config)
+        .args(["dead-letters", "replay"])
+        .output()
+        .await
+        .unwrap();
+    let printed = String::from_utf8_lossy(&replay.stdout);
+    assert!(printed.starts_with("replayed 1 dead letters"), "{printed}");
+    let (worker, _) = env
+        .spawn_listening(binary(), &["run", "--target", "ingest"], &config)
+        .await;
+    env.wait_for_stored(1, WAIT).await;
+    terminate(worker).await;
+    assert_eq!(env.queue_depth("baocao.dead").await, 0);
+    let an_phu = env
+        .scalar("select count(*) from document where unit = 'an-phu' and digital")
+        .await;
+    assert_eq!(an_phu, 1);
+}
