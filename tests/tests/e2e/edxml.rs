@@ -195,6 +195,17 @@ async fn packages_over_http_and_amqp_count_each_outgoing_document_once_by_the_de
         .await;
     assert_eq!(recalls, 1);
 
+    // The dashboard's view of the source: one body per counted package it sent.
+    let pipeline = Request::get("/api/pipeline")
+        .send(&api.address)
+        .await
+        .json();
+    let sources = pipeline["sources"].as_array().unwrap();
+    let van_phong = sources.iter().find(|s| s["source"] == "van-phong").unwrap();
+    assert_eq!(van_phong["configured"], true);
+    assert_eq!(van_phong["bodies"], 4, "{van_phong}");
+    assert_eq!(van_phong["last_records"], 1);
+
     let envelope = TestEnv::new().await;
     envelope.ingest(&envelope_documents()).await;
     let figures = documents_figures(&env).await;
