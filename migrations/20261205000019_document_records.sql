@@ -4,3 +4,8 @@
 -- instead of conflicting with it: digital once any version carries a signature.
 alter table document
     add column from_record boolean not null default false;
+
+-- The documents their sender recalled (an edXML package of BussinessDocType 1, stored as an
+-- event of its own), counted for the dashboard without reading every event.
+create index event_recall on event (unit)
+    where event_type = 'document.signed' and (body -> 'source' ->> 'business') = 'recall';

@@ -205,6 +205,16 @@ async fn packages_over_http_and_amqp_count_each_outgoing_document_once_by_the_de
     assert_eq!(van_phong["configured"], true);
     assert_eq!(van_phong["bodies"], 4, "{van_phong}");
     assert_eq!(van_phong["last_records"], 1);
+    let ward = pipeline["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit"] == "tri-qua")
+        .unwrap();
+    assert_eq!(
+        (ward["recalled"].clone(), ward["conflicts"].clone()),
+        (json!(1), json!(0))
+    );
 
     let envelope = TestEnv::new().await;
     envelope.ingest(&envelope_documents()).await;
