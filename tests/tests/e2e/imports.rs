@@ -211,3 +211,62 @@ async fn a_file_without_a_header_fails_with_exit_1_and_publishes_nothing() {
     assert_eq!(status, 1, "{printed}");
     assert!(printed.contains("no row holds two or more"), "{printed}");
 }
+
+#[tokio::test]
+async fn columns_with_other_titles_are_found_through_the_import_mapping() {
+    let env = TestEnv::new().await;
+    let dir = std::env::temp_dir().join(&env.name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ho-so-khac.csv");
+    std::fs::write(
+        &file,
+        "Mã HS,Nhận lúc,Hẹn trả KQ,Kênh\nHS-M1,20/04/2026 08:00,25/04/2026,Trực tuyến\n",
+    )
+    .unwrap();
+    let config = format!(
+        "{}\n[import]\ndossiers = {{ MaHoSo = \"Mã HS\", NgayTiepNhan = \"Nhận lúc\", \
+         NgayHenTra = \"Hẹn trả KQ\", KenhThucHien = \"Kênh\" }}\n",
+        baocao_tests::shipped_config_text()
+    );
+    let path = env.write_config(&config);
+    let output = tokio::process::Command::from(env.command(binary()))
+        .env("BAOCAO_CONFIG", &path)
+        .args(["import", "dossiers", "--unit", "tri-qua"])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        printed.contains("header on row 1, 1 rows read"),
+        "{printed}"
+    );
+    let worker = env.start_ingest();
+    env.wait_for_stored(1, WAIT).await;
+    worker.stop().await;
+    let online_due_at_end_of_day = env
+        .scalar(
+            "select count(*) from dossier where dossier_id = 'HS-M1' and channel = 'online' \
+             and due_at = '2026-04-25T23:59:59+07:00' and resolved_at is null",
+        )
+        .await;
+    assert_eq!(online_due_at_end_of_day, 1);
+
+    // A field the imports do not know is refused when the configuration is read.
+    let wrong = env.write_config(&config.replace("KenhThucHien =", "Kenh ="));
+    let refused = tokio::process::Command::from(env.command(binary()))
+        .env("BAOCAO_CONFIG", &wrong)
+        .args(["import", "dossiers", "--unit", "tri-qua"])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("'Kenh' is not a field"), "{message}");
+}
