@@ -270,3 +270,24 @@ async fn columns_with_other_titles_are_found_through_the_import_mapping() {
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("'Kenh' is not a field"), "{message}");
 }
+
+#[tokio::test]
+async fn a_broker_that_cannot_be_reached_fails_with_exit_1_after_the_rows_are_read() {
+    let env = TestEnv::new().await;
+    let output = tokio::process::Command::from(env.command(binary()))
+        .env("BAOCAO_AMQP_URL", "amqp://guest:guest@127.0.0.1:1/%2f")
+        .args(["import", "documents", "--unit", "tri-qua"])
+        .arg(export("so-van-ban-di.xlsx"))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("row 8 refused"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("BAOCAO_AMQP_URL"), "{stderr}");
+    assert!(
+        !stderr.contains("guest:guest"),
+        "the password is printed: {stderr}"
+    );
+}
