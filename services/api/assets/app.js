@@ -622,10 +622,11 @@ async function refreshPipeline() {
     : table(["Hàng đợi", "Sự kiện đang chờ", "Tiến trình nhận"], view.queues.map((q) => el("tr", {},
       el("td", {}, q.queue), el("td", { class: "num" }, q.messages), el("td", { class: "num" }, q.consumers)))));
   const mine = view.units.filter((u) => u.unit === unit);
-  $("data").replaceChildren(table(["Đơn vị", "Sự kiện", "Thiếu sự kiện tiếp nhận", "Xung đột"], mine.map((u) => el("tr", {},
+  $("data").replaceChildren(table(["Đơn vị", "Sự kiện", "Thiếu sự kiện tiếp nhận", "Xung đột", "Văn bản bị thu hồi"], mine.map((u) => el("tr", {},
     el("td", {}, unitName), el("td", { class: "num" }, count(u.events)),
     el("td", { class: "num", title: "Hồ sơ, phản ánh có sự kiện giải quyết nhưng chưa có sự kiện tiếp nhận" }, u.orphans),
-    el("td", { class: "num", title: "Sự kiện trùng mã khác nội dung, hoặc sự kiện thứ hai cho cùng một đối tượng" }, u.conflicts)))));
+    el("td", { class: "num", title: "Sự kiện trùng mã khác nội dung, hoặc sự kiện thứ hai cho cùng một đối tượng" }, u.conflicts),
+    el("td", { class: "num", title: "Văn bản đi mà cơ quan gửi đã thu hồi (edXML): vẫn tính là đã ban hành" }, u.recalled)))));
   $("sources").replaceChildren(table(["Nguồn", "Loại sự kiện", "Số sự kiện", "Nhận lần cuối"],
     mine.flatMap((u) => u.sources).map((s) => el("tr", {},
       el("td", {}, SOURCE_LABELS[s.event_type.split(".")[0]] || s.source),

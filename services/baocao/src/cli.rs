@@ -33,6 +33,32 @@ pub enum Command {
     /// Messages that were rejected, with their reasons.
     #[command(subcommand, name = "dead-letters")]
     DeadLetters(DeadLetterCommand),
+    /// Load a CSV or XLSX export (the one-stop system's dossier list, the e-office register of
+    /// outgoing documents) through the broker: exit 7 if some row was refused (the others are
+    /// published), 1 if the file or the broker fails; running it again is safe.
+    Import(ImportArgs),
+}
+
+/// `baocao import dossiers|documents --unit U FILE`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// What the file lists.
+    #[arg(value_enum)]
+    pub kind: ImportKind,
+    /// The unit whose export it is.
+    #[arg(long, value_parser = parse_unit)]
+    pub unit: UnitCode,
+    /// The export: .xlsx, or .csv in UTF-8 or UTF-16 with a BOM, comma or semicolon separated.
+    pub file: PathBuf,
+}
+
+/// What an export lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportKind {
+    /// The one-stop system's dossiers (Mã hồ sơ, Ngày tiếp nhận, Ngày hẹn trả, …).
+    Dossiers,
+    /// The register of outgoing documents (Số, ký hiệu, Ngày ban hành, Ký số).
+    Documents,
 }
 
 /// A part of the service.

@@ -3,7 +3,9 @@
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, DeadLetterCommand, NarrativeCommand, ReportCommand};
+use crate::cli::{
+    Cli, Command, DeadLetterCommand, ImportArgs, ImportKind, NarrativeCommand, ReportCommand,
+};
 use crate::config::Settings;
 use crate::narrative;
 use crate::reports;
@@ -12,12 +14,13 @@ use crate::{commands, run, telemetry};
 /// The exit statuses besides 0 (done) and 2 (the command line is wrong, from clap): 1 for an
 /// error, and one for each outcome that did nothing on purpose. The API answers the same
 /// outcomes with the same codes (`already_sent`, …) in its error body.
-pub const EXIT_STATUSES: [(&str, u8); 7] = [
+pub const EXIT_STATUSES: [(&str, u8); 8] = [
     ("error", 1),
     ("already_sent", 3),
     ("window_open", 4),
     ("no_events", 5),
     ("stale_revision", 6),
+    ("rows_refused", 7),
     ("signing_unavailable", 8),
     ("items_not_kept", 9),
 ];
@@ -84,6 +87,13 @@ async fn execute(settings: Settings, command: Command) -> anyhow::Result<()> {
         }
         Command::DeadLetters(DeadLetterCommand::Replay) => {
             commands::dead_letters_replay(&settings).await
+        }
+        Command::Import(ImportArgs { kind, unit, file }) => {
+            let kind = match kind {
+                ImportKind::Dossiers => crate::import::Kind::Dossiers,
+                ImportKind::Documents => crate::import::Kind::Documents,
+            };
+            crate::import::import(&settings, kind, &unit, &file).await
         }
     }
 }

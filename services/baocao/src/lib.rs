@@ -7,6 +7,7 @@
 //! - [`sim`]: simulated upstream systems (`baocao sim`).
 //! - [`narrative`]: `report narrative`, per-period edits of the narrative paragraphs.
 //! - [`reports`]: `report send` and `report status`.
+//! - [`import`]: `baocao import dossiers|documents`, a ward's exports through the broker.
 //! - [`commands`]: the other subcommands.
 //! - [`entry`]: `main`, shared with the test harness.
 
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod entry;
+pub mod import;
 pub mod narrative;
 pub mod reports;
 pub mod run;

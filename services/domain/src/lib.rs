@@ -9,6 +9,8 @@
 //! - [`dvcqg`]: the DVCQG dossier sync (`DongBoHoSoMC`) as the one-stop system sends it: the
 //!   table of statuses and channels, and its records as events.
 //! - [`figures`]: the figures of SPEC §5, each the count of a list of items: the one list.
+//! - [`edxml`]: edXML packages of the national document axis as the e-office system sends
+//!   them, read as a stream, and the one `document.signed` a unit's outgoing package gives.
 //! - [`feeds`]: the office's hours, and when a source that sends nothing in them is silent.
 //! - [`parse`]: turning a message body into an [`event::Event`] or a [`parse::Rejection`] whose
 //!   reason code is what the dead-letter header carries.
@@ -20,6 +22,7 @@
 //! Everything here is deterministic: the clock and the time zone are parameters.
 
 pub mod dvcqg;
+pub mod edxml;
 pub mod event;
 pub mod feeds;
 pub mod figures;

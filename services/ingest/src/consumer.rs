@@ -121,7 +121,7 @@ fn source_of(delivery: &Delivery) -> String {
 impl<'b> Rejected<'b> {
     /// A whole delivery refused: a body of a source's format counts for that source.
     fn whole(delivery: &'b Delivery, verdict: Verdict) -> Self {
-        let source = read::is_dvcqg(delivery).then(|| source_of(delivery));
+        let source = read::is_source_format(delivery).then(|| source_of(delivery));
         Self {
             delivery,
             body: delivery.data.clone(),

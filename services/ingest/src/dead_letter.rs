@@ -86,7 +86,7 @@ impl From<&Rejection> for Verdict {
 
 /// Where a delivery was first published: its own exchange and routing key, or, for a message
 /// that came back by a replay (through the default exchange), the origin it carries.
-fn origin(delivery: &Delivery) -> (String, String) {
+pub(crate) fn origin(delivery: &Delivery) -> (String, String) {
     let headers = delivery.properties.headers();
     match header_text(headers, EXCHANGE_HEADER) {
         Some(exchange) if delivery.exchange.as_str().is_empty() => (

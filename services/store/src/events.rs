@@ -428,6 +428,20 @@ fn later_reception<'a>(
     first.at != later.at
 }
 
+/// A later copy of a document in the same batch: for two records, an update (digital once
+/// either says so); otherwise a conflict.
+fn later_document<'a>(
+    first: &mut ItemRow<'a, (bool, Option<&'a str>)>,
+    later: &ItemRow<'a, (bool, Option<&'a str>)>,
+) -> bool {
+    if !(first.record && later.record) {
+        return true;
+    }
+    first.extra.0 |= later.extra.0;
+    first.extra.1 = first.extra.1.or(later.extra.1);
+    false
+}
+
 /// A later resolution of a dossier in the same batch: the earliest is kept; for two records,
 /// an update, otherwise a conflict.
 fn later_resolution<E>(first: &mut ItemRow<'_, E>, later: &ItemRow<'_, E>) -> bool {
@@ -441,7 +455,7 @@ async fn apply_to_state(
     let rows = state_rows(events);
     let mut losers = Vec::new();
 
-    let (documents, lost) = earliest_per_item(rows.documents);
+    let (documents, lost) = earliest_per_item_with(rows.documents, later_document);
     losers.extend(lost.iter().map(|row| conflict_of("document", row)));
     state::upsert_documents(tx, &documents).await?;
 

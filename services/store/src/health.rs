@@ -14,29 +14,37 @@ pub struct UnitProblems {
     pub orphans: i64,
     /// Conflicts recorded: reused ids with another body and second events for an item.
     pub conflicts: i64,
+    /// Documents their sender recalled (edXML `BussinessDocType` 1): stored and shown, still
+    /// counted as issued.
+    pub recalled: i64,
 }
 
-/// The orphans and conflicts of every unit that has any, in one statement whatever the number
-/// of units (the orphans are read from partial indexes of the rows still waiting).
+/// The orphans, conflicts and recalled documents of every unit that has any, in one statement
+/// whatever the number of units (the orphans and recalls are read from partial indexes).
 pub async fn problems(pool: &PgPool) -> anyhow::Result<Vec<UnitProblems>> {
     sqlx::query_as!(
         UnitProblems,
         r#"
-        select unit as "unit!", sum(orphans)::bigint as "orphans!", sum(conflicts)::bigint as "conflicts!"
+        select unit as "unit!", sum(orphans)::bigint as "orphans!", sum(conflicts)::bigint as "conflicts!",
+               sum(recalled)::bigint as "recalled!"
         from (
-            select unit, count(*) as orphans, 0::bigint as conflicts
+            select unit, count(*) as orphans, 0::bigint as conflicts, 0::bigint as recalled
             from petition where received_at is null group by unit
             union all
-            select unit, count(*), 0 from dossier where received_at is null group by unit
+            select unit, count(*), 0, 0 from dossier where received_at is null group by unit
             union all
-            select unit, 0, count(*) from conflict group by unit
+            select unit, 0, count(*), 0 from conflict group by unit
+            union all
+            select unit, 0, 0, count(*) from event
+            where event_type = 'document.signed' and (body -> 'source' ->> 'business') = 'recall'
+            group by unit
         ) as counted
         group by unit order by unit
         "#
     )
     .fetch_all(pool)
     .await
-    .context("Failed to read the orphans and conflicts")
+    .context("Failed to read the orphans, conflicts and recalls")
 }
 
 /// What the pipeline view shows of the stored data, for every unit at once.

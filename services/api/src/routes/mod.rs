@@ -10,7 +10,7 @@
 //! - [`narrative`]: a period's narrative paragraphs, read and edited.
 //! - [`pipeline`]: dead letters and the pipeline's health.
 //! - [`overview`]: the department's view: every unit's key figures and report for a period.
-//! - [`sync`]: `POST /sync/dvcqg`, the upstream systems' own formats, with their sources' tokens.
+//! - [`sync`]: `POST /sync/dvcqg` and `/sync/edxml`, the upstream systems' own formats, with their sources' tokens.
 
 pub mod items;
 pub mod narrative;

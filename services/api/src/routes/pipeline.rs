@@ -143,6 +143,8 @@ pub struct UnitHealth {
     pub orphans: i64,
     /// Conflicts recorded.
     pub conflicts: i64,
+    /// Documents their sender recalled (edXML): stored and shown, not subtracted.
+    pub recalled: i64,
     /// The latest activity of each event type.
     pub sources: Vec<SourceView>,
 }
@@ -342,6 +344,7 @@ fn unit_health<'a>(units: impl Iterator<Item = &'a str>, overview: &Overview) ->
         if let Some(&at) = index.get(&problems.unit) {
             healths[at].orphans = problems.orphans;
             healths[at].conflicts = problems.conflicts;
+            healths[at].recalled = problems.recalled;
         }
     }
     for a in &overview.activity {

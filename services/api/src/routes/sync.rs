@@ -4,7 +4,8 @@
 //! rule. The body is read within [`SYNC_BODY_TIMEOUT`], checked as an envelope, split into
 //! messages the parser takes and published to the portal's exchange; the answer (in the sync's
 //! own shape, `error_code` 0) comes only once the broker has confirmed every part. Ingest then
-//! reads the records like any message.
+//! reads the records like any message. `POST /sync/edxml`, the e-office system's packages, is
+//! in [`edxml`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,9 +36,13 @@ pub const SYNC_BODY_TIMEOUT: Duration = Duration::from_secs(120);
 /// The largest message published: under the parser's 1 MiB, with room for the headers.
 const MAX_MESSAGE_BYTES: usize = domain::parse::MAX_BODY_BYTES - 16 * 1024;
 
-/// `/sync/dvcqg`.
+pub mod edxml;
+
+/// `/sync/dvcqg` and `/sync/edxml`.
 pub fn router() -> OpenApiRouter<Arc<AppState>> {
-    OpenApiRouter::new().routes(routes!(dvcqg))
+    OpenApiRouter::new()
+        .routes(routes!(dvcqg))
+        .routes(routes!(edxml::edxml))
 }
 
 /// The answer, in the shape the sync expects of the portal.
@@ -65,6 +70,19 @@ fn refused(status: StatusCode, message: impl Into<String>) -> Response {
     answer(status, -1, message)
 }
 
+/// 401, with the challenge.
+fn unauthorized() -> Response {
+    let mut response = refused(
+        StatusCode::UNAUTHORIZED,
+        "a configured source's token is required (Authorization: Bearer …)",
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
+}
+
 /// Receives a `DongBoHoSoMC` body (or a `CapNhatTienDoHoSoMC` progress log, accepted and not
 /// counted) from a configured source.
 #[utoipa::path(post, path = "/sync/dvcqg", tag = "sync",
@@ -82,15 +100,7 @@ fn refused(status: StatusCode, message: impl Into<String>) -> Response {
 pub async fn dvcqg(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     let presented = crate::auth::bearer(&headers).unwrap_or_default();
     let Some(source) = sources::find(&state.config.sources, Dialect::Dvcqg, presented) else {
-        let mut response = refused(
-            StatusCode::UNAUTHORIZED,
-            "a configured source's token is required (Authorization: Bearer …)",
-        );
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-        return response;
+        return unauthorized();
     };
     if !is_json(&headers) {
         return refused(

@@ -24,7 +24,36 @@ pub(super) fn check(path: &Path, text: &str, config: &FileConfig) -> Result<(), 
     check_agency_codes(path, text, config)?;
     check_sources(path, text, config)?;
     check_office_hours(path, text, config)?;
+    check_import_titles(path, text, config)?;
     check_summaries(path, text, config)
+}
+
+/// `[import]` names only fields the imports know, each with a title.
+fn check_import_titles(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
+    use crate::import::rows::{Kind, fields};
+    let kinds = [
+        (Kind::Dossiers, &config.import.dossiers),
+        (Kind::Documents, &config.import.documents),
+    ];
+    for (kind, titles) in kinds {
+        let known = fields(kind);
+        for (field, title) in titles {
+            let message = if !known.iter().any(|(name, _)| name == field) {
+                let names: Vec<&str> = known.iter().map(|(name, _)| *name).collect();
+                format!(
+                    "import: '{field}' is not a field of the export; use one of {}",
+                    names.join(", ")
+                )
+            } else if title.trim().is_empty() {
+                format!("import: the title of '{field}' is empty")
+            } else {
+                continue;
+            };
+            let at = section_key_offset(text, "import", field);
+            return Err(invalid_at(path, text, at, &message));
+        }
+    }
+    Ok(())
 }
 
 /// An SMTP exchange ends before a stopping process does, and before its claim's lease; a retry

@@ -152,6 +152,25 @@ pub struct FileConfig {
     /// (default: Monday to Friday, 07:30 to 17:00).
     #[serde(default)]
     pub office_hours: domain::feeds::OfficeHours,
+    /// Other titles for the columns of exports that `baocao import` reads (`[import]`, SPEC
+    /// §3.6), besides the ones it knows.
+    #[serde(default)]
+    pub import: ImportTitles,
+}
+
+/// `[import]`: for each field, the title its column has in a ward's exports, e.g.
+/// `dossiers = { MaHoSo = "Số biên nhận" }`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportTitles {
+    /// Dossier lists: `MaHoSo`, `MaTTHC`, `NgayTiepNhan`, `NgayHenTra`, `NgayKetThucXuLy`,
+    /// `NgayTra`, `TrangThaiHoSo`, `KenhThucHien` or `HoSoCoThanhPhanSoHoa` → a title.
+    #[serde(default)]
+    pub dossiers: std::collections::BTreeMap<String, String>,
+    /// Registers of outgoing documents: `number`, `CodeNumber`, `CodeNotation`, `date` or
+    /// `digital` → a title.
+    #[serde(default)]
+    pub documents: std::collections::BTreeMap<String, String>,
 }
 
 /// A source of the upstream systems' own formats: who sends, what, and with which token.

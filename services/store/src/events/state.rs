@@ -30,6 +30,9 @@ fn columns<E>(rows: &[ItemRow<'_, E>]) -> Columns {
     }
 }
 
+/// Keeps each document's earliest `document.signed` event. A document fed by records (an edXML
+/// package, a register's line) is updated instead: digital once any record says so, never a
+/// conflict.
 pub(super) async fn upsert_documents(
     tx: &mut Tx<'_>,
     rows: &[ItemRow<'_, (bool, Option<&str>)>],
@@ -40,31 +43,34 @@ pub(super) async fn upsert_documents(
     let c = columns(rows);
     let digital: Vec<bool> = rows.iter().map(|r| r.extra.0).collect();
     let numbers: Vec<Option<String>> = rows.iter().map(|r| r.extra.1.map(str::to_owned)).collect();
+    let from_record: Vec<bool> = rows.iter().map(|r| r.record).collect();
     sqlx::query!(
         r#"
         with input as (
-            select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::bool[], $6::text[])
-                as input (unit, document_id, signed_at, event_id, digital, number)
+            select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::bool[], $6::text[], $7::bool[])
+                as input (unit, document_id, signed_at, event_id, digital, number, from_record)
         ), upserted as (
-            insert into document as d (unit, document_id, signed_at, event_id, digital, number)
-            select unit, document_id, signed_at, event_id, digital, number from input
+            insert into document as d (unit, document_id, signed_at, event_id, digital, number, from_record)
+            select unit, document_id, signed_at, event_id, digital, number, from_record from input
             on conflict (unit, document_id) do update set
                 events = d.events + 1,
                 signed_at = least(d.signed_at, excluded.signed_at),
                 event_id = case when excluded.signed_at < d.signed_at
                     then excluded.event_id else d.event_id end,
-                digital = case when excluded.signed_at < d.signed_at
-                    then excluded.digital else d.digital end,
+                digital = case
+                    when excluded.from_record and d.from_record then d.digital or excluded.digital
+                    when excluded.signed_at < d.signed_at then excluded.digital else d.digital end,
                 number = case when excluded.signed_at < d.signed_at
-                    then excluded.number else d.number end
-            returning unit, document_id, events
+                    then excluded.number else d.number end,
+                from_record = d.from_record or excluded.from_record
+            returning unit, document_id, events, from_record
         )
         insert into conflict (unit, kind, subject, event_id)
         select upserted.unit, 'document', upserted.document_id, input.event_id
         from upserted join input using (unit, document_id)
-        where upserted.events > 1
+        where upserted.events > 1 and not (input.from_record and upserted.from_record)
         "#,
-        &c.units, &c.items, &c.times, &c.event_ids, &digital, &numbers as &[Option<String>],
+        &c.units, &c.items, &c.times, &c.event_ids, &digital, &numbers as &[Option<String>], &from_record,
     )
     .execute(&mut **tx)
     .await
