@@ -105,7 +105,10 @@ async fn benchmark() -> anyhow::Result<()> {
         let csv = api.get(&format!("{list}&format=csv")).await;
         anyhow::ensure!(csv.status == 200, "{}", csv.text());
         let rows = csv.body.iter().filter(|b| **b == b'\n').count() as i64 - 1;
-        anyhow::ensure!(rows == size, "the CSV has {rows} rows, the figure is {size}");
+        anyhow::ensure!(
+            rows == size,
+            "the CSV has {rows} rows, the figure is {size}"
+        );
         Ok(())
     })
     .await?;

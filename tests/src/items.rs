@@ -21,7 +21,9 @@ pub async fn lists_matching_figures(
 ) -> BTreeMap<&'static str, Vec<Value>> {
     let document = match revision {
         Some(n) => api
-            .get(&format!("/api/units/{unit}/reports/{period}?format=json&revision={n}"))
+            .get(&format!(
+                "/api/units/{unit}/reports/{period}?format=json&revision={n}"
+            ))
             .await
             .json(),
         None => api
@@ -72,15 +74,26 @@ pub async fn lists_matching_figures(
         let text = csv.text();
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().expect("a header row").split(',').collect();
-        let id_column = header.iter().position(|h| *h == "id").expect("an id column");
+        let id_column = header
+            .iter()
+            .position(|h| *h == "id")
+            .expect("an id column");
         let csv_ids: Vec<String> = lines
-            .map(|line| line.split(',').nth(id_column).unwrap_or_default().to_owned())
+            .map(|line| {
+                line.split(',')
+                    .nth(id_column)
+                    .unwrap_or_default()
+                    .to_owned()
+            })
             .collect();
         let json_ids: Vec<String> = items
             .iter()
             .map(|i| i["id"].as_str().expect("an id").to_owned())
             .collect();
-        assert_eq!(csv_ids, json_ids, "{path}: the CSV lists what the pages list");
+        assert_eq!(
+            csv_ids, json_ids,
+            "{path}: the CSV lists what the pages list"
+        );
         lists.insert(figure.path, items);
     }
     lists

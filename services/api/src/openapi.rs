@@ -66,6 +66,13 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 
 fn constrain_periods(operation: &mut Operation) {
     for parameter in operation.parameters.iter_mut().flatten() {
+        // A list's figure (`…/items?figure=`) is required; its schema is written by hand, which
+        // utoipa then leaves optional.
+        if let RefOr::T(parameter) = parameter
+            && parameter.name == "figure"
+        {
+            parameter.required = utoipa::openapi::Required::True;
+        }
         if let RefOr::T(parameter) = parameter
             && parameter.name == "period"
         {

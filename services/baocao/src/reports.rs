@@ -175,13 +175,13 @@ pub async fn items(
         }
         Err(refusal) => return Err(anyhow::Error::from(refusal)),
     };
-    let items = resolved
-        .all(&pool, store::items::Order::default())
-        .await?;
+    let items = resolved.all(&pool, store::items::Order::default()).await?;
     pool.close().await;
     let kind = figure.kind;
     let bytes = match asked.format {
-        ItemsFormat::Xlsx => reporter::items::workbook(&job.profile.code, &request, &items, job.tz)?,
+        ItemsFormat::Xlsx => {
+            reporter::items::workbook(&job.profile.code, &request, &items, job.tz)?
+        }
         ItemsFormat::Csv => {
             let mut text = reporter::items::csv_header(kind);
             for item in &items {
@@ -220,7 +220,9 @@ fn items_table(
         .collect();
     let revision = request
         .revision
-        .map_or("as the figures stand now".to_owned(), |r| format!("as revision {r} counted them"));
+        .map_or("as the figures stand now".to_owned(), |r| {
+            format!("as revision {r} counted them")
+        });
     let mut out = format!(
         "{unit} {} {} ({} — {}): {} item(s), {revision}\n",
         request.period,

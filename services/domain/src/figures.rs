@@ -218,7 +218,8 @@ mod tests {
 
     #[test]
     fn every_path_is_a_figure_of_the_json_document_once() {
-        let json = serde_json::json!({"documents": {}, "petitions": {}, "procedures": {}, "articles": {}});
+        let json =
+            serde_json::json!({"documents": {}, "petitions": {}, "procedures": {}, "articles": {}});
         let mut paths: Vec<&str> = FIGURES.iter().map(|f| f.path).collect();
         paths.sort_unstable();
         paths.dedup();
@@ -227,7 +228,10 @@ mod tests {
             let group = figure.path.split('.').next().unwrap();
             assert!(json.get(group).is_some(), "{}", figure.path);
         }
-        assert_eq!(figure("procedures.pending_overdue").map(|f| f.kind), Some(ItemKind::Dossier));
+        assert_eq!(
+            figure("procedures.pending_overdue").map(|f| f.kind),
+            Some(ItemKind::Dossier)
+        );
         assert!(figure("procedures.nothing").is_none());
     }
 }

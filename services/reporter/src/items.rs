@@ -67,7 +67,11 @@ impl Item {
         let days_late = match (kind, row.due_at) {
             (ItemKind::Dossier, Some(due)) if row.without_result != Some(true) => {
                 let end = row.resolved_at.unwrap_or(overdue_at);
-                (end > due).then(|| local_day(end, tz).signed_duration_since(local_day(due, tz)).num_days())
+                (end > due).then(|| {
+                    local_day(end, tz)
+                        .signed_duration_since(local_day(due, tz))
+                        .num_days()
+                })
             }
             _ => None,
         };
@@ -534,7 +538,12 @@ mod tests {
         );
         assert_eq!(same_day.days_late, Some(0));
         // Pending: to the window's end (00:00 on 15 May local, the 15th's day).
-        let pending = Item::of(ItemKind::Dossier, row("2026-05-10T09:30:00Z", None), end, Ho_Chi_Minh);
+        let pending = Item::of(
+            ItemKind::Dossier,
+            row("2026-05-10T09:30:00Z", None),
+            end,
+            Ho_Chi_Minh,
+        );
         assert_eq!(pending.days_late, Some(5));
         // On time: none.
         let on_time = Item::of(

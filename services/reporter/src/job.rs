@@ -310,8 +310,7 @@ async fn keep_items(
     let mut expected: Vec<(&domain::Indicators, bool)> = Vec::new();
     match figures {
         Figures::Unit(own) => {
-            store::items::freeze(tx, report_id, &[job.profile.code.as_str()], window, end)
-                .await?;
+            store::items::freeze(tx, report_id, &[job.profile.code.as_str()], window, end).await?;
             expected.push((own, false));
         }
         Figures::Summary { document } => {

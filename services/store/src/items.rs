@@ -103,7 +103,9 @@ impl Order {
     fn clause(self) -> String {
         let direction = if self.descending { "desc" } else { "asc" };
         match self.key {
-            SortKey::Unit | SortKey::Id => format!("order by unit {direction}, item_id {direction}"),
+            SortKey::Unit | SortKey::Id => {
+                format!("order by unit {direction}, item_id {direction}")
+            }
             key => format!(
                 "order by {} {direction} nulls last, unit, item_id",
                 key.column()
@@ -209,8 +211,8 @@ pub fn all<'a>(
         &source,
         figure,
     )
-        .fetch(pool)
-        .map(|row| row.context("Failed to read the items"))
+    .fetch(pool)
+    .map(|row| row.context("Failed to read the items"))
 }
 
 /// Keeps, for the revision `report_id` being issued, every item of `units` in the scope of

@@ -103,12 +103,8 @@ async fn last_months_overdue_dossiers_are_two_clicks_away() {
     ])
     .await;
     let api = env.start_api(None).await;
-    let mut browser = baocao_tests::browser::start(
-        "items.mjs",
-        &api.address,
-        &last.to_string(),
-        "items.png",
-    );
+    let mut browser =
+        baocao_tests::browser::start("items.mjs", &api.address, &last.to_string(), "items.png");
     let mut seen = std::collections::HashMap::new();
     while let Ok(Some(line)) =
         tokio::time::timeout(Duration::from_secs(90), browser.lines.next_line())
@@ -116,11 +112,17 @@ async fn last_months_overdue_dossiers_are_two_clicks_away() {
             .expect("the script's lines within 90 s")
     {
         let (tag, value) = line.split_once(' ').expect("TAG JSON");
-        seen.insert(tag.to_owned(), serde_json::from_str::<serde_json::Value>(value).unwrap());
+        seen.insert(
+            tag.to_owned(),
+            serde_json::from_str::<serde_json::Value>(value).unwrap(),
+        );
     }
     let list = &seen["LIST"];
     assert!(
-        list["title"].as_str().unwrap().contains("Đang giải quyết quá hạn"),
+        list["title"]
+            .as_str()
+            .unwrap()
+            .contains("Đang giải quyết quá hạn"),
         "{list}"
     );
     let ids: Vec<&str> = list["rows"]
@@ -131,12 +133,20 @@ async fn last_months_overdue_dossiers_are_two_clicks_away() {
         .collect();
     assert_eq!(ids, ["HS-QUA-HAN-A", "HS-QUA-HAN-B"], "{list}");
     assert!(
-        list["headers"].as_array().unwrap().contains(&json!("Số ngày quá hạn")),
+        list["headers"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Số ngày quá hạn")),
         "{list}"
     );
     let csv = seen["CSV"]["lines"].as_array().unwrap();
     assert_eq!(csv.len(), 3, "a header and two dossiers: {csv:?}");
-    assert!(csv[1].as_str().unwrap().starts_with("tri-qua,HS-QUA-HAN-A,"));
+    assert!(
+        csv[1]
+            .as_str()
+            .unwrap()
+            .starts_with("tri-qua,HS-QUA-HAN-A,")
+    );
     assert_eq!(seen["SORTED"]["sort"], "descending");
     assert_eq!(
         seen["SORTED"]["ids"],

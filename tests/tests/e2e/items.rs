@@ -17,7 +17,9 @@ fn binary() -> &'static Path {
 fn items_command(env: &TestEnv, args: &[&str]) -> (i32, Vec<u8>, String) {
     let output = env
         .command(binary())
-        .args(["report", "items", "--unit", "tri-qua", "--period", "2026-05"])
+        .args([
+            "report", "items", "--unit", "tri-qua", "--period", "2026-05",
+        ])
         .args(args)
         .output()
         .unwrap();
@@ -165,18 +167,16 @@ async fn every_list_is_its_figure_and_a_sent_revision_keeps_the_items_it_counted
     // The command line: the same lists, now and as sent.
     let (status, csv, stderr) = items_command(
         &env,
-        &[
-            "--figure",
-            "procedures.pending_overdue",
-            "--format",
-            "csv",
-        ],
+        &["--figure", "procedures.pending_overdue", "--format", "csv"],
     );
     assert_eq!(status, 0, "{stderr}");
     let csv = String::from_utf8(csv).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 2, "{csv}");
-    assert!(lines[0].starts_with("unit,id,procedure_code,channel,"), "{csv}");
+    assert!(
+        lines[0].starts_with("unit,id,procedure_code,channel,"),
+        "{csv}"
+    );
     assert!(lines[1].starts_with("tri-qua,HS-OVERDUE-1,"), "{csv}");
     assert!(lines[1].ends_with(",10"), "days late last: {csv}");
     let (status, csv, stderr) = items_command(
@@ -191,7 +191,11 @@ async fn every_list_is_its_figure_and_a_sent_revision_keeps_the_items_it_counted
         ],
     );
     assert_eq!(status, 0, "{stderr}");
-    assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 1, "the header only");
+    assert_eq!(
+        String::from_utf8(csv).unwrap().lines().count(),
+        1,
+        "the header only"
+    );
     let (status, text, stderr) = items_command(&env, &["--figure", "procedures.resolved_late"]);
     assert_eq!(status, 0, "{stderr}");
     let text = String::from_utf8(text).unwrap();
@@ -216,7 +220,9 @@ async fn every_list_is_its_figure_and_a_sent_revision_keeps_the_items_it_counted
         .get("/api/units/tri-qua/reports/2026-05?format=json")
         .await
         .json();
-    let sent_book = api.get("/api/units/tri-qua/reports/2026-05?format=xlsx").await;
+    let sent_book = api
+        .get("/api/units/tri-qua/reports/2026-05?format=xlsx")
+        .await;
     let sent_book = read("sent.xlsx", &sent_book.body, sent_doc);
     assert_eq!(
         sent_book["sheets"],
@@ -241,13 +247,31 @@ async fn every_list_is_its_figure_and_a_sent_revision_keeps_the_items_it_counted
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(
         rows[0],
-        json!([1, "tri-qua", "HS-LATE-1", null, "20/04/2026 08:00", "25/04/2026 17:00",
-               "28/04/2026 09:00", "Giải quyết quá hạn", 3])
+        json!([
+            1,
+            "tri-qua",
+            "HS-LATE-1",
+            null,
+            "20/04/2026 08:00",
+            "25/04/2026 17:00",
+            "28/04/2026 09:00",
+            "Giải quyết quá hạn",
+            3
+        ])
     );
     assert_eq!(
         rows[1],
-        json!([2, "tri-qua", "HS-OVERDUE-1", null, "01/05/2026 08:00", "05/05/2026 17:00",
-               null, "Đang giải quyết quá hạn", 10])
+        json!([
+            2,
+            "tri-qua",
+            "HS-OVERDUE-1",
+            null,
+            "01/05/2026 08:00",
+            "05/05/2026 17:00",
+            null,
+            "Đang giải quyết quá hạn",
+            10
+        ])
     );
     std::fs::remove_dir_all(&dir).unwrap();
     api.stop().await;
@@ -263,6 +287,20 @@ issuing_body = ["UBND TỈNH QUẢNG NGÃI", "SỞ KHOA HỌC VÀ CÔNG NGHỆ"]
 short_name = "Sở Khoa học và Công nghệ"
 place = "Quảng Ngãi"
 mail_from = "So KH&CN <sokhcn@quangngai.gov.vn>"
+
+[summary.numbering]
+mode = "sequence"
+start = 1
+symbol = "BC-SKHCN"
+
+[summary.signer]
+authority = "KT. GIÁM ĐỐC"
+title = "PHÓ GIÁM ĐỐC"
+name = "Trần Văn Sở"
+
+[[summary.recipients]]
+label = "UBND tỉnh Quảng Ngãi (b/c)"
+addresses = ["vanthu.ubnd@example.gov.vn"]
 "#;
     let (env, _) = baocao_tests::two_wards(summary).await;
     let mut events = vec![

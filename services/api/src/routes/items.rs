@@ -81,7 +81,10 @@ fn order_schema() -> Object {
 }
 
 fn items_format_schema() -> Object {
-    enum_schema(&["json", "csv", "xlsx"], "One page as JSON, or the whole list")
+    enum_schema(
+        &["json", "csv", "xlsx"],
+        "One page as JSON, or the whole list",
+    )
 }
 
 /// A column of the list.

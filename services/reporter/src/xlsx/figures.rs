@@ -13,8 +13,7 @@
 //! row 6… one row per unit, then "Tổng cộng" (A:C merged) for a summary
 //! ```
 
-use domain::Indicators;
-use domain::figures::{ARTICLES, DOCUMENTS, FIGURES, PETITIONS, PROCEDURES};
+use domain::figures::FIGURES;
 use rust_xlsxwriter::{Worksheet, XlsxError};
 
 use super::style::{self, Styles};
@@ -30,7 +29,6 @@ const KEY_ROW: u32 = 5;
 const FIRST_ROW: u32 = 6;
 /// The column of the first figure (D).
 const FIRST_FIGURE_COL: u16 = 3;
-
 
 /// The last column (W).
 const LAST_COL: u16 = FIRST_FIGURE_COL + FIGURES.len() as u16 - 1;
@@ -123,6 +121,8 @@ pub(crate) fn write(sheet: &mut Worksheet, form: &Form<'_>, s: &Styles) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::Indicators;
+    use domain::figures::{ARTICLES, DOCUMENTS, PETITIONS, PROCEDURES};
 
     #[test]
     fn every_key_is_distinct_and_grouped_by_its_prefix() {
