@@ -76,12 +76,32 @@ ensure_browser() {
   fi
 }
 
+# The OpenID Connect provider the sign-in tests start (tests/oidc/provider.mjs): npm's
+# oidc-provider, a certified implementation, pinned in tests/oidc's lock file.
+ensure_oidc_provider() {
+  if [ ! -d tests/oidc/node_modules ] || [ tests/oidc/package-lock.json -nt tests/oidc/node_modules ]; then
+    echo "installing the test identity provider's node modules" >&2
+    (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
+
 # cargo-machete finds dependencies a crate declares and never uses; installed from crates.io
 # (pinned) when missing.
 ensure_machete() {
   if ! cargo machete --version >/dev/null 2>&1; then
     echo "installing cargo-machete" >&2
     cargo install --locked --quiet cargo-machete@0.9.2
+  fi
+}
+
+# cargo-nextest runs each test in a process of its own (the tests that read the process's
+# metrics count only their own doings) and the cluster's fault tests one at a time
+# (.config/nextest.toml); installed from crates.io (pinned) when missing, about five minutes
+# of building on 2 cores.
+ensure_nextest() {
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "installing cargo-nextest" >&2
+    cargo install --locked --quiet cargo-nextest@0.9.151
   fi
 }
 

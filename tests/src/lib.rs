@@ -9,6 +9,7 @@ pub mod browser;
 pub mod cluster;
 pub mod http;
 pub mod items;
+pub mod oidc;
 pub mod raw_amqp;
 pub mod xlsx;
 
@@ -457,6 +458,32 @@ impl TestEnv {
         let listener = api::bind("127.0.0.1:0", true, token)
             .await
             .expect("a free port");
+        self.serve_config(listener, config).await
+    }
+
+    /// Serves the API with the environment's configuration, `token` and `people` on
+    /// `listener`.
+    pub async fn serve_api(
+        &self,
+        listener: tokio::net::TcpListener,
+        token: Option<&str>,
+        people: Option<api::people::PeopleConfig>,
+    ) -> RunningApi {
+        let config = api::ApiConfig {
+            admin_token: token.map(str::to_owned),
+            people,
+            ..baocao::run::api_config_with(&self.settings(), |_| None)
+                .expect("the API configuration")
+        };
+        self.serve_config(listener, config).await
+    }
+
+    async fn serve_config(
+        &self,
+        listener: tokio::net::TcpListener,
+        config: api::ApiConfig,
+    ) -> RunningApi {
+        let token = config.admin_token.clone();
         let address = listener.local_addr().expect("an address").to_string();
         let (stop, stopped) = Shutdown::new();
         let pool = store::db::connect_lazy(&self.database_url, api::POOL_CONNECTIONS)
@@ -466,7 +493,7 @@ impl TestEnv {
         let handle = tokio::spawn(api::serve(listener, state, true));
         RunningApi {
             address,
-            token: token.map(str::to_owned),
+            token,
             stop,
             handle,
         }

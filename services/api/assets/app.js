@@ -79,10 +79,12 @@ function toast(text) {
 function token() { return sessionStorage.getItem(TOKEN_KEY); }
 
 let asking = null;
-function askToken(wrong) {
+function askToken(wrong, signIn) {
   if (asking) return asking;
   asking = new Promise((resolve) => {
     const dialog = $("token-dialog");
+    // With an identity provider, people sign in there; the token stays for administrators.
+    $("sign-in").hidden = !signIn;
     $("token-error").hidden = !wrong;
     // Escape would close the dialog with every request still waiting for a token.
     dialog.oncancel = (event) => event.preventDefault();
@@ -105,7 +107,7 @@ async function api(path, options = {}) {
     if (saved) headers.set("Authorization", "Bearer " + saved);
     const response = await fetch(path, { ...options, headers });
     if (response.status !== 401) return response;
-    await askToken(Boolean(saved));
+    await askToken(Boolean(saved), response.headers.has("x-baocao-sign-in"));
   }
 }
 
@@ -614,7 +616,22 @@ function table(headers, rows) {
     el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: headers.length, class: "muted" }, "Không có"))));
 }
 
+// Who is asking (GET /api/me): the pipeline's panel is the department's, and writes are the
+// editors'.
+let me = { kind: "admin", roles: [{ role: "editor", unit: "all" }], signed_in: false };
+const department = () => me.roles.some((r) => r.unit === "all");
+
+async function refreshAudit() {
+  const code = unit;
+  const rows = await json(`/api/audit?unit=${encodeURIComponent(code)}&limit=20`);
+  const ACTIONS = { narrative_edit: "Sửa nội dung", send: "Gửi báo cáo", correction: "Gửi bản sửa" };
+  $("audit").replaceChildren(table(["Lúc", "Người", "Kỳ", "Việc", "Chi tiết"], rows.map((r) => el("tr", { "data-action": r.action },
+    el("td", {}, date(r.at)), el("td", { title: r.who }, r.who_name || r.who), el("td", {}, periodName(r.period)),
+    el("td", {}, ACTIONS[r.action] || r.action), el("td", {}, r.detail)))));
+}
+
 async function refreshPipeline() {
+  if (!department()) return;
   const view = await json("/api/pipeline");
   $("pipeline-as-of").textContent = "Đọc lúc " + date(view.as_of);
   $("queues").replaceChildren(view.broker_error
@@ -946,6 +963,7 @@ async function selectUnit(code) {
   const tasks = [
     json(`/api/units/${code}/trend?months=12`).then(drawTrend),
     refreshReports(),
+    refreshAudit(),
     refreshPipeline(),
   ];
   for (const result of await Promise.allSettled(tasks)) {
@@ -958,7 +976,25 @@ async function start() {
     for (const button of dialog.querySelectorAll("[data-close]")) button.onclick = () => dialog.close();
   }
   $("logout").hidden = !token();
-  $("logout").onclick = () => { sessionStorage.removeItem(TOKEN_KEY); location.reload(); };
+  $("logout").onclick = () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    if (me.signed_in) $("signout-form").submit(); else location.reload();
+  };
+  me = await json("/api/me");
+  if (me.signed_in) {
+    $("who").textContent = me.name || me.subject;
+    $("logout").hidden = false;
+  }
+  $("pipeline-panel").hidden = !department();
+  if (!me.roles.length) {
+    // Signed in, but the department has given this person no role: say so, plainly.
+    $("no-role-name").textContent = me.name || me.subject;
+    $("no-role").hidden = false;
+    for (const v of document.querySelectorAll(".view")) v.hidden = true;
+    $("live").hidden = true;
+    document.body.dataset.noRole = "true";
+    return;
+  }
   linkFigures();
   const units = await json("/api/units");
   for (const u of units) unitsByCode.set(u.code, u);
@@ -976,6 +1012,7 @@ async function start() {
   setInterval(() => {
     if (view === "unit" && unit) {
       refreshReports().catch(() => {});
+      refreshAudit().catch(() => {});
       refreshPipeline().catch(() => {});
     } else if (view === "overview") {
       loadOverview(overview.period).catch(() => {});

@@ -1,29 +1,30 @@
-//! Who may use the API.
+//! The admin token and the rules around it (who may do what is decided in [`crate::access`]).
 //!
 //! - With `BAOCAO_ADMIN_TOKEN`, every route but `/healthz`, `/readyz`, `/metrics` and the
 //!   dashboard's page and script (which hold no data and ask for the token) needs
-//!   `Authorization: Bearer <token>`.
-//! - Without it the server only listens on loopback ([`check_exposure`]) and answers only
-//!   requests addressed to a loopback host name, so a web page cannot reach it by rebinding
-//!   its own domain to 127.0.0.1.
+//!   `Authorization: Bearer <token>` or a signed-in person's session.
+//! - Without a token and without `[auth.oidc]` the server only listens on loopback
+//!   ([`check_exposure`]) and answers only requests addressed to a loopback host name, so a web
+//!   page cannot reach it by rebinding its own domain to 127.0.0.1.
 //! - A write is a POST with a JSON body from the same origin ([`SameOriginWrite`]): a cross-site form cannot send
 //!   `application/json` without a CORS preflight, which this server never grants, and a
 //!   browser's `Origin` and `Sec-Fetch-Site` headers must not name another site.
 
 use std::net::SocketAddr;
 
-use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::AppState;
 use crate::routes::problem;
 
-/// Refuses to expose the API beyond loopback without a token. `addresses` are what the
-/// configured address resolved to.
-pub fn check_exposure(addresses: &[SocketAddr], token: Option<&str>) -> anyhow::Result<()> {
-    if token.is_some() {
+/// Refuses to expose the API beyond loopback without a token (or people signing in through a
+/// provider, `people`). `addresses` are what the configured address resolved to.
+pub fn check_exposure(
+    addresses: &[SocketAddr],
+    token: Option<&str>,
+    people: bool,
+) -> anyhow::Result<()> {
+    if token.is_some() || people {
         return Ok(());
     }
     if let Some(exposed) = addresses.iter().find(|a| !a.ip().is_loopback()) {
@@ -102,7 +103,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
         .or_else(|| value.strip_prefix(b"bearer "))
 }
 
-fn host_is_loopback(headers: &HeaderMap) -> bool {
+pub(crate) fn host_is_loopback(headers: &HeaderMap) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };
@@ -114,38 +115,6 @@ fn host_is_loopback(headers: &HeaderMap) -> bool {
         || name
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// The token check, for the guarded routes.
-pub async fn require_token(
-    State(state): State<std::sync::Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match &state.config.admin_token {
-        Some(token) => {
-            let given = bearer(request.headers());
-            if !given.is_some_and(|given| same_secret(given, token.as_bytes())) {
-                let mut response = problem(
-                    StatusCode::UNAUTHORIZED,
-                    "this needs the administrator's token: Authorization: Bearer <token>",
-                );
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    "Bearer".parse().expect("a header"),
-                );
-                return response;
-            }
-        }
-        None if !host_is_loopback(request.headers()) => {
-            return problem(
-                StatusCode::FORBIDDEN,
-                "without BAOCAO_ADMIN_TOKEN the API answers only requests to localhost",
-            );
-        }
-        None => {}
-    }
-    next.run(request).await
 }
 
 /// The cross-site check of a write: a handler that writes takes this extractor, so that it
@@ -216,10 +185,11 @@ mod tests {
         let loopback: SocketAddr = "127.0.0.1:8080".parse().expect("an address");
         let v6: SocketAddr = "[::1]:8080".parse().expect("an address");
         let any: SocketAddr = "0.0.0.0:8080".parse().expect("an address");
-        assert!(check_exposure(&[loopback, v6], None).is_ok());
-        let refused = check_exposure(&[loopback, any], None).expect_err("refused");
+        assert!(check_exposure(&[loopback, v6], None, false).is_ok());
+        let refused = check_exposure(&[loopback, any], None, false).expect_err("refused");
         assert!(refused.to_string().contains("BAOCAO_ADMIN_TOKEN"));
-        assert!(check_exposure(&[any], Some("s3cret-token")).is_ok());
+        assert!(check_exposure(&[any], Some("s3cret-token"), false).is_ok());
+        assert!(check_exposure(&[any], None, true).is_ok());
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! - [`routes`]: the handlers by resource, each documented for `/api/openapi.json`.
 //! - [`live`]: `LISTEN/NOTIFY` to per-unit readings shared by every stream.
+//! - [`access`]: who asks and what each route lets them do: the one place access is decided.
 //! - [`auth`]: the admin token, loopback-only without one, same-origin writes.
+//! - [`people`]: signing people in with the province's OpenID Connect provider, sessions.
 //! - [`queues`]: the broker's queues as last seen by a background look.
 //! - [`database`]: the database as last seen by a background look, for readiness and metrics.
 //! - [`server`]: the accept loop, its timeouts and its connection cap.
@@ -15,11 +17,13 @@
 //! Processes running only ingest or the reporter serve [`probes`]: `/healthz`, `/readyz` and
 //! `/metrics`, so that each Deployment has its probes and is scraped.
 
+pub mod access;
 pub mod auth;
 mod dashboard;
 pub mod database;
 pub mod live;
 pub mod openapi;
+pub mod people;
 pub mod publishing;
 pub mod queues;
 pub mod routes;
@@ -73,6 +77,9 @@ pub struct ApiConfig {
     pub sources: Vec<sources::Source>,
     /// The office's hours, in which a silent source is shown and alerted.
     pub office_hours: domain::feeds::OfficeHours,
+    /// People signing in through the province's identity provider (`[auth.oidc]`), and their
+    /// roles; without it the admin token alone opens the API.
+    pub people: Option<people::PeopleConfig>,
 }
 
 impl ApiConfig {
@@ -102,6 +109,8 @@ pub struct AppState {
     streams: Arc<StreamCaps>,
     sync_publisher: publishing::SyncPublisher,
     silence: Arc<sources::Silence>,
+    /// People signing in, with `[auth.oidc]`.
+    pub people: Option<people::People>,
     shutdown: Shutdown,
     serves_api: AtomicBool,
     /// The target this process runs, for readiness: only `ingest` needs the broker to be ready.
@@ -113,7 +122,9 @@ pub struct AppState {
     info(
         title = "baocao",
         description = "Live counters, reports and pipeline health of the ward's digital-transformation report. \
-                       Every path under /api needs `Authorization: Bearer <BAOCAO_ADMIN_TOKEN>` when a token is set."
+                       Every path under /api needs `Authorization: Bearer <BAOCAO_ADMIN_TOKEN>` when a token is set, \
+                       or the session cookie of a person signed in at /auth/login (with `[auth.oidc]`); \
+                       a person sees and changes only the units their roles allow (403 otherwise)."
     ),
     modifiers(&BearerScheme),
     tags(
@@ -135,6 +146,12 @@ impl utoipa::Modify for BearerScheme {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::new(people::SESSION_COOKIE),
+            )),
         );
     }
 }
@@ -166,10 +183,14 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
                 )
             }),
         )
-        .layer(from_fn_with_state(Arc::clone(&state), auth::require_token));
+        .layer(from_fn_with_state(
+            Arc::clone(&state),
+            access::require_access,
+        ));
     let router = Router::new()
         .merge(public)
         .merge(dashboard::routes())
+        .merge(people::pages::routes().with_state(Arc::clone(&state)))
         .merge(guarded)
         .route_layer(from_fn_with_state(
             state.config.limits.body_timeout,
@@ -211,7 +232,9 @@ impl AppState {
             tz: config.reports.tz,
         });
         let limits = config.limits;
+        let people = config.people.clone().map(people::People::new);
         Arc::new(Self {
+            people,
             config,
             database: DatabaseWatch::new(&pool, Arc::clone(&silence)),
             silence,
@@ -273,6 +296,17 @@ impl AppState {
 /// Resolves `addr` and binds it. With `guarded` (the whole API is served), a non-loopback
 /// address without a token is refused; probes and metrics alone are open anyway.
 pub async fn bind(addr: &str, guarded: bool, token: Option<&str>) -> anyhow::Result<TcpListener> {
+    bind_with(addr, guarded, token, false).await
+}
+
+/// [`bind`], where `people` (signing in through a provider) also allows a non-loopback address
+/// without a token.
+pub async fn bind_with(
+    addr: &str,
+    guarded: bool,
+    token: Option<&str>,
+    people: bool,
+) -> anyhow::Result<TcpListener> {
     let addresses: Vec<SocketAddr> = tokio::net::lookup_host(addr)
         .await
         .with_context(|| format!("BAOCAO_HTTP_ADDR '{addr}' is not an address to listen on"))?
@@ -281,7 +315,7 @@ pub async fn bind(addr: &str, guarded: bool, token: Option<&str>) -> anyhow::Res
         auth::check_token(token)?;
     }
     if guarded {
-        auth::check_exposure(&addresses, token)?;
+        auth::check_exposure(&addresses, token, people)?;
     }
     TcpListener::bind(addresses.as_slice())
         .await

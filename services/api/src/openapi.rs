@@ -92,10 +92,13 @@ fn add_answers(operation: &mut Operation, has_path_parameters: bool) {
             "400",
             "The request is not one this route takes (the message says why)",
         ),
-        ("401", "Without the administrator's token, or with another"),
+        (
+            "401",
+            "Without the administrator's token (or with another), and without a live session",
+        ),
         (
             "403",
-            "A write not sent as same-origin JSON, or (without a token) a request not addressed to localhost",
+            "A write not sent as same-origin JSON, a person whose roles do not allow it (`forbidden`, `no_role`), or (without a token) a request not addressed to localhost",
         ),
         ("503", "The database is unavailable; try again shortly"),
     ];

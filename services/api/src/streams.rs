@@ -2,9 +2,10 @@
 //! open: each holds a connection for as long as it lives, so without a cap a few clients could
 //! take every connection the server has.
 //!
-//! A client is its peer address (an IPv4 address seen through an IPv6 socket counts as the IPv4
-//! one). Behind a proxy every browser arrives from the proxy's address: see `[http]` in
-//! `README.md` for what to set there.
+//! A client is a signed-in person (by their subject at the provider, wherever they connect
+//! from), else its peer address (an IPv4 address seen through an IPv6 socket counts as the IPv4
+//! one). Behind a proxy every browser without a session arrives from the proxy's address: see
+//! `[http]` in `README.md` for what to set there.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -20,7 +21,22 @@ pub struct StreamCaps {
 #[derive(Default)]
 struct Open {
     total: usize,
-    by_client: HashMap<IpAddr, usize>,
+    by_client: HashMap<Client, usize>,
+}
+
+/// Who holds a stream, for the per-client cap.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Client {
+    /// A signed-in person, by subject.
+    Person(String),
+    /// Anyone else, by peer address.
+    Address(IpAddr),
+}
+
+impl From<IpAddr> for Client {
+    fn from(address: IpAddr) -> Self {
+        Self::Address(address.to_canonical())
+    }
 }
 
 /// Why a stream was refused.
@@ -49,7 +65,7 @@ impl StreamRefused {
 /// One open stream's place, given back when dropped.
 pub struct StreamSlot {
     caps: Arc<StreamCaps>,
-    client: IpAddr,
+    client: Client,
 }
 
 impl StreamCaps {
@@ -63,8 +79,8 @@ impl StreamCaps {
     }
 
     /// A place for one more stream of `client`, or why not.
-    pub fn take(self: &Arc<Self>, client: IpAddr) -> Result<StreamSlot, StreamRefused> {
-        let client = client.to_canonical();
+    pub fn take(self: &Arc<Self>, client: impl Into<Client>) -> Result<StreamSlot, StreamRefused> {
+        let client = client.into();
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let of_client = open.by_client.get(&client).copied().unwrap_or(0);
         if of_client >= self.per_client {
@@ -74,7 +90,7 @@ impl StreamCaps {
             return Err(StreamRefused::Total(self.total));
         }
         open.total += 1;
-        *open.by_client.entry(client).or_default() += 1;
+        *open.by_client.entry(client.clone()).or_default() += 1;
         Ok(StreamSlot {
             caps: Arc::clone(self),
             client,
@@ -115,5 +131,10 @@ mod tests {
         assert_eq!(caps.take(c).err(), Some(StreamRefused::Total(3)));
         drop(first);
         assert!(caps.take(c).is_ok());
+        let person = || Client::Person("editor-a".into());
+        let caps = StreamCaps::new(1, 3);
+        let _held = caps.take(person()).unwrap();
+        assert_eq!(caps.take(person()).err(), Some(StreamRefused::PerClient(1)));
+        assert!(caps.take(a).is_ok());
     }
 }

@@ -57,7 +57,6 @@ pub fn main() -> std::process::ExitCode {
     let outcome = Settings::load()
         .map_err(anyhow::Error::from)
         .and_then(|settings| {
-            store::relay::set_enabled(settings.env.database_relay);
             let runtime = tokio::runtime::Runtime::new()?;
             let outcome = runtime.block_on(execute(settings, cli.command));
             // Everything that matters has been committed, acknowledged or closed by now; do not

@@ -106,5 +106,6 @@ async fn apply(settings: &Settings, args: &PeriodArgs, change: Change) -> anyhow
     let profile = profile(settings, &args.unit)?;
     let kind = settings.file.kind(args.unit.as_str());
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 1).await?;
-    Ok(reporter::narrative::apply(&pool, profile, kind, args.period, change).await?)
+    let actor = crate::reports::cli_actor();
+    Ok(reporter::narrative::apply(&pool, profile, kind, args.period, change, &actor).await?)
 }

@@ -25,7 +25,7 @@ pub async fn send(settings: &Settings, args: &PeriodArgs, resend: Resend) -> any
     let reports = settings.reporter_config()?;
     let job = reports.job(profile(settings, &args.unit)?);
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 2).await?;
-    let issued = job::issue(&pool, &job, args.period, Utc::now(), resend).await?;
+    let issued = job::issue_as(&pool, &job, args.period, Utc::now(), resend, &cli_actor()).await?;
     let said = issued.explain(args.unit.as_str(), args.period);
     match issued {
         Issued::Stored { .. } => {
@@ -241,4 +241,14 @@ fn items_table(
         out.push('\n');
     }
     out
+}
+
+/// Who the audit list names for the command line: `cli:<os user>` (`USER`, else `LOGNAME`,
+/// else `unknown`).
+pub fn cli_actor() -> store::audit::Actor {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".into());
+    store::audit::Actor::cli(&user)
 }

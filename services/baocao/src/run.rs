@@ -54,9 +54,55 @@ pub fn api_config_with(
         topology: settings.file.broker.clone(),
         limits: settings.file.http.limits(),
         known_units: settings.file.known_units(),
-        sources: settings.file.sources(lookup),
+        sources: settings.file.sources(&lookup),
         office_hours: settings.file.office_hours.clone(),
+        people: people_config(settings, &lookup)?,
     })
+}
+
+/// `[auth.oidc]` and `[[auth.role]]` for the API, the client's secret from `lookup` (the
+/// environment): a provider configured without its secret stops the start.
+pub fn people_config(
+    settings: &Settings,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<api::people::PeopleConfig>> {
+    let auth = &settings.file.auth;
+    let Some(oidc) = &auth.oidc else {
+        return Ok(None);
+    };
+    let client_secret = lookup(&oidc.client_secret_env)
+        .filter(|secret| !secret.is_empty())
+        .with_context(|| {
+            format!(
+                "{} (auth.oidc.client_secret_env in {}) is not set: it holds the client secret \
+                 registered at the identity provider",
+                oidc.client_secret_env,
+                settings.config_path.display()
+            )
+        })?;
+    let grants = auth
+        .roles
+        .iter()
+        .map(|role| api::access::RoleGrant {
+            group: role.group.clone(),
+            level: role.role,
+            scope: if role.unit == crate::config::auth::ALL_UNITS {
+                api::access::Scope::All
+            } else {
+                api::access::Scope::Unit(role.unit.clone())
+            },
+        })
+        .collect();
+    Ok(Some(api::people::PeopleConfig {
+        issuer: oidc.issuer.clone(),
+        client_id: oidc.client_id.clone(),
+        client_secret,
+        roles_claim: oidc.roles_claim.clone(),
+        public_url: oidc.public_url.clone(),
+        idle: Duration::from_secs(oidc.idle_timeout_minutes * 60),
+        absolute: Duration::from_secs(oidc.absolute_timeout_hours * 3600),
+        grants,
+    }))
 }
 
 /// Runs `target` until SIGTERM or SIGINT: the HTTP server always (the whole API with the api
@@ -83,7 +129,8 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?;
     }
     // Refused before anything else: an exposed API without a token is a configuration error.
-    let listener = api::bind(&settings.env.http_addr, full_api, token).await?;
+    let people = settings.file.auth.oidc.is_some();
+    let listener = api::bind_with(&settings.env.http_addr, full_api, token, people).await?;
     let mut stop = StopSignal::listen()?;
     let (trigger, shutdown) = Shutdown::new();
     let api_config = api_config(&settings)?;
@@ -108,6 +155,16 @@ pub async fn run(settings: Settings, target: Target) -> anyhow::Result<()> {
         Target::Reporter => "reporter",
         Target::Api => "api",
     });
+    if full_api && let Some(people) = &state.people {
+        // A provider that does not answer as one at start-up is a configuration error, named.
+        people.check_provider().await.with_context(|| {
+            format!(
+                "{}: auth.oidc.issuer ({}): its discovery document and keys could not be read",
+                settings.config_path.display(),
+                people.config().issuer
+            )
+        })?;
+    }
     let mut workers = tokio::task::JoinSet::new();
     let serving = std::sync::Arc::clone(&state);
     workers.spawn(async move { ("api", api::serve(listener, serving, full_api).await) });

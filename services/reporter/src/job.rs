@@ -15,6 +15,7 @@ use domain::notation;
 use domain::profile::{NumberingMode, UnitProfile};
 use domain::{Period, UnitCode};
 use store::PgPool;
+use store::audit::{Action, Actor};
 use store::reports::{Addressee, NewReport, SignatureRecord};
 
 use domain::schedule::Schedule;
@@ -145,14 +146,9 @@ impl Issued {
     }
 }
 
-/// Issues the report of `period` as of `now`, dated that day. A period that already has a
-/// report is left alone unless `resend` asks for a correction.
-///
-/// The revision keeps the items each figure counted (SPEC §5.1), checked against its figures in
-/// the transaction that stores it: an event stored between the count and that check (a late
-/// one, for a window already closed) makes the two differ, and the whole issue is done again,
-/// a few times at most.
-#[tracing::instrument(skip_all, fields(unit = %job.profile.code, period = %period, ?resend))]
+/// Issues the report of `period` as of `now`, dated that day, as the scheduler does (the audit
+/// list says `scheduler`). A period that already has a report is left alone unless `resend`
+/// asks for a correction.
 pub async fn issue(
     pool: &PgPool,
     job: &UnitJob<'_>,
@@ -160,10 +156,29 @@ pub async fn issue(
     now: DateTime<Utc>,
     resend: Resend,
 ) -> anyhow::Result<Issued> {
+    issue_as(pool, job, period, now, resend, &Actor::scheduler()).await
+}
+
+/// [`issue`] on behalf of `actor`, whose row of the audit list is written in the transaction
+/// that stores the revision.
+///
+/// The revision keeps the items each figure counted (SPEC §5.1), checked against its figures in
+/// the transaction that stores it: an event stored between the count and that check (a late
+/// one, for a window already closed) makes the two differ, and the whole issue is done again,
+/// a few times at most.
+#[tracing::instrument(skip_all, fields(unit = %job.profile.code, period = %period, ?resend, who = %actor.who))]
+pub async fn issue_as(
+    pool: &PgPool,
+    job: &UnitJob<'_>,
+    period: Period,
+    now: DateTime<Utc>,
+    resend: Resend,
+    actor: &Actor,
+) -> anyhow::Result<Issued> {
     const ATTEMPTS: usize = 3;
     let mut attempt = 1;
     loop {
-        match issue_once(pool, job, period, now, resend).await? {
+        match issue_once(pool, job, period, now, resend, actor).await? {
             Ok(issued) => return Ok(issued),
             Err(moved) if attempt < ATTEMPTS => {
                 tracing::info!(%moved, attempt, "figures moved while issuing; issuing again");
@@ -193,6 +208,7 @@ async fn issue_once(
     period: Period,
     now: DateTime<Utc>,
     resend: Resend,
+    actor: &Actor,
 ) -> anyhow::Result<Result<Issued, FiguresMoved>> {
     let unit = &job.profile.code;
     let window = period.window(job.tz);
@@ -278,6 +294,21 @@ async fn issue_once(
     }
     // A failure the scheduler recorded before this revision (issued by hand, say) is over.
     store::schedule::clear_failure(&mut *tx, unit, period).await?;
+    let (action, detail) = match earlier.last() {
+        None => (
+            Action::Send,
+            format!("revision {revision} sent to {} addresses", addressees.len()),
+        ),
+        Some(latest) => (
+            Action::Correction,
+            format!(
+                "revision {revision} sent to {} addresses, correcting revision {}",
+                addressees.len(),
+                latest.revision
+            ),
+        ),
+    };
+    store::audit::record(&mut tx, actor, unit, period, action, &detail).await?;
     tx.commit().await.context("Failed to commit the report")?;
     tracing::info!(
         revision,

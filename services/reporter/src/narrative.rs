@@ -11,6 +11,7 @@ use domain::profile::{
 };
 use serde::Serialize;
 use store::PgPool;
+use store::audit::Actor;
 
 use crate::compose::with_edits;
 
@@ -86,6 +87,7 @@ pub async fn apply(
     kind: IssuerKind,
     period: Period,
     change: Change,
+    actor: &Actor,
 ) -> Result<Applied, ChangeError> {
     let (field, paragraphs, append) = match change {
         Change::Replace(field, paragraphs) => (field, paragraphs, false),
@@ -95,7 +97,7 @@ pub async fn apply(
         Change::Append(field, paragraphs) => (field, paragraphs, true),
         Change::Reset(field) => {
             let field = field.map(NarrativeField::name);
-            let reset = store::narrative::reset(pool, &profile.code, period, field).await?;
+            let reset = store::narrative::reset(pool, &profile.code, period, field, actor).await?;
             return Ok(Applied::Reset(reset));
         }
     };
@@ -110,6 +112,12 @@ pub async fn apply(
     check_field_size(field, &next).map_err(ChangeError::Refused)?;
     narrative.set(field, next.clone());
     check_narrative_size(&narrative).map_err(ChangeError::Refused)?;
-    edit.store(field.name(), &next).await?;
+    let detail = format!(
+        "{} {} ({} paragraphs now)",
+        field.name(),
+        if append { "appended to" } else { "replaced" },
+        next.len()
+    );
+    edit.store(field.name(), &next, actor, &detail).await?;
     Ok(Applied::Paragraphs(next.len()))
 }

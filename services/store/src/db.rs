@@ -10,13 +10,12 @@ use sqlx::{Connection, PgConnection, PgPool};
 /// The migrations of `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
-/// Opens a pool on `url` (over TCP through the TCP_NODELAY relay, see [`crate::relay`]),
-/// creating the database if it does not exist, and applies the migrations. Several processes may do this at once: creation races are tolerated and
+/// Opens a pool on `url`, creating the database if it does not exist, and applies the
+/// migrations. Several processes may do this at once: creation races are tolerated and
 /// migrations take an advisory lock.
 #[tracing::instrument(skip_all)]
 pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url).context("Failed to parse the database URL")?;
-    let options = crate::relay::route(options);
     let pool = match connect(options.clone(), max_connections).await {
         Ok(pool) => pool,
         Err(error) if is_missing_database(&error) => {
@@ -138,13 +137,12 @@ pub async fn ping(pool: &PgPool) -> anyhow::Result<()> {
 /// probes while the database is still unavailable at start-up.
 pub fn connect_lazy(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url).context("Failed to parse the database URL")?;
-    let options = crate::relay::route(options);
     Ok(pool_options(max_connections).connect_lazy_with(options))
 }
 
-/// A pool on the same database as `pool`, with the same options (the relay's route included),
-/// of at most `max_connections`, that connects when first used: for a task that must not wait
-/// behind `pool`'s other users (the API's readiness look).
+/// A pool on the same database as `pool`, with the same options, of at most
+/// `max_connections`, that connects when first used: for a task that must not wait behind
+/// `pool`'s other users (the API's readiness look).
 pub fn lazy_sibling(pool: &PgPool, max_connections: u32) -> PgPool {
     let options = (*pool.connect_options()).clone();
     pool_options(max_connections).connect_lazy_with(options)

@@ -1,7 +1,6 @@
 //! PostgreSQL storage of baocao. This crate owns the SQL; nothing else writes queries.
 //!
 //! - [`db`]: connecting, creating the database if it is missing, applying `migrations/`.
-//! - [`relay`]: TCP_NODELAY for connections over TCP, which sqlx 0.9.0 does not set.
 //! - [`events`]: writing a batch of parsed events in one transaction: raw events deduplicated by
 //!   id, per-item state (earliest event wins), conflicts recorded.
 //! - [`indicators`]: counting a unit's state over a window into [`domain::Counts`].
@@ -19,8 +18,11 @@
 //! - [`schedule`]: the scheduler's failures per unit and period, and ingest's heartbeat.
 //! - [`overview`]: the department's view of one period: every unit's latest report, its
 //!   messages by state and where the scheduler stands with it, in two statements.
+//! - [`sessions`]: signed-in people's sessions and the sign-ins under way.
+//! - [`audit`]: who changed what, written in the change's own transaction.
 //! - [`changes`]: listening for the units each committed batch changed (`LISTEN/NOTIFY`).
 
+pub mod audit;
 pub mod changes;
 pub mod db;
 pub mod events;
@@ -33,8 +35,8 @@ pub mod numbering;
 pub mod outbox;
 pub mod overview;
 pub mod rejections;
-pub mod relay;
 pub mod reports;
 pub mod schedule;
+pub mod sessions;
 
 pub use sqlx::{PgPool, Postgres, Transaction};

@@ -7,6 +7,8 @@ use anyhow::Context;
 use domain::{Period, UnitCode};
 use sqlx::{PgPool, Postgres, Transaction};
 
+use crate::audit::Actor;
+
 /// One field's edited paragraphs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NarrativeEdit {
@@ -83,9 +85,16 @@ impl Edit {
         &self.edits
     }
 
-    /// Stores `paragraphs` as `field`'s for the period, and commits.
+    /// Stores `paragraphs` as `field`'s for the period with its row of the audit list (`actor`,
+    /// `detail`), and commits.
     #[tracing::instrument(skip_all, fields(unit = %self.unit, period = %self.period, field))]
-    pub async fn store(mut self, field: &str, paragraphs: &[String]) -> anyhow::Result<()> {
+    pub async fn store(
+        mut self,
+        field: &str,
+        paragraphs: &[String],
+        actor: &Actor,
+        detail: &str,
+    ) -> anyhow::Result<()> {
         sqlx::query!(
             "insert into narrative_edit (unit, period, field, paragraphs) values ($1, $2, $3, $4)
              on conflict (unit, period, field)
@@ -98,6 +107,8 @@ impl Edit {
         .execute(&mut *self.tx)
         .await
         .context("Failed to store the narrative edit")?;
+        let action = crate::audit::Action::NarrativeEdit;
+        crate::audit::record(&mut self.tx, actor, &self.unit, self.period, action, detail).await?;
         self.tx
             .commit()
             .await
@@ -106,14 +117,19 @@ impl Edit {
 }
 
 /// Drops the edits of `field` (or of every field) for `period`, bringing back the configured
-/// text; returns how many fields were reset.
+/// text, with its row of the audit list (`actor`); returns how many fields were reset.
 #[tracing::instrument(skip_all, fields(unit = %unit, period = %period))]
 pub async fn reset(
     pool: &PgPool,
     unit: &UnitCode,
     period: Period,
     field: Option<&str>,
+    actor: &Actor,
 ) -> anyhow::Result<u64> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("Failed to begin the narrative reset")?;
     let done = sqlx::query!(
         "delete from narrative_edit
          where unit = $1 and period = $2 and ($3::text is null or field = $3)",
@@ -121,8 +137,17 @@ pub async fn reset(
         period.to_string(),
         field,
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .context("Failed to reset the narrative")?;
+    let detail = format!(
+        "{} reset to the configured text",
+        field.unwrap_or("every field")
+    );
+    let action = crate::audit::Action::NarrativeEdit;
+    crate::audit::record(&mut tx, actor, unit, period, action, &detail).await?;
+    tx.commit()
+        .await
+        .context("Failed to commit the narrative reset")?;
     Ok(done.rows_affected())
 }

@@ -118,7 +118,7 @@ async fn forward(mut client: TcpStream, target: u16) {
     let Ok(mut server) = TcpStream::connect(("127.0.0.1", target)).await else {
         return;
     };
-    // The database's statements are small: no waiting for a delayed ACK (see store::relay).
+    // The database's statements are small: no waiting for a delayed ACK.
     client.set_nodelay(true).ok();
     server.set_nodelay(true).ok();
     tokio::io::copy_bidirectional(&mut client, &mut server)

@@ -597,6 +597,7 @@ async fn two_officers_adding_paragraphs_at_once_both_keep_theirs() {
                 IssuerKind::Unit,
                 period("2026-05"),
                 change,
+                &store::audit::Actor::cli("test"),
             )
             .await
             .unwrap();

@@ -10,8 +10,10 @@
 //! - [`narrative`]: a period's narrative paragraphs, read and edited.
 //! - [`pipeline`]: dead letters and the pipeline's health.
 //! - [`overview`]: the department's view: every unit's key figures and report for a period.
+//! - [`audit`]: the audit list of edits, sends and corrections, and who is asking.
 //! - [`sync`]: `POST /sync/dvcqg` and `/sync/edxml`, the upstream systems' own formats, with their sources' tokens.
 
+pub mod audit;
 pub mod items;
 pub mod narrative;
 pub mod overview;
@@ -47,6 +49,7 @@ pub fn guarded() -> OpenApiRouter<Arc<AppState>> {
         .merge(narrative::router())
         .merge(pipeline::router())
         .merge(overview::router())
+        .merge(audit::router())
 }
 
 /// An error as the API answers it.
@@ -56,6 +59,7 @@ pub struct ErrorBody {
     pub error: String,
     /// A stable code for a script, when the outcome has one (`already_sent`, `window_open`,
     /// `stale_revision`, `no_events`, `not_started`, `items_not_kept`, `narrative_refused`, `signing_unavailable`,
+    /// `forbidden`, `no_role`,
     /// `streams_per_client`, `streams_total`, `connections_full`, `body_timeout`,
     /// `body_too_large`).
     #[serde(skip_serializing_if = "Option::is_none")]

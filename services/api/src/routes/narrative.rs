@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use domain::profile::{NarrativeField, split_paragraphs};
 use reporter::narrative::{Change, ChangeError, FieldText};
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 
 use super::{ApiError, ApiResult, ErrorBody, Shared, json_body, parse_period};
 use crate::AppState;
+use crate::access::Who;
 use crate::auth::SameOriginWrite;
 
 /// `/api/units/{unit}/reports/{period}/narrative`.
@@ -99,6 +100,7 @@ impl NarrativeChange {
 pub async fn edit_narrative(
     _write: SameOriginWrite,
     State(state): Shared,
+    Extension(who): Extension<Who>,
     Path((unit, period)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Json<Vec<FieldText>>> {
@@ -106,7 +108,7 @@ pub async fn edit_narrative(
     let period = parse_period(&period)?;
     let change = json_body::<NarrativeChange>(&body, "a narrative change")?.parse()?;
     let kind = state.config.reports.kind(&unit);
-    reporter::narrative::apply(&state.pool, profile, kind, period, change)
+    reporter::narrative::apply(&state.pool, profile, kind, period, change, &who.actor())
         .await
         .map_err(|error| match error {
             // A well-formed change the report's rules refuse, as a period not started is.

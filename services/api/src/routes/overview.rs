@@ -10,8 +10,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Query, State};
+use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use domain::indicators::{SummaryIndicators, WindowBounds};
 use domain::schedule::Schedule;
@@ -27,6 +27,7 @@ use utoipa_axum::routes;
 use super::units::PeriodQuery;
 use super::{ApiResult, ErrorBody, Shared, parse_period, started};
 use crate::AppState;
+use crate::access::Who;
 
 /// `/api/overview`.
 pub fn router() -> OpenApiRouter<Arc<AppState>> {
@@ -129,6 +130,7 @@ pub struct Share {
                (status = 422, description = "The period has not started (`not_started`)", body = ErrorBody)))]
 pub async fn overview(
     State(state): Shared,
+    Extension(who): Extension<Who>,
     Query(query): Query<PeriodQuery>,
 ) -> ApiResult<Json<Overview>> {
     let period = match query.period {
@@ -162,7 +164,7 @@ pub async fn overview(
         backlog,
     };
     let window = period.window(config.tz);
-    let rows = config
+    let rows: Vec<UnitRow> = config
         .units
         .iter()
         .zip(&indicators)
@@ -175,6 +177,16 @@ pub async fn overview(
         })
         .collect();
     let summaries = known.summaries(&indicators)?;
+    // A person sees the rows their roles name, and the total of those.
+    let visible = |code: &str| who.may_read(code);
+    let rows = rows.into_iter().filter(|r| visible(&r.code)).collect();
+    let summaries = summaries.into_iter().filter(|s| visible(&s.code)).collect();
+    let counted = config
+        .units
+        .iter()
+        .zip(&indicators)
+        .filter(|(profile, _)| visible(profile.code.as_str()))
+        .map(|(_, current)| current.counts());
     Ok(Json(Overview {
         period: period.to_string(),
         open_period: state.open_period().to_string(),
@@ -182,7 +194,7 @@ pub async fn overview(
         window: WindowBounds::of(&window),
         as_of: now,
         units: rows,
-        total: KeyFigures::of(&indicators.iter().map(Indicators::counts).sum()),
+        total: KeyFigures::of(&counted.sum()),
         summaries,
     }))
 }

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use domain::Period;
 use reporter::Format;
@@ -24,6 +24,7 @@ use utoipa_axum::routes;
 use super::units::FiguresDocument;
 use super::{ApiError, ApiResult, ErrorBody, Shared, json_body, parse_period, started, within};
 use crate::AppState;
+use crate::access::Who;
 use crate::auth::SameOriginWrite;
 
 /// `/api/units/{unit}/reports…` but the narrative.
@@ -262,6 +263,7 @@ pub struct SendOutcome {
 pub async fn send(
     _write: SameOriginWrite,
     State(state): Shared,
+    Extension(who): Extension<Who>,
     Path((unit, period)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -273,8 +275,8 @@ pub async fn send(
     } else {
         json_body::<Option<SendRequest>>(&body, "a send request")?.unwrap_or_default()
     };
-    let issued =
-        reporter::job::issue(&state.pool, &job, period, Utc::now(), request.resend()).await?;
+    let (now, resend, actor) = (Utc::now(), request.resend(), who.actor());
+    let issued = reporter::job::issue_as(&state.pool, &job, period, now, resend, &actor).await?;
     tracing::info!(%unit, %period, force = request.force, ?issued, "report send asked for over the API");
     match issued {
         Issued::Stored {

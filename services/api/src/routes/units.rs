@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -22,7 +23,8 @@ use utoipa_axum::routes;
 
 use super::{ApiError, ApiResult, ErrorBody, Shared, parse_period, started, within};
 use crate::AppState;
-use crate::streams::StreamRefused;
+use crate::access::Who;
+use crate::streams::{Client, StreamRefused};
 
 /// `/api/units`, `…/indicators`, `…/stream`, `…/trend`.
 pub fn router() -> OpenApiRouter<Arc<AppState>> {
@@ -102,10 +104,10 @@ impl CertificateView {
     }
 }
 
-/// The configured units, then the summaries.
+/// The configured units, then the summaries (for a person, those their roles let them see).
 #[utoipa::path(get, path = "/api/units", tag = "live", security(("bearer" = [])),
     responses((status = 200, body = Vec<UnitSummary>)))]
-pub async fn units(State(state): Shared) -> Json<Vec<UnitSummary>> {
+pub async fn units(State(state): Shared, Extension(who): Extension<Who>) -> Json<Vec<UnitSummary>> {
     let open = state.open_period();
     let reports = &state.config.reports;
     let window = WindowBounds::of(&open.window(reports.tz));
@@ -131,7 +133,9 @@ pub async fn units(State(state): Shared) -> Json<Vec<UnitSummary>> {
             now,
         ),
     };
-    Json(reports.issuers().map(summary).collect())
+    // A person sees the units their roles name.
+    let visible = reports.issuers().filter(|p| who.may_read(p.code.as_str()));
+    Json(visible.map(summary).collect())
 }
 
 /// Which period.
@@ -193,8 +197,8 @@ pub struct StreamEvent {
 
 /// Server-Sent Events: each event's data is the open window's indicators document, sent when
 /// the stream opens and on every change, within a second of the commit. A reconnecting client
-/// that sends `Last-Event-ID` of the current document is not sent it again. One client (peer
-/// address) may hold a few streams open, and the server a few hundred (`[http]`
+/// that sends `Last-Event-ID` of the current document is not sent it again. One client (a
+/// signed-in person, else a peer address) may hold a few streams open, and the server a few hundred (`[http]`
 /// `sse_per_client`, `sse_total`).
 #[utoipa::path(get, path = "/api/units/{unit}/stream", tag = "live",
     security(("bearer" = [])),
@@ -208,11 +212,17 @@ pub struct StreamEvent {
 pub async fn stream(
     State(state): Shared,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(who): Extension<Who>,
     Path(unit): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     state.profile(&unit)?;
-    let slot = state.streams.take(peer.ip()).map_err(|refused| {
+    // A signed-in person is the client wherever they connect from.
+    let client = match who {
+        Who::Person { subject, .. } => Client::Person(subject),
+        Who::Admin => Client::from(peer.ip()),
+    };
+    let slot = state.streams.take(client).map_err(|refused| {
         metrics::global().count_http_refused(refused.code());
         let status = match refused {
             StreamRefused::PerClient(_) => StatusCode::TOO_MANY_REQUESTS,

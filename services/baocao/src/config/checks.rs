@@ -25,7 +25,8 @@ pub(super) fn check(path: &Path, text: &str, config: &FileConfig) -> Result<(), 
     check_sources(path, text, config)?;
     check_office_hours(path, text, config)?;
     check_import_titles(path, text, config)?;
-    check_summaries(path, text, config)
+    check_summaries(path, text, config)?;
+    super::auth::check(path, text, config)
 }
 
 /// `[import]` names only fields the imports know, each with a title.
@@ -340,7 +341,7 @@ fn source_key_offset(text: &str, index: usize, key: &str) -> usize {
         .map_or(start, |at| start + at + 1)
 }
 
-fn is_variable_name(name: &str) -> bool {
+pub(super) fn is_variable_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     bytes
         .next()

@@ -14,6 +14,7 @@ use domain::schedule::Schedule;
 use domain::{KnownUnits, UnitCode};
 use serde::Deserialize;
 
+pub mod auth;
 mod checks;
 mod locate;
 
@@ -45,15 +46,12 @@ pub struct EnvSettings {
     pub http_addr: String,
     /// `BAOCAO_ADMIN_TOKEN`: the bearer token of the admin API.
     pub admin_token: Option<Secret>,
-    /// `BAOCAO_DATABASE_RELAY`: whether connections over TCP go through the TCP_NODELAY relay
-    /// (`on`, the default; `off` connects directly, as sqlx 0.9.0 does: see `store::relay`).
-    pub database_relay: bool,
 }
 
 /// The local default database over TCP.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/baocao";
 /// The local default database over PostgreSQL's Unix socket, used when the socket exists: no
-/// relay in between (see `store::relay`), and no TCP at all.
+/// TCP at all.
 pub const DEFAULT_DATABASE_SOCKET_URL: &str =
     "postgres://postgres@localhost/baocao?host=/var/run/postgresql";
 /// The local RabbitMQ with its guest account.
@@ -72,10 +70,6 @@ impl EnvSettings {
                 .into(),
             http_addr: var("BAOCAO_HTTP_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             admin_token: var("BAOCAO_ADMIN_TOKEN").map(Secret),
-            database_relay: !matches!(
-                var("BAOCAO_DATABASE_RELAY").as_deref(),
-                Some("off" | "0" | "false" | "no")
-            ),
         }
     }
 }
@@ -152,6 +146,10 @@ pub struct FileConfig {
     /// (default: Monday to Friday, 07:30 to 17:00).
     #[serde(default)]
     pub office_hours: domain::feeds::OfficeHours,
+    /// People signing in through the province's identity provider, and their roles
+    /// (`[auth.oidc]`, `[[auth.role]]`); without it the admin token alone opens the API.
+    #[serde(default)]
+    pub auth: auth::AuthConfig,
     /// Other titles for the columns of exports that `baocao import` reads (`[import]`, SPEC
     /// §3.6), besides the ones it knows.
     #[serde(default)]
