@@ -409,7 +409,10 @@ fn api_binary_with_issuer(env: &TestEnv, issuer: &str) -> std::process::Command 
     command
         .args(["run", "--target", "api"])
         .env("BAOCAO_CONFIG", &config)
-        .env("BAOCAO_OIDC_CLIENT_SECRET", baocao_tests::oidc::CLIENT_SECRET)
+        .env(
+            "BAOCAO_OIDC_CLIENT_SECRET",
+            baocao_tests::oidc::CLIENT_SECRET,
+        )
         .env("BAOCAO_ADMIN_TOKEN", TOKEN)
         .env("BAOCAO_LOG", "info");
     command
