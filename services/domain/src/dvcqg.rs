@@ -306,7 +306,10 @@ fn read_record(
     let received_at = required_date(record, "NgayTiepNhan", now)?;
     let channel = code_number(record, "KenhThucHien")?;
     let channel = channel_of(channel).ok_or_else(|| invalid("KenhThucHien", "is not 1, 2 or 3"))?;
-    let due_at = required_date(record, "NgayHenTra", now)?;
+    // The due date is in the future while the dossier is handled: only a date that says
+    // something happened is checked against the clock.
+    let due_at =
+        date_at(record, "NgayHenTra")?.ok_or_else(|| invalid("NgayHenTra", "is missing"))?;
     let digitized = digitized(record)?;
     dossier.reception = Some((received_at, channel, due_at, digitized));
     if let Some(end) = status.end {
@@ -493,6 +496,20 @@ fn optional_date(
     path: &'static str,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<FixedOffset>>, Rejection> {
+    let at = date_at(record, path)?;
+    if let Some(at) = at
+        && at.to_utc() > now + MAX_CLOCK_SKEW
+    {
+        return Err(Rejection::FutureTimestamp(at.to_rfc3339()));
+    }
+    Ok(at)
+}
+
+/// The date at `path`, if there is one, whenever it is.
+fn date_at(
+    record: &Map<String, Value>,
+    path: &'static str,
+) -> Result<Option<DateTime<FixedOffset>>, Rejection> {
     let text = match record.get(path) {
         None | Some(Value::Null) => return Ok(None),
         value => code_text(value).unwrap_or_default(),
@@ -500,12 +517,9 @@ fn optional_date(
     if text.is_empty() {
         return Ok(None);
     }
-    let at =
-        parse_date(&text).ok_or_else(|| invalid(path, "is not a date written yyyyMMddHHmmss"))?;
-    if at.to_utc() > now + MAX_CLOCK_SKEW {
-        return Err(Rejection::FutureTimestamp(at.to_rfc3339()));
-    }
-    Ok(Some(at))
+    parse_date(&text)
+        .map(Some)
+        .ok_or_else(|| invalid(path, "is not a date written yyyyMMddHHmmss"))
 }
 
 /// `yyyyMMddHHmmss`, Vietnam time.

@@ -301,3 +301,23 @@ fn a_large_body_is_split_into_bodies_under_the_limit_with_every_record_in_order(
     let sent: Value = serde_json::from_slice(&body.with_records(&[])).unwrap();
     assert_eq!(sent["isUpdating"], "False");
 }
+
+#[test]
+fn a_dossier_received_just_now_is_due_in_the_future_and_counts_and_a_future_reception_does_not() {
+    // now() is 2026-05-18 08:00 in Vietnam: received at 07:59, due ten days later.
+    let mut fresh = record(json!("4"), json!("2"));
+    fresh["NgayTiepNhan"] = json!("20260518075900");
+    fresh["NgayHenTra"] = json!("20260528170000");
+    let events = events_of(&fresh).expect("counted");
+    assert_eq!(events.len(), 1);
+    let EventKind::ProcedureReceived { due_at, .. } = events[0].event.kind() else {
+        panic!("not a reception")
+    };
+    assert_eq!(*due_at, at("2026-05-28T17:00:00+07:00"));
+    // A reception or an end dated days ahead is still refused.
+    for field in ["NgayTiepNhan", "NgayKetThucXuLy"] {
+        let mut ahead = record(json!("10"), json!("2"));
+        ahead[field] = json!("20260601090000");
+        assert!(events_of(&ahead).is_err(), "{field}");
+    }
+}
