@@ -32,8 +32,9 @@ fn items_command(env: &TestEnv, args: &[&str]) -> (i32, Vec<u8>, String) {
 
 /// Late events for May 2026 (window 15 April to 15 May, Vietnam time): a dossier still pending
 /// ten days after its due date, one resolved three calendar days late, one resolved on its due
-/// day before the due time (on time), a petition carried over from April and still open, and
-/// an orphan resolution whose reception never came (counted nowhere).
+/// day before the due time (on time), a petition carried over from April and still open, an
+/// orphan resolution whose reception never came (counted nowhere), and a second, conflicting
+/// reception of the overdue dossier (another channel and due date: a conflict, the first kept).
 fn late_events() -> Vec<Value> {
     vec![
         received(
@@ -65,6 +66,13 @@ fn late_events() -> Vec<Value> {
             json!({"petition_id": "PA-CARRIED-1"}),
         ),
         resolved("HS-ORPHAN-1", "2026-05-02T08:00:00+07:00"),
+        received(
+            "HS-OVERDUE-1",
+            "2026-05-03T08:00:00+07:00",
+            "online",
+            "2026-05-20T17:00:00+07:00",
+            false,
+        ),
     ]
 }
 
@@ -105,6 +113,22 @@ async fn every_list_is_its_figure_and_a_sent_revision_keeps_the_items_it_counted
     assert_eq!(ids(overdue), ["HS-OVERDUE-1"]);
     assert_eq!(item(overdue, "HS-OVERDUE-1")["days_late"], 10);
     assert!(item(overdue, "HS-OVERDUE-1")["resolved_at"].is_null());
+    // The conflicting reception is recorded, and counted and listed nowhere.
+    assert_eq!(
+        env.scalar("select count(*) from conflict where kind = 'dossier_received'")
+            .await,
+        1
+    );
+    let received_ids = ids(&now["procedures.received"]);
+    assert_eq!(
+        received_ids
+            .iter()
+            .filter(|id| **id == "HS-OVERDUE-1")
+            .count(),
+        1
+    );
+    assert!(ids(&now["procedures.direct"]).contains(&"HS-OVERDUE-1"));
+    assert!(!ids(&now["procedures.online"]).contains(&"HS-OVERDUE-1"));
     let late = &now["procedures.resolved_late"];
     assert_eq!(ids(late), ["HS-LATE-1"]);
     assert_eq!(item(late, "HS-LATE-1")["days_late"], 3);
