@@ -192,7 +192,7 @@ fn is_loopback(host: &str) -> bool {
 
 /// Where `key` of the `index`th table with `header` is written (that table's header without
 /// it, the end of the text without the table).
-fn section_key(text: &str, header: &str, index: usize, key: &str) -> usize {
+pub(super) fn section_key(text: &str, header: &str, index: usize, key: &str) -> usize {
     let headers = text.match_indices(header).filter(|(at, _)| {
         text[..*at]
             .rsplit('\n')

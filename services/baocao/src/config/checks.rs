@@ -274,7 +274,7 @@ fn check_agency_codes(path: &Path, text: &str, config: &FileConfig) -> Result<()
 fn check_sources(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError> {
     for (index, source) in config.sources.iter().enumerate() {
         let name = source.name.as_str();
-        let at = |key: &str| source_key_offset(text, index, key);
+        let at = |key: &str| super::auth::section_key(text, "[[source]]", index, key);
         let problem = if domain::UnitCode::parse(name).is_err() {
             Some((
                 "name",
@@ -320,25 +320,6 @@ fn check_sources(path: &Path, text: &str, config: &FileConfig) -> Result<(), Con
         }
     }
     Ok(())
-}
-
-/// Where `key` of the `index`th `[[source]]` is written (the table's start without it).
-fn source_key_offset(text: &str, index: usize, key: &str) -> usize {
-    // The table's own header lines, not commented-out ones.
-    let headers = text.match_indices("[[source]]").filter(|(at, _)| {
-        text[..*at]
-            .rsplit('\n')
-            .next()
-            .is_some_and(|before| before.trim().is_empty())
-    });
-    let Some((start, _)) = headers.into_iter().nth(index) else {
-        return text.len();
-    };
-    let body = &text[start..];
-    let end = body[10..].find("\n[").map_or(body.len(), |at| at + 10);
-    body[..end]
-        .find(&format!("\n{key}"))
-        .map_or(start, |at| start + at + 1)
 }
 
 pub(super) fn is_variable_name(name: &str) -> bool {
