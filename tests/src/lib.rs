@@ -148,6 +148,9 @@ impl TestEnv {
         let pool = store::db::connect_and_migrate(&database_url, 10)
             .await
             .expect("the test database");
+        store::kept::prepare(&pool, config.tz().name())
+            .await
+            .expect("the kept counts");
         let made = Made {
             database: matches!(database, Place::Machine),
             vhost: matches!(broker, Place::Machine),

@@ -2,10 +2,13 @@
 //! one refresher per unit (and per summary, woken by any of its members) reads the open
 //! window's figures again and hands the document to every stream of that unit at once.
 //!
-//! Bursts coalesce: announcements that arrive while a unit is being read, or during the rest
-//! after it, make one more reading, so a unit is read at most [`READS_PER_SECOND`] times a
-//! second however fast events come. A unit nobody watches is not read; the first stream to
-//! open asks for a fresh reading. Every [`QUIET_REFRESH`] a watched unit is read anyway, for
+//! A quiet unit's change is read and pushed at once. Under load, bursts coalesce: announcements
+//! that arrive while a unit is being read, or during the rest after it, make one more reading.
+//! The rest follows what a reading costs ([`rest_after`]): a ward's reading from the kept
+//! counts takes a few milliseconds and rests [`MIN_REST`], a reading that takes longer (a
+//! province's summary, a database under load) rests ten times as long, so one feed keeps the
+//! database busy a tenth of the time at most however fast events come. A unit nobody watches
+//! is not read; the first stream to open asks for a fresh reading. Every [`QUIET_REFRESH`] a watched unit is read anyway, for
 //! what changes with the clock alone (dossiers falling overdue, the window rolling over).
 //!
 //! [`stream`] turns a subscription into the Server-Sent Events response of
@@ -28,8 +31,16 @@ use store::PgPool;
 use store::changes::{Change, Changes};
 use tokio::sync::{Notify, watch};
 
-/// The most readings of one unit per second.
-pub const READS_PER_SECOND: u32 = 5;
+/// The shortest rest between two readings of one feed.
+pub const MIN_REST: Duration = Duration::from_millis(50);
+/// The longest rest between two readings of one feed.
+pub const MAX_REST: Duration = Duration::from_secs(2);
+
+/// The rest after a reading that took `reading`: ten times as long, within
+/// [`MIN_REST`]..=[`MAX_REST`].
+pub fn rest_after(reading: Duration) -> Duration {
+    (reading * 10).clamp(MIN_REST, MAX_REST)
+}
 /// How often a watched unit is read without an announcement.
 pub const QUIET_REFRESH: Duration = Duration::from_secs(30);
 
@@ -194,7 +205,6 @@ impl Hub {
     }
 
     async fn refresh(&self, feed: Arc<Feed>, pool: PgPool, tz: Tz) {
-        let rest = Duration::from_secs(1) / READS_PER_SECOND;
         let mut streak = Streak::default();
         loop {
             let quiet = tokio::time::timeout(QUIET_REFRESH, feed.wake.notified()).await;
@@ -210,7 +220,9 @@ impl Hub {
                 continue;
             }
             let started = Instant::now();
-            match read(&pool, &feed, tz).await {
+            let reading = read(&pool, &feed, tz).await;
+            let rest = rest_after(started.elapsed());
+            match reading {
                 Ok(json) => {
                     if streak.succeeded() {
                         tracing::info!(unit = %feed.unit, "reading live counters again");
@@ -343,4 +355,19 @@ async fn next_event(mut s: StreamState) -> Option<(Result<Event, Infallible>, St
         s.first = false;
     }
     Some((Ok(event), s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cheap_reading_rests_the_least_and_a_costly_one_ten_times_its_cost() {
+        assert_eq!(rest_after(Duration::from_millis(2)), MIN_REST);
+        assert_eq!(
+            rest_after(Duration::from_millis(30)),
+            Duration::from_millis(300)
+        );
+        assert_eq!(rest_after(Duration::from_secs(5)), MAX_REST);
+    }
 }

@@ -61,12 +61,14 @@ impl IngestConfig {
             .clamp(1, self.prefetch.max(1))
     }
 
-    /// The most deliveries one batch gathers: `batch_size`, or half the prefetch when that is
-    /// smaller, so that the broker can deliver the next batch while this one is committed (a
-    /// batch waiting for more than the prefetch allows would only wait out `batch_wait`).
+    /// The most deliveries one batch gathers: `batch_size`, or the whole prefetch when that is
+    /// smaller (a batch waiting for more than the prefetch allows would only wait out
+    /// `batch_wait`). While one consumer commits its full window, the broker delivers to the
+    /// queue's other consumers (`consumers_per_queue`), so the next batch is gathered
+    /// meanwhile; the largest batch the bound allows spreads each statement over the most events.
     pub fn batch_limit(&self) -> usize {
-        let half = usize::from(self.prefetch_count()).div_ceil(2);
-        self.batch_size.clamp(1, half.max(1))
+        self.batch_size
+            .clamp(1, usize::from(self.prefetch_count()).max(1))
     }
 
     /// The most memory the unacknowledged deliveries of this process may take, in bytes.
@@ -186,14 +188,14 @@ mod tests {
     }
 
     #[test]
-    fn the_prefetch_fits_the_byte_budget_and_a_batch_is_half_of_it() {
+    fn the_prefetch_fits_the_byte_budget_and_a_batch_takes_all_of_it() {
         const MIB: usize = 1024 * 1024;
-        // The count limit alone: batches of 1000 out of 2000.
+        // The count limit alone: batches of 1000 (batch_size) out of 2000.
         let small = config(2000, 64 * 1024, 256 * MIB);
         assert_eq!((small.prefetch_count(), small.batch_limit()), (2000, 1000));
-        // Messages of up to 2 MiB in 256 MiB: 128 unacknowledged, batches of 64.
+        // Messages of up to 2 MiB in 256 MiB: 128 unacknowledged, batches of all 128.
         let large = config(2000, 2 * MIB, 256 * MIB);
-        assert_eq!((large.prefetch_count(), large.batch_limit()), (128, 64));
+        assert_eq!((large.prefetch_count(), large.batch_limit()), (128, 128));
         assert_eq!(large.inflight_bytes_bound(), 2 * 2 * 128 * 2 * MIB);
         // Never below one message.
         let tiny = config(2000, 2 * MIB, MIB);

@@ -116,6 +116,7 @@ pub async fn write_batch_in(
         *count += 1;
         *latest = (*latest).max(occurred);
     }
+    crate::kept::fold(tx).await?;
     record_activity(tx, &activity).await?;
     let stored_by_kind = activity
         .into_iter()

@@ -4,6 +4,8 @@
 //! - [`events`]: writing a batch of parsed events in one transaction: raw events deduplicated by
 //!   id, per-item state (earliest event wins), conflicts recorded.
 //! - [`indicators`]: counting a unit's state over a window into [`domain::Counts`].
+//! - [`kept`]: the figures kept per local day as items change (a cache of the figure
+//!   functions), from which [`indicators`] reads a window.
 //! - [`items`]: the items behind each figure (SPEC §5.1), live or as an issued revision kept
 //!   them.
 //! - [`narrative`]: per-period edits of a unit's narrative paragraphs.
@@ -30,6 +32,7 @@ pub mod feeds;
 pub mod health;
 pub mod indicators;
 pub mod items;
+pub mod kept;
 pub mod narrative;
 pub mod numbering;
 pub mod outbox;

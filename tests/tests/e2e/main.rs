@@ -22,6 +22,7 @@ mod imports;
 mod isolation;
 mod issuing;
 mod items;
+mod kept;
 mod limits;
 mod narrative;
 mod outages;
