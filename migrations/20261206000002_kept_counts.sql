@@ -57,229 +57,185 @@ create index dossier_unit_due_at on dossier (unit, due_at);
 create function local_day(at timestamptz, zone text) returns date
 language sql immutable parallel safe as $$ select (at at time zone zone)::date $$;
 
--- The bins one dossier counts in, with `sign`.
-create function dossier_bins(
+-- What each item counts in is said in two steps: its shape (the local days and flags its
+-- figures depend on), then the bins of a shape. Items of one shape count in the same bins, so
+-- a statement's rows are grouped by shape before they are binned: a batch of a thousand
+-- dossiers has a few dozen shapes.
+
+-- The shape of a dossier; none before it is received.
+create function dossier_shape(
     received_at timestamptz, channel text, digitized boolean, due_at timestamptz,
-    settled_at timestamptz, without_result boolean, zone text, sign int
-) returns table (figure text, day date, n int)
+    settled_at timestamptz, without_result boolean, zone text
+) returns table (
+    received_day date, via text, is_digitized boolean, settled_day date, no_result boolean,
+    late boolean, due_day date, due_from date, due_until date
+)
 language sql immutable parallel safe as $$
-    select b.figure, b.day, sign
-    from (values
-        ('dossier.received', local_day(received_at, zone)),
-        ('dossier.' || channel, local_day(received_at, zone)),
-        (case when coalesce(digitized, false) then 'dossier.digitized' end,
-            local_day(received_at, zone)),
-        (case when settled_at is not null then 'dossier.settled' end,
-            local_day(settled_at, zone)),
-        (case when settled_at is not null and without_result then 'dossier.without_result' end,
-            local_day(settled_at, zone)),
-        (case when settled_at is not null and not without_result
-                   and local_day(settled_at, zone) < local_day(due_at, zone)
-              then 'dossier.early' end, local_day(settled_at, zone)),
-        (case when settled_at is not null and not without_result and settled_at > due_at
-              then 'dossier.late' end, local_day(settled_at, zone)),
-        (case when due_at is not null then 'dossier.due' end,
-            local_day(greatest(received_at, due_at), zone))
-    ) as b (figure, day)
-    where received_at is not null and b.figure is not null
-    union all
-    select b.figure, b.day, -sign
-    from (values
-        (case when due_at is not null and settled_at is not null then 'dossier.due' end,
-            local_day(greatest(settled_at, due_at), zone))
-    ) as b (figure, day)
-    where received_at is not null and b.figure is not null
-    union all
-    select 'dossier.unsettled_due', local_day(due_at, zone), sign
-    where received_at is not null and settled_at is null and due_at is not null
+    select local_day(received_at, zone), channel, coalesce(digitized, false),
+           local_day(settled_at, zone), without_result, settled_at > due_at,
+           local_day(due_at, zone), local_day(greatest(received_at, due_at), zone),
+           local_day(greatest(settled_at, due_at), zone)
+    where received_at is not null
 $$;
 
-create function petition_bins(
-    received_at timestamptz, settled_at timestamptz, zone text, sign int
-) returns table (figure text, day date, n int)
+-- The bins `dossiers` dossiers of one shape count in.
+create function dossier_bins(
+    received_day date, via text, is_digitized boolean, settled_day date, no_result boolean,
+    late boolean, due_day date, due_from date, due_until date, dossiers bigint
+) returns table (figure text, day date, n bigint)
 language sql immutable parallel safe as $$
-    select b.figure, b.day, sign
+    select b.figure, b.day, dossiers * b.sign
     from (values
-        ('petition.received', local_day(received_at, zone)),
-        (case when settled_at is not null then 'petition.settled' end,
-            local_day(settled_at, zone))
-    ) as b (figure, day)
-    where received_at is not null and b.figure is not null
+        ('dossier.received', received_day, 1),
+        ('dossier.' || via, received_day, 1),
+        (case when is_digitized then 'dossier.digitized' end, received_day, 1),
+        (case when settled_day is not null then 'dossier.settled' end, settled_day, 1),
+        (case when settled_day is not null and no_result then 'dossier.without_result' end,
+            settled_day, 1),
+        (case when settled_day is not null and not no_result and settled_day < due_day
+              then 'dossier.early' end, settled_day, 1),
+        (case when settled_day is not null and not no_result and late
+              then 'dossier.late' end, settled_day, 1),
+        (case when due_day is not null then 'dossier.due' end, due_from, 1),
+        (case when due_day is not null and settled_day is not null then 'dossier.due' end,
+            due_until, -1),
+        (case when due_day is not null and settled_day is null
+              then 'dossier.unsettled_due' end, due_day, 1)
+    ) as b (figure, day, sign)
+    where b.figure is not null
 $$;
 
-create function document_bins(signed_at timestamptz, digital boolean, zone text, sign int)
-returns table (figure text, day date, n int)
+create function petition_shape(received_at timestamptz, settled_at timestamptz, zone text)
+returns table (received_day date, settled_day date)
 language sql immutable parallel safe as $$
-    select b.figure, local_day(signed_at, zone), sign
-    from (values ('document.issued'), (case when digital then 'document.digital' end))
+    select local_day(received_at, zone), local_day(settled_at, zone)
+    where received_at is not null
+$$;
+
+create function petition_bins(received_day date, settled_day date, petitions bigint)
+returns table (figure text, day date, n bigint)
+language sql immutable parallel safe as $$
+    select b.figure, b.day, petitions
+    from (values
+        ('petition.received', received_day),
+        (case when settled_day is not null then 'petition.settled' end, settled_day)
+    ) as b (figure, day)
+    where b.figure is not null
+$$;
+
+create function document_shape(signed_at timestamptz, digital boolean, zone text)
+returns table (signed_day date, is_digital boolean)
+language sql immutable parallel safe as $$
+    select local_day(signed_at, zone), digital
+$$;
+
+create function document_bins(signed_day date, is_digital boolean, documents bigint)
+returns table (figure text, day date, n bigint)
+language sql immutable parallel safe as $$
+    select b.figure, signed_day, documents
+    from (values ('document.issued'), (case when is_digital then 'document.digital' end))
         as b (figure)
     where b.figure is not null
 $$;
 
-create function article_bins(published_at timestamptz, zone text, sign int)
-returns table (figure text, day date, n int)
+create function article_shape(published_at timestamptz, zone text)
+returns table (published_day date)
 language sql immutable parallel safe as $$
-    select 'article.published', local_day(published_at, zone), sign
+    select local_day(published_at, zone)
 $$;
 
--- The triggers: what a statement's new rows count, minus what its old rows counted, summed
--- per bin into figure_delta.
-create function dossier_kept() returns trigger language plpgsql as $$
+create function article_bins(published_day date, articles bigint)
+returns table (figure text, day date, n bigint)
+language sql immutable parallel safe as $$
+    select 'article.published', published_day, articles
+$$;
+
+-- The trigger: what the rows of a statement count, with the sign its trigger passes (+1 for
+-- the rows an insert or update leaves, -1 for those an update or delete takes away), summed
+-- per bin into figure_delta. Each trigger names its rows `changed`; its statement is planned
+-- once per session (PL/pgSQL keeps a plan per trigger), and the shapes are grouped in it.
+create function kept_figures() returns trigger language plpgsql as $$
 declare
     zone text := (select z.zone from figure_zone z);
+    sign int := tg_argv[0];
 begin
     if zone is null then
         return null;
     end if;
-    if tg_op = 'INSERT' then
+    if tg_table_name = 'dossier' then
         insert into figure_delta (unit, figure, day, n)
-        select d.unit, b.figure, b.day, sum(b.n)
-        from new_rows d, dossier_bins(d.received_at, d.channel, d.digitized, d.due_at,
-                                      d.settled_at, d.without_result, zone, 1) b
+        select g.unit, b.figure, b.day, sum(b.n)
+        from (
+            select d.unit, s.*, count(*) * sign as n
+            from changed d, dossier_shape(d.received_at, d.channel, d.digitized, d.due_at,
+                                          d.settled_at, d.without_result, zone) s
+            group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+        ) g, dossier_bins(g.received_day, g.via, g.is_digitized, g.settled_day, g.no_result,
+                          g.late, g.due_day, g.due_from, g.due_until, g.n) b
         group by 1, 2, 3;
-    elsif tg_op = 'UPDATE' then
+    elsif tg_table_name = 'petition' then
         insert into figure_delta (unit, figure, day, n)
-        select unit, figure, day, sum(n) from (
-            select d.unit, b.figure, b.day, b.n
-            from new_rows d, dossier_bins(d.received_at, d.channel, d.digitized, d.due_at,
-                                          d.settled_at, d.without_result, zone, 1) b
-            union all
-            select d.unit, b.figure, b.day, b.n
-            from old_rows d, dossier_bins(d.received_at, d.channel, d.digitized, d.due_at,
-                                          d.settled_at, d.without_result, zone, -1) b
-        ) changed
-        group by 1, 2, 3 having sum(n) <> 0;
+        select g.unit, b.figure, b.day, sum(b.n)
+        from (
+            select d.unit, s.*, count(*) * sign as n
+            from changed d, petition_shape(d.received_at, d.settled_at, zone) s
+            group by 1, 2, 3
+        ) g, petition_bins(g.received_day, g.settled_day, g.n) b
+        group by 1, 2, 3;
+    elsif tg_table_name = 'document' then
+        insert into figure_delta (unit, figure, day, n)
+        select g.unit, b.figure, b.day, sum(b.n)
+        from (
+            select d.unit, s.*, count(*) * sign as n
+            from changed d, document_shape(d.signed_at, d.digital, zone) s
+            group by 1, 2, 3
+        ) g, document_bins(g.signed_day, g.is_digital, g.n) b
+        group by 1, 2, 3;
     else
         insert into figure_delta (unit, figure, day, n)
-        select d.unit, b.figure, b.day, sum(b.n)
-        from old_rows d, dossier_bins(d.received_at, d.channel, d.digitized, d.due_at,
-                                      d.settled_at, d.without_result, zone, -1) b
+        select g.unit, b.figure, b.day, sum(b.n)
+        from (
+            select d.unit, s.*, count(*) * sign as n
+            from changed d, article_shape(d.published_at, zone) s
+            group by 1, 2
+        ) g, article_bins(g.published_day, g.n) b
         group by 1, 2, 3;
     end if;
     return null;
 end $$;
 
-create function petition_kept() returns trigger language plpgsql as $$
-declare
-    zone text := (select z.zone from figure_zone z);
-begin
-    if zone is null then
-        return null;
-    end if;
-    if tg_op = 'INSERT' then
-        insert into figure_delta (unit, figure, day, n)
-        select d.unit, b.figure, b.day, sum(b.n)
-        from new_rows d, petition_bins(d.received_at, d.settled_at, zone, 1) b
-        group by 1, 2, 3;
-    elsif tg_op = 'UPDATE' then
-        insert into figure_delta (unit, figure, day, n)
-        select unit, figure, day, sum(n) from (
-            select d.unit, b.figure, b.day, b.n
-            from new_rows d, petition_bins(d.received_at, d.settled_at, zone, 1) b
-            union all
-            select d.unit, b.figure, b.day, b.n
-            from old_rows d, petition_bins(d.received_at, d.settled_at, zone, -1) b
-        ) changed
-        group by 1, 2, 3 having sum(n) <> 0;
-    else
-        insert into figure_delta (unit, figure, day, n)
-        select d.unit, b.figure, b.day, sum(b.n)
-        from old_rows d, petition_bins(d.received_at, d.settled_at, zone, -1) b
-        group by 1, 2, 3;
-    end if;
-    return null;
-end $$;
+create trigger dossier_kept_inserted after insert on dossier
+    referencing new table as changed for each statement execute function kept_figures('1');
+create trigger dossier_kept_updated_to after update on dossier
+    referencing new table as changed for each statement execute function kept_figures('1');
+create trigger dossier_kept_updated_from after update on dossier
+    referencing old table as changed for each statement execute function kept_figures('-1');
+create trigger dossier_kept_deleted after delete on dossier
+    referencing old table as changed for each statement execute function kept_figures('-1');
 
-create function document_kept() returns trigger language plpgsql as $$
-declare
-    zone text := (select z.zone from figure_zone z);
-begin
-    if zone is null then
-        return null;
-    end if;
-    if tg_op = 'INSERT' then
-        insert into figure_delta (unit, figure, day, n)
-        select d.unit, b.figure, b.day, sum(b.n)
-        from new_rows d, document_bins(d.signed_at, d.digital, zone, 1) b
-        group by 1, 2, 3;
-    elsif tg_op = 'UPDATE' then
-        insert into figure_delta (unit, figure, day, n)
-        select unit, figure, day, sum(n) from (
-            select d.unit, b.figure, b.day, b.n
-            from new_rows d, document_bins(d.signed_at, d.digital, zone, 1) b
-            union all
-            select d.unit, b.figure, b.day, b.n
-            from old_rows d, document_bins(d.signed_at, d.digital, zone, -1) b
-        ) changed
-        group by 1, 2, 3 having sum(n) <> 0;
-    else
-        insert into figure_delta (unit, figure, day, n)
-        select d.unit, b.figure, b.day, sum(b.n)
-        from old_rows d, document_bins(d.signed_at, d.digital, zone, -1) b
-        group by 1, 2, 3;
-    end if;
-    return null;
-end $$;
+create trigger petition_kept_inserted after insert on petition
+    referencing new table as changed for each statement execute function kept_figures('1');
+create trigger petition_kept_updated_to after update on petition
+    referencing new table as changed for each statement execute function kept_figures('1');
+create trigger petition_kept_updated_from after update on petition
+    referencing old table as changed for each statement execute function kept_figures('-1');
+create trigger petition_kept_deleted after delete on petition
+    referencing old table as changed for each statement execute function kept_figures('-1');
 
-create function article_kept() returns trigger language plpgsql as $$
-declare
-    zone text := (select z.zone from figure_zone z);
-begin
-    if zone is null then
-        return null;
-    end if;
-    if tg_op = 'INSERT' then
-        insert into figure_delta (unit, figure, day, n)
-        select d.unit, b.figure, b.day, sum(b.n)
-        from new_rows d, article_bins(d.published_at, zone, 1) b
-        group by 1, 2, 3;
-    elsif tg_op = 'UPDATE' then
-        insert into figure_delta (unit, figure, day, n)
-        select unit, figure, day, sum(n) from (
-            select d.unit, b.figure, b.day, b.n
-            from new_rows d, article_bins(d.published_at, zone, 1) b
-            union all
-            select d.unit, b.figure, b.day, b.n
-            from old_rows d, article_bins(d.published_at, zone, -1) b
-        ) changed
-        group by 1, 2, 3 having sum(n) <> 0;
-    else
-        insert into figure_delta (unit, figure, day, n)
-        select d.unit, b.figure, b.day, sum(b.n)
-        from old_rows d, article_bins(d.published_at, zone, -1) b
-        group by 1, 2, 3;
-    end if;
-    return null;
-end $$;
+create trigger document_kept_inserted after insert on document
+    referencing new table as changed for each statement execute function kept_figures('1');
+create trigger document_kept_updated_to after update on document
+    referencing new table as changed for each statement execute function kept_figures('1');
+create trigger document_kept_updated_from after update on document
+    referencing old table as changed for each statement execute function kept_figures('-1');
+create trigger document_kept_deleted after delete on document
+    referencing old table as changed for each statement execute function kept_figures('-1');
 
-create trigger dossier_kept_insert after insert on dossier
-    referencing new table as new_rows for each statement execute function dossier_kept();
-create trigger dossier_kept_update after update on dossier
-    referencing old table as old_rows new table as new_rows
-    for each statement execute function dossier_kept();
-create trigger dossier_kept_delete after delete on dossier
-    referencing old table as old_rows for each statement execute function dossier_kept();
-
-create trigger petition_kept_insert after insert on petition
-    referencing new table as new_rows for each statement execute function petition_kept();
-create trigger petition_kept_update after update on petition
-    referencing old table as old_rows new table as new_rows
-    for each statement execute function petition_kept();
-create trigger petition_kept_delete after delete on petition
-    referencing old table as old_rows for each statement execute function petition_kept();
-
-create trigger document_kept_insert after insert on document
-    referencing new table as new_rows for each statement execute function document_kept();
-create trigger document_kept_update after update on document
-    referencing old table as old_rows new table as new_rows
-    for each statement execute function document_kept();
-create trigger document_kept_delete after delete on document
-    referencing old table as old_rows for each statement execute function document_kept();
-
-create trigger article_kept_insert after insert on article
-    referencing new table as new_rows for each statement execute function article_kept();
-create trigger article_kept_update after update on article
-    referencing old table as old_rows new table as new_rows
-    for each statement execute function article_kept();
-create trigger article_kept_delete after delete on article
-    referencing old table as old_rows for each statement execute function article_kept();
+create trigger article_kept_inserted after insert on article
+    referencing new table as changed for each statement execute function kept_figures('1');
+create trigger article_kept_updated_to after update on article
+    referencing new table as changed for each statement execute function kept_figures('1');
+create trigger article_kept_updated_from after update on article
+    referencing old table as changed for each statement execute function kept_figures('-1');
+create trigger article_kept_deleted after delete on article
+    referencing old table as changed for each statement execute function kept_figures('-1');

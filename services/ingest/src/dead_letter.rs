@@ -225,8 +225,12 @@ impl DeadLetter {
     }
 }
 
+/// How long [`list`] waits for the letters it held to be back in the queue.
+const HANDED_BACK_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Reads up to `limit` dead letters without removing them: they are fetched unacknowledged and
-/// handed back when the channel closes.
+/// handed back when the channel closes. It returns once they are back (a quorum queue takes
+/// them back after the close is confirmed), so a replay right after a listing finds them.
 pub async fn list(
     connection: &Connection,
     dead_queue: &str,
@@ -244,7 +248,25 @@ pub async fn list(
         letters.push(DeadLetter::from_delivery(&message));
     }
     channel.close(200, "listed".into()).await.ok();
+    wait_until_back(connection, dead_queue, letters.len()).await?;
     Ok(letters)
+}
+
+/// Waits, within [`HANDED_BACK_WITHIN`], until `dead_queue` holds at least `count` ready
+/// letters. A replay running meanwhile may take some: then the wait ends at its bound, and the
+/// listing is still right about what it read.
+async fn wait_until_back(
+    connection: &Connection,
+    dead_queue: &str,
+    count: usize,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + HANDED_BACK_WITHIN;
+    while (broker::queue_depth(connection, dead_queue).await?.messages as usize) < count
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(())
 }
 
 /// What a replay did.

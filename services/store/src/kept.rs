@@ -86,18 +86,35 @@ pub async fn prepare(pool: &PgPool, zone: &str) -> anyhow::Result<bool> {
     sqlx::query(
         r#"
         with bins as (
-            select d.unit, b.figure, b.day, b.n
-            from dossier d, dossier_bins(d.received_at, d.channel, d.digitized, d.due_at,
-                                         d.settled_at, d.without_result, $1, 1) b
+            select g.unit, b.figure, b.day, b.n
+            from (
+                select d.unit, s.*, count(*) as n
+                from dossier d, dossier_shape(d.received_at, d.channel, d.digitized, d.due_at,
+                                              d.settled_at, d.without_result, $1) s
+                group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+            ) g, dossier_bins(g.received_day, g.via, g.is_digitized, g.settled_day,
+                              g.no_result, g.late, g.due_day, g.due_from, g.due_until, g.n) b
             union all
-            select p.unit, b.figure, b.day, b.n
-            from petition p, petition_bins(p.received_at, p.settled_at, $1, 1) b
+            select g.unit, b.figure, b.day, b.n
+            from (
+                select p.unit, s.*, count(*) as n
+                from petition p, petition_shape(p.received_at, p.settled_at, $1) s
+                group by 1, 2, 3
+            ) g, petition_bins(g.received_day, g.settled_day, g.n) b
             union all
-            select d.unit, b.figure, b.day, b.n
-            from document d, document_bins(d.signed_at, d.digital, $1, 1) b
+            select g.unit, b.figure, b.day, b.n
+            from (
+                select d.unit, s.*, count(*) as n
+                from document d, document_shape(d.signed_at, d.digital, $1) s
+                group by 1, 2, 3
+            ) g, document_bins(g.signed_day, g.is_digital, g.n) b
             union all
-            select a.unit, b.figure, b.day, b.n
-            from article a, article_bins(a.published_at, $1, 1) b
+            select g.unit, b.figure, b.day, b.n
+            from (
+                select a.unit, s.*, count(*) as n
+                from article a, article_shape(a.published_at, $1) s
+                group by 1, 2
+            ) g, article_bins(g.published_day, g.n) b
         )
         insert into figure_count (unit, figure, day, n)
         select unit, figure, day, sum(n) from bins group by 1, 2, 3 having sum(n) <> 0
