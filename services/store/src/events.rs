@@ -66,21 +66,11 @@ async fn write_batch_on(
         .await
         .context("Failed to begin the batch transaction")?;
     let outcome = write_batch_in(&mut tx, events).await?;
-    let units: Vec<&str> = outcome.changed_units.iter().map(String::as_str).collect();
-    if !units.is_empty() {
-        // Delivered to listeners at the commit, and only if it commits.
-        sqlx::query("select pg_notify($1, unit) from unnest($2::text[]) as unit")
-            .bind(CHANGES_CHANNEL)
-            .bind(&units)
-            .execute(&mut *tx)
-            .await
-            .context("Failed to announce the batch")?;
-    }
     tx.commit().await.context("Failed to commit the batch")?;
     Ok(outcome)
 }
 
-/// Stores `events` within `tx`.
+/// Stores `events` within `tx`; its commit notifies [`CHANGES_CHANNEL`] of the units changed.
 pub async fn write_batch_in(
     tx: &mut Transaction<'_, Postgres>,
     events: &[ParsedEvent],
@@ -116,8 +106,11 @@ pub async fn write_batch_in(
         *count += 1;
         *latest = (*latest).max(occurred);
     }
-    crate::kept::fold(tx).await?;
-    record_activity(tx, &activity).await?;
+    let changed_units: BTreeSet<String> = to_state
+        .iter()
+        .map(|p| p.event.unit().to_string())
+        .collect();
+    finish(tx, &activity, &changed_units).await?;
     let stored_by_kind = activity
         .into_iter()
         .map(|(key, (count, _))| (key, count))
@@ -126,48 +119,61 @@ pub async fn write_batch_in(
         stored: fresh.len(),
         duplicates: events.len() - fresh.len(),
         stored_by_kind,
-        changed_units: to_state
-            .iter()
-            .map(|p| p.event.unit().to_string())
-            .collect(),
+        changed_units,
     })
 }
 
 /// New events by unit and type: how many, and the latest `occurred_at`.
 type Activity = BTreeMap<(String, &'static str), (u64, DateTime<Utc>)>;
 
-/// Moves each unit's and type's activity forward. Last in the transaction and in key order, so
-/// that concurrent batches hold these row locks only until their commit and never deadlock.
-async fn record_activity(
+/// Ends a batch in one statement: folds what its statements changed in the kept counts into
+/// them (`kept::fold_ctes!`), moves each unit's and type's activity forward, and announces
+/// the changed units on [`CHANGES_CHANNEL`] (delivered at the commit, and only if it commits).
+/// Last in the transaction, count rows then activity rows, each in key order: concurrent
+/// batches lock these shared rows in one order, only until their commit, and never deadlock.
+async fn finish(
     tx: &mut Transaction<'_, Postgres>,
     activity: &Activity,
+    changed_units: &BTreeSet<String>,
 ) -> anyhow::Result<()> {
-    if activity.is_empty() {
-        return Ok(());
-    }
     let units: Vec<&str> = activity.keys().map(|(unit, _)| unit.as_str()).collect();
     let types: Vec<&str> = activity.keys().map(|(_, kind)| *kind).collect();
     let events: Vec<i64> = activity.values().map(|(n, _)| *n as i64).collect();
     let occurred: Vec<DateTime<Utc>> = activity.values().map(|(_, at)| *at).collect();
-    sqlx::query!(
-        r#"
-        insert into source_activity as a (unit, event_type, events, last_stored_at, last_occurred_at)
-        select unit, event_type, events, now(), occurred
-        from unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[])
-            as input (unit, event_type, events, occurred)
-        on conflict (unit, event_type) do update
-        set events = a.events + excluded.events,
-            last_stored_at = greatest(a.last_stored_at, excluded.last_stored_at),
-            last_occurred_at = greatest(a.last_occurred_at, excluded.last_occurred_at)
-        "#,
-        &units as &[&str],
-        &types as &[&str],
-        &events,
-        &occurred,
-    )
-    .execute(&mut **tx)
-    .await
-    .context("Failed to record the sources' activity")?;
+    let changed: Vec<&str> = changed_units.iter().map(String::as_str).collect();
+    let statement = concat!(
+        "with ",
+        crate::kept::fold_ctes!(),
+        r#",active as (
+            insert into source_activity as a
+                (unit, event_type, events, last_stored_at, last_occurred_at)
+            select unit, event_type, events, now(), occurred
+            from unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[])
+                as input (unit, event_type, events, occurred)
+            order by unit, event_type
+            on conflict (unit, event_type) do update
+            set events = a.events + excluded.events,
+                last_stored_at = greatest(a.last_stored_at, excluded.last_stored_at),
+                last_occurred_at = greatest(a.last_occurred_at, excluded.last_occurred_at)
+            returning 1
+        ),
+        announced as (
+            select pg_notify($5, unit) from unnest($6::text[]) as unit
+        )
+        select (select count(*) from folded) + (select count(*) from active)
+            + (select count(*) from announced)
+        "#
+    );
+    sqlx::query(statement)
+        .bind(&units)
+        .bind(&types)
+        .bind(&events)
+        .bind(&occurred)
+        .bind(CHANGES_CHANNEL)
+        .bind(&changed)
+        .execute(&mut **tx)
+        .await
+        .context("Failed to fold the batch into the kept counts and the sources' activity")?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! (`migrations/20261206000002_kept_counts.sql` says what each bin holds).
 //!
 //! They are a cache of the figure functions the lists of items use (`store::items`), kept by
-//! triggers on the item tables in the transaction that changes them: [`fold`] moves a
+//! triggers on the item tables in the transaction that changes them: `fold_ctes!` moves a
 //! transaction's changes into the counts at its end. [`prepare`] binds them to the deployment's
 //! zone, rebuilding them from the items when there are none or another zone's. [`count`]
 //! answers from them, or says it cannot (another zone, a window not of whole local days, an
@@ -18,31 +18,33 @@ use sqlx::{PgPool, Postgres, Row, Transaction};
 
 use crate::indicators::CountQuery;
 
-/// Moves the changes the statements of `tx` made to the kept counts into them, in key order,
-/// so that concurrent transactions lock count rows in one order. Every transaction that writes
-/// items calls it before its commit (`store::events`); the readers add what is left anyway.
-pub async fn fold(tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<()> {
-    sqlx::query(
+/// The common table expressions that move the changes the statements of a transaction made to
+/// the kept counts into them, in key order, so that concurrent transactions lock count rows in
+/// one order; `folded` returns a row per count row written. Every transaction that writes
+/// items ends with them, before its commit (`store::events`); the readers add what is left
+/// anyway. A macro, so that the statement it goes into stays one literal.
+macro_rules! fold_ctes {
+    () => {
         r#"
-        with moved as (
+        moved as (
             delete from figure_delta where tx = pg_current_xact_id()
             returning unit, figure, day, n
-        ), binned as (
+        ),
+        binned as (
             select unit, figure, day, sum(n) as n from moved group by 1, 2, 3
             union all
             select unit, figure, '-infinity'::date, sum(n) from moved group by 1, 2
-        )
-        insert into figure_count as c (unit, figure, day, n)
-        select unit, figure, day, n from binned where n <> 0
-        order by unit, figure, day
-        on conflict (unit, figure, day) do update set n = c.n + excluded.n
-        "#,
-    )
-    .execute(&mut **tx)
-    .await
-    .context("Failed to fold the batch into the kept counts")?;
-    Ok(())
+        ),
+        folded as (
+            insert into figure_count as c (unit, figure, day, n)
+            select unit, figure, day, n from binned where n <> 0
+            order by unit, figure, day
+            on conflict (unit, figure, day) do update set n = c.n + excluded.n
+            returning 1
+        )"#
+    };
 }
+pub(crate) use fold_ctes;
 
 /// Makes the kept counts those of `zone`: nothing to do when they are; otherwise they are
 /// rebuilt from the items, with the item tables locked against writes meanwhile (once, at the
