@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use domain::Counts;
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::{PgExecutor, PgPool, Postgres, Row, Transaction};
 
 use crate::indicators::CountQuery;
 
@@ -58,11 +58,7 @@ pub async fn prepare(pool: &PgPool, zone: &str) -> anyhow::Result<bool> {
         .execute(&mut *tx)
         .await
         .context("Failed to lock the kept counts")?;
-    let current: Option<String> = sqlx::query_scalar("select zone from figure_zone")
-        .fetch_optional(&mut *tx)
-        .await
-        .context("Failed to read the kept counts' zone")?;
-    if current.as_deref() == Some(zone) {
+    if kept_zone(&mut *tx).await?.as_deref() == Some(zone) {
         return Ok(false);
     }
     // Writers wait until the counts match the items they change.
@@ -137,9 +133,9 @@ pub async fn prepare(pool: &PgPool, zone: &str) -> anyhow::Result<bool> {
 }
 
 /// The zone the counts are kept in, if any.
-pub async fn kept_zone(pool: &PgPool) -> anyhow::Result<Option<String>> {
+pub async fn kept_zone<'e>(executor: impl PgExecutor<'e>) -> anyhow::Result<Option<String>> {
     sqlx::query_scalar("select zone from figure_zone")
-        .fetch_optional(pool)
+        .fetch_optional(executor)
         .await
         .context("Failed to read the kept counts' zone")
 }
@@ -191,11 +187,7 @@ pub async fn count(
         .execute(&mut *tx)
         .await
         .context("Failed to begin the count")?;
-    let kept: Option<String> = sqlx::query_scalar("select zone from figure_zone")
-        .fetch_optional(&mut *tx)
-        .await
-        .context("Failed to read the kept counts' zone")?;
-    if kept.as_deref() != Some(zone) {
+    if kept_zone(&mut *tx).await?.as_deref() != Some(zone) {
         return Ok(None);
     }
     let rows = sqlx::query(
