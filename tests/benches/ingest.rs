@@ -83,10 +83,11 @@ async fn benchmark() -> anyhow::Result<()> {
     let peak_mib = peak_rss_kib as f64 / 1024.0;
     let worker_config = env.ingest_config();
     let (worker_prefetch, batch) = (worker_config.prefetch_count(), worker_config.batch_limit());
+    let bound_mib = worker_config.inflight_bytes_bound() >> 20;
     let queue_type = env.config.broker.queue_type;
     println!(
         "ingest benchmark: {count} events, {queue_type:?} queues; the ceilings with prefetch {prefetch}, \
-         the worker with prefetch {worker_prefetch} (prefetch_bytes / max_message_bytes) in batches of {batch}"
+         the worker with prefetch {worker_prefetch} in batches of {batch}, holding at most {bound_mib} MiB"
     );
     let line = |what: &str, elapsed: Duration| {
         println!(

@@ -17,6 +17,9 @@ use crate::sim::{self, SimEvent, province};
 /// How long a one-shot command waits for the broker before it gives up with an error.
 const BROKER_PATIENCE: Duration = Duration::from_secs(60);
 
+/// How long a one-shot command waits before it tries the broker again after losing it.
+const AGAIN_AFTER: Duration = Duration::from_secs(1);
+
 /// `baocao migrate`.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let pool = store::db::connect_and_migrate(settings.env.database_url.expose(), 1).await?;
@@ -230,15 +233,48 @@ async fn wait_until_stored(
     }
 }
 
+/// Runs `work` on a connection to the broker, within [`BROKER_PATIENCE`]. When the connection
+/// is lost under it (a node of the cluster went down; a queue whose leader was on that node
+/// answers `nodedown` until the others elect a new one, a matter of seconds), it runs again on
+/// a new connection, which the node list sends to a node that answers. What `work` did before
+/// is safe to repeat: letters it had not acknowledged go back to their queue, and an event
+/// replayed twice is stored once.
+async fn with_the_broker<T>(
+    settings: &Settings,
+    mut work: impl AsyncFnMut(&broker::Connection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let url = settings.env.amqp_url.expose();
+    let deadline = tokio::time::Instant::now() + BROKER_PATIENCE;
+    loop {
+        let attempt = async {
+            let connection = broker::connect(url, "baocao-dead-letters").await?;
+            let outcome = work(&connection).await;
+            broker::close(&connection, "done").await;
+            outcome
+        };
+        let outcome = tokio::time::timeout_at(deadline, attempt)
+            .await
+            .context("the broker did not answer within 60 s")?;
+        match outcome {
+            Err(error)
+                if broker::lost_the_connection(&error)
+                    && tokio::time::Instant::now() + AGAIN_AFTER < deadline =>
+            {
+                tracing::warn!(error = %format!("{error:#}"), "lost the broker; trying again");
+                tokio::time::sleep(AGAIN_AFTER).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 /// `baocao dead-letters list`.
 pub async fn dead_letters_list(settings: &Settings, limit: usize) -> anyhow::Result<()> {
-    let connection = broker::connect(settings.env.amqp_url.expose(), "baocao-dead-letters").await?;
     let topology = &settings.file.broker;
-    let listing = ingest::dead_letter::list(&connection, &topology.dead_queue, limit);
-    let letters = tokio::time::timeout(BROKER_PATIENCE, listing)
-        .await
-        .context("the broker did not answer within 60 s")??;
-    broker::close(&connection, "done").await;
+    let letters = with_the_broker(settings, async |connection| {
+        ingest::dead_letter::list(connection, &topology.dead_queue, limit).await
+    })
+    .await?;
     if letters.is_empty() {
         println!("no dead letters in {}", topology.dead_queue);
     }
@@ -260,13 +296,11 @@ pub async fn dead_letters_list(settings: &Settings, limit: usize) -> anyhow::Res
 
 /// `baocao dead-letters replay`.
 pub async fn dead_letters_replay(settings: &Settings) -> anyhow::Result<()> {
-    let connection = broker::connect(settings.env.amqp_url.expose(), "baocao-dead-letters").await?;
     let topology = &settings.file.broker;
-    let replay = ingest::dead_letter::replay(&connection, topology);
-    let outcome = tokio::time::timeout(BROKER_PATIENCE, replay)
-        .await
-        .context("the broker did not answer within 60 s")??;
-    broker::close(&connection, "done").await;
+    let outcome = with_the_broker(settings, async |connection| {
+        ingest::dead_letter::replay(connection, topology).await
+    })
+    .await?;
     println!(
         "replayed {} dead letters; {} left in {}",
         outcome.replayed,

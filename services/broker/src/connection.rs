@@ -17,6 +17,7 @@ use lapin::tcp::{AMQPUriTcpExt, AsyncTcpStream, TLSConfig};
 use lapin::uri::AMQPUri;
 use lapin::{Connection, ConnectionProperties};
 
+use crate::budget::Budget;
 use crate::frames::Screened;
 use crate::nodes::{self, Node, Nodes};
 
@@ -38,6 +39,21 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// `url` is one AMQP URL or several separated by commas (the nodes of a cluster): each is tried
 /// in turn ([`crate::nodes`]: as listed, a node that failed lately last) until one answers.
 pub async fn connect(url: &str, name: &str) -> anyhow::Result<Connection> {
+    connect_reading(url, name, None).await
+}
+
+/// Connects as [`connect`] does, and reads each message only once its body fits in `budget`
+/// ([`crate::budget`]): what the connection's consumers hold is bounded in bytes whatever their
+/// prefetch.
+pub async fn connect_within(url: &str, name: &str, budget: &Budget) -> anyhow::Result<Connection> {
+    connect_reading(url, name, Some(budget)).await
+}
+
+async fn connect_reading(
+    url: &str,
+    name: &str,
+    budget: Option<&Budget>,
+) -> anyhow::Result<Connection> {
     let nodes = Nodes::parse(url)?;
     let bound = if nodes.len() == 1 {
         CONNECT_TIMEOUT
@@ -46,7 +62,7 @@ pub async fn connect(url: &str, name: &str) -> anyhow::Result<Connection> {
     };
     let mut failures = Vec::with_capacity(nodes.len());
     for (tried, node) in nodes.in_order().into_iter().enumerate() {
-        match connect_node(node, name, bound).await {
+        match connect_node(node, name, bound, budget).await {
             Ok(connection) => {
                 nodes::trust(&node.name);
                 watch(&connection, &node.name);
@@ -69,13 +85,20 @@ pub async fn connect(url: &str, name: &str) -> anyhow::Result<Connection> {
 }
 
 /// One attempt at `node`, within `bound`.
-async fn connect_node(node: &Node, name: &str, bound: Duration) -> anyhow::Result<Connection> {
+async fn connect_node(
+    node: &Node,
+    name: &str,
+    bound: Duration,
+    budget: Option<&Budget>,
+) -> anyhow::Result<Connection> {
     let properties = ConnectionProperties::default().with_connection_name(name.into());
     let runtime = Runtime::new(RuntimeParts::new(
         Tokio::current(),
         ScreeningReactor(Tokio::current()),
     ));
-    let connecting = Connection::connector(node.uri.clone(), runtime, connect_screened, properties);
+    let budget = budget.cloned();
+    let connect = async move |uri, runtime| connect_screened(uri, runtime, budget.clone()).await;
+    let connecting = Connection::connector(node.uri.clone(), runtime, connect, properties);
     tokio::time::timeout(bound, connecting)
         .await
         .map_err(|_| anyhow::anyhow!("RabbitMQ at {} did not answer within {bound:?}", node.name))?
@@ -124,12 +147,16 @@ fn watch(connection: &Connection, node: &str) {
 async fn connect_screened(
     uri: AMQPUri,
     _runtime: Runtime<ScreeningKit>,
+    budget: Option<Budget>,
 ) -> lapin::Result<AsyncTcpStream<ScreenedStream>> {
     let plain = Runtime::tokio_current();
     let stream = uri
         .connect_with_config_async(TLSConfig::default(), &plain)
         .await?;
-    Ok(AsyncTcpStream::Plain(Screened::new(stream)))
+    Ok(AsyncTcpStream::Plain(match budget {
+        Some(budget) => Screened::within(stream, budget),
+        None => Screened::new(stream),
+    }))
 }
 
 /// The stream under lapin: the socket lapin would have had, its frames screened.
@@ -182,9 +209,64 @@ pub async fn close(connection: &Connection, reason: &str) {
     }
 }
 
+/// Whether `error` says the broker connection was lost under a request, or closed by the broker
+/// for a reason of the moment (a node going down, a queue without a leader until the cluster
+/// elects one: `INTERNAL_ERROR … nodedown`, `CONNECTION_FORCED`): the same request on a new
+/// connection may well succeed. A refusal it would meet again (a queue not declared, access
+/// refused, a malformed request) is not such an error.
+pub fn lost_the_connection(error: &anyhow::Error) -> bool {
+    use lapin::ErrorKind;
+    use lapin::protocol::{AMQPErrorKind, AMQPHardError};
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<lapin::Error>())
+        .any(|error| match error.kind() {
+            ErrorKind::IOError(_)
+            | ErrorKind::InvalidConnectionState(_)
+            | ErrorKind::MissingHeartbeatError => true,
+            ErrorKind::ProtocolError(amqp) => matches!(
+                amqp.kind(),
+                AMQPErrorKind::Hard(AMQPHardError::CONNECTIONFORCED | AMQPHardError::INTERNALERROR)
+            ),
+            _ => false,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lost_node_is_worth_a_new_connection_and_a_missing_queue_is_not() {
+        use lapin::protocol::{AMQPError, AMQPErrorKind, AMQPHardError, AMQPSoftError};
+        let amqp = |kind: AMQPErrorKind| {
+            let error = lapin::Error::from(lapin::ErrorKind::ProtocolError(AMQPError::new(
+                kind,
+                "from the broker".into(),
+            )));
+            anyhow::Error::new(error).context("Failed to read queue baocao.dead")
+        };
+        assert!(lost_the_connection(&amqp(
+            AMQPHardError::INTERNALERROR.into()
+        )));
+        assert!(lost_the_connection(&amqp(
+            AMQPHardError::CONNECTIONFORCED.into()
+        )));
+        let reset = lapin::Error::from(io::Error::from(io::ErrorKind::ConnectionReset));
+        assert!(lost_the_connection(
+            &anyhow::Error::new(reset).context("reading")
+        ));
+        assert!(!lost_the_connection(&amqp(AMQPSoftError::NOTFOUND.into())));
+        assert!(!lost_the_connection(&amqp(
+            AMQPSoftError::ACCESSREFUSED.into()
+        )));
+        assert!(!lost_the_connection(&amqp(
+            AMQPHardError::NOTALLOWED.into()
+        )));
+        assert!(!lost_the_connection(&anyhow::anyhow!(
+            "no lapin error at all"
+        )));
+    }
 
     #[tokio::test]
     async fn a_malformed_url_is_refused_without_quoting_its_password() {

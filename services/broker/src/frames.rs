@@ -18,6 +18,9 @@
 //! stalls. A publisher cannot set that header itself: the screen removes it from every
 //! message that carries it.
 //!
+//! [`Screened::within`] also keeps a connection's [`Budget`]: a message is passed on only once
+//! its body fits ([`crate::budget`]).
+//!
 //! Only the three methods that carry a publisher's routing key (`basic.deliver`,
 //! `basic.return`, `basic.get-ok`) and content headers are looked into; body frames and every
 //! other frame pass as they are.
@@ -29,6 +32,8 @@ use std::task::{Context, Poll};
 
 use domain::text::{escape_bytes, truncate_bytes};
 use futures_lite::io::{AsyncRead, AsyncWrite};
+
+use crate::budget::Budget;
 
 /// The header a screened message carries instead of what could not be read: a long string
 /// saying what was wrong, with the bytes escaped.
@@ -51,6 +56,18 @@ const FRAME_HEARTBEAT: u8 = 8;
 const FRAME_END: u8 = 0xCE;
 /// Type, channel and size.
 const FRAME_HEAD: usize = 7;
+
+/// The body size a content header frame (one whole frame) announces; `None` for any other
+/// frame.
+fn body_size(frame: &[u8]) -> Option<usize> {
+    if frame.first() != Some(&FRAME_HEADER) {
+        return None;
+    }
+    // Class and weight, then the body size.
+    let size = frame.get(FRAME_HEAD + 4..FRAME_HEAD + 12)?;
+    let size = u64::from_be_bytes(size.try_into().ok()?);
+    Some(usize::try_from(size).unwrap_or(usize::MAX))
+}
 
 /// What to remember between frames: a delivery whose method frame was rewritten marks the
 /// content header that follows it on the same channel.
@@ -409,6 +426,10 @@ pub struct Screened<S> {
     /// refuse it and close the connection, as it would have).
     passthrough: bool,
     eof: bool,
+    /// What the messages read may take until their consumers give them back, if bounded.
+    budget: Option<Budget>,
+    /// The next message does not fit in the budget: nothing more is read until it does.
+    waiting: bool,
 }
 
 impl<S> Screened<S> {
@@ -424,14 +445,35 @@ impl<S> Screened<S> {
             sent: 0,
             passthrough: false,
             eof: false,
+            budget: None,
+            waiting: false,
         }
     }
 
-    /// Moves every complete frame read so far to `out`, screened. Whether anything moved.
-    fn screen_frames(&mut self) -> bool {
+    /// Screens what `inner` reads, and reads each message only once its body fits in `budget`
+    /// ([`crate::budget`]).
+    pub fn within(inner: S, budget: Budget) -> Self {
+        Self {
+            budget: Some(budget),
+            ..Self::new(inner)
+        }
+    }
+
+    /// Moves every complete frame read so far to `out`, screened, up to a message that does not
+    /// fit in the budget (then `waiting`, and `cx` is woken when it may). Whether anything
+    /// moved.
+    fn screen_frames(&mut self, cx: &Context<'_>) -> bool {
         let before = self.out.len();
+        self.waiting = false;
         while let Some(length) = self.next_unit() {
             let unit = &self.raw[self.start..self.start + length];
+            if let (Some(budget), false) = (&self.budget, self.passthrough)
+                && let Some(bytes) = body_size(unit)
+                && budget.poll_take(bytes, cx).is_pending()
+            {
+                self.waiting = true;
+                break;
+            }
             match self.passthrough {
                 true => self.out.extend(unit),
                 false => match self.screen.screen(unit) {
@@ -520,8 +562,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Screened<S> {
                 }
                 return Poll::Ready(Ok(count));
             }
-            if this.screen_frames() {
+            if this.screen_frames(cx) {
                 continue;
+            }
+            if this.waiting {
+                return Poll::Pending;
             }
             if this.eof {
                 // A frame cut short by the end of the stream: lapin reports it as it would.

@@ -3,6 +3,8 @@
 //!
 //! - [`topology`]: the exchanges and queues of SPEC §3.1, as configured (`[broker]`), and
 //!   declaring them.
+//! - [`budget`]: a bound in bytes on the messages a consumer's connection has read and not
+//!   yet let go, kept by the frame reader.
 //! - [`connection`]: connecting once, failing fast, and closing within a bounded time.
 //! - [`nodes`]: the nodes `BAOCAO_AMQP_URL` lists (one, or a cluster's several, separated by
 //!   commas) and the order they are tried in.
@@ -16,6 +18,7 @@
 //! Reconnecting is the caller's loop (with `lifecycle::Backoff`), not lapin's automatic
 //! recovery: see [`connection::connect`].
 
+pub mod budget;
 pub mod connection;
 pub mod frames;
 pub mod inspect;
@@ -23,7 +26,8 @@ pub mod nodes;
 pub mod publish;
 pub mod topology;
 
-pub use connection::{close, connect};
+pub use budget::{Budget, Held};
+pub use connection::{close, connect, connect_within, lost_the_connection};
 pub use inspect::{QueueDepth, queue_depth};
 pub use lapin::Connection;
 pub use publish::{

@@ -19,7 +19,7 @@ use lapin::{Channel, Connection, Consumer};
 use store::PgPool;
 use tokio::task::JoinSet;
 
-use broker::Publisher;
+use broker::{Budget, Held, Publisher};
 use lifecycle::{Backoff, Shutdown, Streak};
 use store::db::Failure;
 
@@ -34,7 +34,10 @@ pub async fn consume_until_failure(
     pool: &PgPool,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
-    let connection = broker::connect(&config.amqp_url, "baocao-ingest").await?;
+    // What the consumers hold is bounded in bytes as the messages are read: the prefetch, a
+    // count, is left to the broker's pace.
+    let budget = Budget::new(config.inflight_bytes_bound());
+    let connection = broker::connect_within(&config.amqp_url, "baocao-ingest", &budget).await?;
     // Dead letters go out on a connection of their own: a broker that blocks publishers under a
     // resource alarm must not stall the consumers' acknowledgements.
     let publishing = match broker::connect(&config.amqp_url, "baocao-ingest-dead-letters").await {
@@ -44,7 +47,7 @@ pub async fn consume_until_failure(
             return Err(error);
         }
     };
-    let result = consume_on(&connection, &publishing, config, pool, shutdown).await;
+    let result = consume_on(&connection, &publishing, &budget, config, pool, shutdown).await;
     // Closing hands the prefetched, unacknowledged deliveries back to the broker at once.
     broker::close(&connection, "baocao ingest stopping").await;
     broker::close(&publishing, "baocao ingest stopping").await;
@@ -54,6 +57,7 @@ pub async fn consume_until_failure(
 async fn consume_on(
     connection: &Connection,
     publishing: &Connection,
+    budget: &Budget,
     config: &Arc<IngestConfig>,
     pool: &PgPool,
     shutdown: &Shutdown,
@@ -75,6 +79,7 @@ async fn consume_on(
             shutdown: shutdown.clone(),
             queue: config.topology.queue(source).to_owned(),
             source,
+            budget: budget.clone(),
         };
         let (channel, consumer) = worker.subscribe(connection).await?;
         let dead_letters = Publisher::open(publishing).await?;
@@ -83,6 +88,7 @@ async fn consume_on(
     tracing::info!(
         prefetch = config.prefetch_count(),
         batch_size = config.batch_limit(),
+        bytes_held_at_most = config.inflight_bytes_bound(),
         "consuming"
     );
     let mut result = Ok(());
@@ -148,6 +154,16 @@ struct Worker {
     queue: String,
     /// The system whose exchange the queue is bound to.
     source: Source,
+    /// What the connection's messages may take until acknowledged; each delivery's bytes are
+    /// held with its batch.
+    budget: Budget,
+}
+
+/// The deliveries of one batch, holding their bytes in the connection's [`Budget`] until the
+/// batch is dropped (acknowledged, or given up to come again).
+struct Batch {
+    deliveries: Vec<Delivery>,
+    _held: Held,
 }
 
 impl Worker {
@@ -181,17 +197,20 @@ impl Worker {
         // `channel` stays open as long as this loop runs: its consumer and acks live on it.
         let _channel = channel;
         while let Some(batch) = self.next_batch(&mut consumer).await? {
-            self.ingest_batch(&batch, &dead_letters).await?;
+            self.ingest_batch(&batch.deliveries, &dead_letters).await?;
         }
         Ok(())
     }
 
-    /// Waits for a delivery, then gathers more for up to `batch_wait` or the batch limit
-    /// (`IngestConfig::batch_limit`).
+    /// Waits for a delivery, then gathers more for up to `batch_wait`, the batch limit
+    /// (`IngestConfig::batch_limit`) or `prefetch_bytes` of bodies: a batch of the broker's
+    /// largest messages is as small as one consumer's share of the budget, and its statements'
+    /// buffers with it.
     /// `None` once shutdown is asked for.
-    async fn next_batch(&self, consumer: &mut Consumer) -> anyhow::Result<Option<Vec<Delivery>>> {
+    async fn next_batch(&self, consumer: &mut Consumer) -> anyhow::Result<Option<Batch>> {
         let limit = self.config.batch_limit();
         let mut batch = Vec::with_capacity(limit);
+        let mut held = self.budget.hold(0);
         let first = tokio::select! {
             biased;
             () = self.shutdown.wait() => return Ok(None),
@@ -205,9 +224,12 @@ impl Worker {
                 // The batch gathered so far stays unacknowledged and comes again after the
                 // worker has reconnected.
                 Some(Err(error)) => return Err(error).context("Lost the broker connection"),
-                Some(Ok(delivery)) => batch.push(delivery),
+                Some(Ok(delivery)) => {
+                    held.join(self.budget.hold(delivery.data.len()));
+                    batch.push(delivery);
+                }
             }
-            if batch.len() >= limit {
+            if batch.len() >= limit || held.bytes() >= self.config.prefetch_bytes {
                 break;
             }
             match tokio::time::timeout_at(deadline, consumer.next()).await {
@@ -215,7 +237,10 @@ impl Worker {
                 Err(_elapsed) => break,
             }
         }
-        Ok(Some(batch))
+        Ok(Some(Batch {
+            deliveries: batch,
+            _held: held,
+        }))
     }
 
     /// Parses a batch, stores the valid events in one transaction, dead-letters the rest and

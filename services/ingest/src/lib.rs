@@ -35,7 +35,8 @@ pub struct IngestConfig {
     pub prefetch: u16,
     /// The broker's largest message (its `max_message_size`), in bytes.
     pub max_message_bytes: usize,
-    /// What the unacknowledged deliveries of one consumer may take at most, in bytes.
+    /// What the unacknowledged deliveries of one consumer may take at most, in bytes (kept for
+    /// all consumers together: [`IngestConfig::inflight_bytes_bound`]).
     pub prefetch_bytes: usize,
     /// Consumers per queue in this process, each writing its own batches: the database works
     /// on one batch while the next is gathered.
@@ -51,31 +52,27 @@ pub struct IngestConfig {
 }
 
 impl IngestConfig {
-    /// The prefetch each consumer asks for: `prefetch`, or fewer so that as many messages of
-    /// the broker's largest size fit in `prefetch_bytes`. RabbitMQ limits prefetch by count
-    /// only, so this is what bounds memory whatever the messages' sizes.
+    /// The prefetch each consumer asks for: `prefetch`, at least 1. RabbitMQ limits it by count
+    /// only; what the messages may take in bytes is [`IngestConfig::inflight_bytes_bound`],
+    /// kept as they are read ([`broker::budget`]).
     pub fn prefetch_count(&self) -> u16 {
-        let fitting = self.prefetch_bytes / self.max_message_bytes.max(1);
-        u16::try_from(fitting)
-            .unwrap_or(u16::MAX)
-            .clamp(1, self.prefetch.max(1))
+        self.prefetch.max(1)
     }
 
     /// The most deliveries one batch gathers: `batch_size`, or the whole prefetch when that is
     /// smaller (a batch waiting for more than the prefetch allows would only wait out
-    /// `batch_wait`). While one consumer commits its full window, the broker delivers to the
-    /// queue's other consumers (`consumers_per_queue`), so the next batch is gathered
-    /// meanwhile; the largest batch the bound allows spreads each statement over the most events.
+    /// `batch_wait`). While one consumer commits its batch, the broker delivers to the queue's
+    /// other consumers (`consumers_per_queue`), so the next batch is gathered meanwhile.
     pub fn batch_limit(&self) -> usize {
-        self.batch_size
-            .clamp(1, usize::from(self.prefetch_count()).max(1))
+        self.batch_size.clamp(1, usize::from(self.prefetch_count()))
     }
 
-    /// The most memory the unacknowledged deliveries of this process may take, in bytes.
+    /// The most the messages this process has read and not yet acknowledged may take, in
+    /// bytes: `prefetch_bytes` for each of its consumers (two queues), or one message of the
+    /// broker's largest size if that is more. The consumers' connection reads no message that
+    /// would pass it until others are acknowledged.
     pub fn inflight_bytes_bound(&self) -> usize {
-        2 * self.consumers_per_queue.max(1)
-            * usize::from(self.prefetch_count())
-            * self.max_message_bytes
+        (2 * self.consumers_per_queue.max(1) * self.prefetch_bytes).max(self.max_message_bytes)
     }
 }
 
@@ -188,17 +185,21 @@ mod tests {
     }
 
     #[test]
-    fn the_prefetch_fits_the_byte_budget_and_a_batch_takes_all_of_it() {
+    fn the_prefetch_is_the_count_and_the_byte_bound_is_every_consumers_budget() {
         const MIB: usize = 1024 * 1024;
-        // The count limit alone: batches of 1000 (batch_size) out of 2000.
-        let small = config(2000, 64 * 1024, 256 * MIB);
-        assert_eq!((small.prefetch_count(), small.batch_limit()), (2000, 1000));
-        // Messages of up to 2 MiB in 256 MiB: 128 unacknowledged, batches of all 128.
-        let large = config(2000, 2 * MIB, 256 * MIB);
-        assert_eq!((large.prefetch_count(), large.batch_limit()), (128, 128));
-        assert_eq!(large.inflight_bytes_bound(), 2 * 2 * 128 * 2 * MIB);
-        // Never below one message.
-        let tiny = config(2000, 2 * MIB, MIB);
+        // Batches of 1000 (batch_size) out of 2000, whatever the messages' sizes.
+        let shipped = config(2000, 2 * MIB, 256 * MIB);
+        assert_eq!(
+            (shipped.prefetch_count(), shipped.batch_limit()),
+            (2000, 1000)
+        );
+        assert_eq!(shipped.inflight_bytes_bound(), 2 * 2 * 256 * MIB);
+        // A batch never waits for more than the prefetch.
+        let narrow = config(64, 2 * MIB, 128 * MIB);
+        assert_eq!((narrow.prefetch_count(), narrow.batch_limit()), (64, 64));
+        // Never below one message, of the broker's largest size.
+        let tiny = config(0, 2 * MIB, 1024);
         assert_eq!((tiny.prefetch_count(), tiny.batch_limit()), (1, 1));
+        assert_eq!(tiny.inflight_bytes_bound(), 2 * MIB);
     }
 }

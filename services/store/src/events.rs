@@ -214,7 +214,8 @@ async fn insert_raw_events(
         .map(|p| p.event.kind().type_name().to_owned())
         .collect();
     let times: Vec<DateTime<Utc>> = events.iter().map(|p| p.event.occurred_at_utc()).collect();
-    let bodies: Vec<String> = events.iter().map(|p| p.body.clone()).collect();
+    // Borrowed, not copied: a batch's bodies may be as large as the ingest budget.
+    let bodies: Vec<&str> = events.iter().map(|p| p.body.as_str()).collect();
     let inserted = sqlx::query_scalar!(
         r#"
         insert into event (event_id, unit, event_type, occurred_at, body)
@@ -228,7 +229,7 @@ async fn insert_raw_events(
         &units,
         &types,
         &times,
-        &bodies,
+        &bodies as &[&str],
     )
     .fetch_all(&mut **tx)
     .await

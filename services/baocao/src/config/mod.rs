@@ -304,8 +304,9 @@ pub struct IngestTuning {
     /// The broker's largest message (RabbitMQ's `max_message_size`), in bytes. Bodies over
     /// 1 MiB are dead-lettered as `too_large`, so the broker must let them through up to this.
     pub max_message_bytes: usize,
-    /// What one consumer's unacknowledged deliveries may take at most, in bytes: the prefetch
-    /// is lowered until that many messages of `max_message_bytes` fit.
+    /// What one consumer's unacknowledged deliveries may take at most, in bytes: the process
+    /// reads no message that would pass 2 × `consumers_per_queue` times this until others are
+    /// acknowledged, whatever the prefetch.
     pub prefetch_bytes: usize,
     /// Consumers per queue in one process; each commits its own batches.
     pub consumers_per_queue: usize,

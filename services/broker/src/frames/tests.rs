@@ -286,3 +286,69 @@ proptest! {
         prop_assert!(parse_frame(screened.as_slice()).is_ok());
     }
 }
+
+/// A waker that records whether it was woken.
+struct Flag(std::sync::atomic::AtomicBool);
+
+impl std::task::Wake for Flag {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_message_is_read_only_once_its_body_fits_in_the_budget() {
+    // Three messages of 42 bytes each, in a budget of 100: two fit.
+    let message = [
+        deliver(b"document.signed"),
+        content_header(None, None),
+        frame(FRAME_BODY, 1, &[b'x'; 42]),
+    ]
+    .concat();
+    let stream = message.repeat(3);
+    let budget = Budget::new(100);
+    let mut screened = Screened::within(stream.as_slice(), budget.clone());
+    let flag = std::sync::Arc::new(Flag(false.into()));
+    let waker = std::task::Waker::from(flag.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut read = |screened: &mut Screened<&[u8]>, out: &mut Vec<u8>| loop {
+        let mut buf = [0; 4096];
+        match Pin::new(&mut *screened).poll_read(&mut cx, &mut buf) {
+            Poll::Ready(Ok(0)) => return true,
+            Poll::Ready(Ok(count)) => out.extend(&buf[..count]),
+            Poll::Ready(Err(error)) => panic!("{error}"),
+            Poll::Pending => return false,
+        }
+    };
+    let mut out = Vec::new();
+    assert!(!read(&mut screened, &mut out), "the third message waits");
+    // Both messages whole, and the third's method frame, which holds no body.
+    assert_eq!(
+        out,
+        [message.repeat(2), deliver(b"document.signed")].concat()
+    );
+    assert_eq!(budget.held(), 84);
+    assert!(!flag.0.load(std::sync::atomic::Ordering::SeqCst));
+    // The consumer is done with the first message: the reader is woken and reads the rest.
+    drop(budget.hold(42));
+    assert!(flag.0.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(read(&mut screened, &mut out), "the stream ends");
+    assert_eq!(out, stream);
+    assert_eq!(budget.held(), 84);
+}
+
+#[test]
+fn a_message_larger_than_the_budget_is_read_when_nothing_else_is_held() {
+    let stream = [
+        deliver(b"document.signed"),
+        content_header(None, None),
+        frame(FRAME_BODY, 1, &[b'x'; 42]),
+    ]
+    .concat();
+    let budget = Budget::new(10);
+    let mut out = Vec::new();
+    let mut screened = Screened::within(stream.as_slice(), budget.clone());
+    futures_lite::future::block_on(screened.read_to_end(&mut out)).expect("read");
+    assert_eq!(out, stream);
+    assert_eq!(budget.held(), 42);
+}
