@@ -177,7 +177,7 @@ mod tests {
             max_message_bytes,
             prefetch_bytes,
             consumers_per_queue: 2,
-            batch_size: 1000,
+            batch_size: 2000,
             batch_wait: Duration::from_millis(20),
             units: KnownUnits::new([]),
             rejection_retention: Duration::from_secs(86_400),
@@ -187,11 +187,11 @@ mod tests {
     #[test]
     fn the_prefetch_is_the_count_and_the_byte_bound_is_every_consumers_budget() {
         const MIB: usize = 1024 * 1024;
-        // Batches of 1000 (batch_size) out of 2000, whatever the messages' sizes.
-        let shipped = config(2000, 2 * MIB, 256 * MIB);
+        // Batches of 2000 (batch_size) out of 4000, whatever the messages' sizes.
+        let shipped = config(4000, 2 * MIB, 256 * MIB);
         assert_eq!(
             (shipped.prefetch_count(), shipped.batch_limit()),
-            (2000, 1000)
+            (4000, 2000)
         );
         assert_eq!(shipped.inflight_bytes_bound(), 2 * 2 * 256 * MIB);
         // A batch never waits for more than the prefetch.

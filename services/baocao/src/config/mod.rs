@@ -322,11 +322,11 @@ pub struct IngestTuning {
 impl Default for IngestTuning {
     fn default() -> Self {
         Self {
-            prefetch: 2000,
+            prefetch: 4000,
             max_message_bytes: 2 * 1024 * 1024,
             prefetch_bytes: 256 * 1024 * 1024,
             consumers_per_queue: 2,
-            batch_size: 1000,
+            batch_size: 2000,
             batch_wait_ms: 20,
             rejection_retention_days: 90,
         }
